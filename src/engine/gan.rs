@@ -1,0 +1,127 @@
+//! A GAN: both built networks, their optimizer states and the run's position.
+
+use dfdx::prelude::*;
+
+use super::network::{Network, Role};
+use super::optim::OptimizerState;
+use super::rng::{stream, Purpose};
+use super::spec::{GanShapeError, GanSpec};
+use super::{device, Dev, Mat};
+
+/// Generator, discriminator and everything needed to continue training them.
+#[derive(Debug)]
+pub struct Gan {
+    pub spec: GanSpec,
+    pub g: Network,
+    pub d: Network,
+    pub seed: u64,
+    /// Iterations done (each: one G update).
+    pub step: u64,
+    /// Completed epochs.
+    pub epoch: u64,
+    /// Batches of the current (incomplete) epoch already consumed.
+    pub batch_in_epoch: u64,
+    pub g_state: OptimizerState,
+    pub d_state: OptimizerState,
+    /// Draws made by [`Gan::sample`], so each call gets fresh noise yet the run stays reproducible.
+    pub samples_drawn: u64,
+    /// Whether G's output bias has been set from the data marginals (done once, on first fit).
+    pub marginals_applied: bool,
+    pub dev: Dev,
+}
+
+impl Gan {
+    /// Checks the two stacks against each other and builds them from `seed`.
+    pub fn try_new(spec: GanSpec, seed: u64) -> Result<Self, GanShapeError> {
+        spec.try_check(None)?;
+        let dev = device();
+        let g = Network::try_build(&spec.g, Role::Generator, &dev, &mut stream(seed, Purpose::InitG, 0))
+            .map_err(GanShapeError::G)?;
+        let d = Network::try_build(&spec.d, Role::Discriminator, &dev, &mut stream(seed, Purpose::InitD, 0))
+            .map_err(GanShapeError::D)?;
+        Ok(Gan {
+            spec,
+            g,
+            d,
+            seed,
+            step: 0,
+            epoch: 0,
+            batch_in_epoch: 0,
+            g_state: OptimizerState::default(),
+            d_state: OptimizerState::default(),
+            samples_drawn: 0,
+            marginals_applied: false,
+            dev,
+        })
+    }
+
+    pub fn data_dim(&self) -> usize {
+        self.g.output_dim()
+    }
+
+    pub fn noise_dim(&self) -> usize {
+        self.spec.noise.dim()
+    }
+
+    /// G(z) in evaluation mode for rows of noise `z` (`n × noise_dim`), as `n × data_dim` values.
+    pub fn generate(&self, z: &[f32]) -> Vec<f32> {
+        let n = z.len() / self.noise_dim();
+        let z: Mat = self.dev.tensor_from_vec(z.to_vec(), (n, self.noise_dim()));
+        self.g.eval(z).as_vec()
+    }
+
+    /// `n` fresh samples (a new noise draw each call).
+    pub fn sample(&mut self, n: usize) -> Vec<f32> {
+        let z = self.spec.noise.sample_vec(n, &mut stream(self.seed, Purpose::Sample, self.samples_drawn));
+        self.samples_drawn += 1;
+        self.generate(&z)
+    }
+
+    /// The fixed noise batch of this seed (the same rows every call, for comparable grids).
+    pub fn fixed_noise(&self, n: usize) -> Vec<f32> {
+        self.spec.noise.sample_vec(n, &mut stream(self.seed, Purpose::FixedNoise, 0))
+    }
+
+    /// G applied to the fixed noise batch.
+    pub fn sample_fixed(&self, n: usize) -> Vec<f32> {
+        self.generate(&self.fixed_noise(n))
+    }
+
+    /// D(x) as probabilities (evaluation mode: no dropout) for rows `x` (`n × data_dim`).
+    pub fn discriminate(&self, x: &[f32]) -> Vec<f32> {
+        self.d_logits(x).into_iter().map(|l| super::loss::sigmoid(l as f64) as f32).collect()
+    }
+
+    /// D's logits in evaluation mode.
+    pub fn d_logits(&self, x: &[f32]) -> Vec<f32> {
+        let n = x.len() / self.data_dim();
+        let x: Mat = self.dev.tensor_from_vec(x.to_vec(), (n, self.data_dim()));
+        self.d.eval(x).as_vec()
+    }
+
+    /// pylearn2's `init_sigmoid_bias_from_marginals`: G's output bias ← logit of each feature's
+    /// mean over `data` (`rows × data_dim`), means clipped to [1e-3, 1 − 1e-3].
+    pub fn init_g_bias_from_marginals(&mut self, data: &[f32]) {
+        let dim = self.data_dim();
+        let rows = data.len() / dim;
+        let mut mean = vec![0f64; dim];
+        for r in data.chunks_exact(dim) {
+            for (m, &v) in mean.iter_mut().zip(r) {
+                *m += v as f64;
+            }
+        }
+        let bias: Vec<f32> = mean
+            .iter()
+            .map(|&s| {
+                let p = (s / rows.max(1) as f64).clamp(1e-3, 1.0 - 1e-3);
+                (p / (1.0 - p)).ln() as f32
+            })
+            .collect();
+        if let Some(b) = self.g.last_bias_mut() {
+            if b.shape().0 == dim {
+                b.copy_from(&bias);
+            }
+        }
+        self.marginals_applied = true;
+    }
+}

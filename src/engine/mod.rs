@@ -1,0 +1,53 @@
+//! The engine: generator and discriminator as layer stacks on dfdx tensors, the minimax game,
+//! optimizers, schedules and the training loop. It knows nothing of scripts, REPLs or notebooks.
+//!
+//! Two ways to declare a network share one implementation:
+//! - [`StackSpec`] with runtime sizes (what scripts build), shape-checked by [`Network::try_build`];
+//! - [`typed`] layers with compile-time sizes (a mismatch is a compile error) that lower to the same
+//!   [`Network`], so one training step serves both.
+
+pub mod gan;
+pub mod layer;
+pub mod loss;
+pub mod metrics;
+pub mod network;
+pub mod noise;
+pub mod optim;
+pub mod rng;
+pub mod schedule;
+pub mod spec;
+pub mod step;
+pub mod trainer;
+pub mod typed;
+
+pub use gan::Gan;
+pub use loss::GanLoss;
+pub use metrics::{EpochMetrics, StepMetrics};
+pub use network::{Network, Role};
+pub use noise::Noise;
+pub use optim::{OptimizerSpec, OptimizerState};
+pub use schedule::Schedule;
+pub use spec::{GanSpec, LayerSpec, ShapeError, StackSpec, UpdateScheme};
+pub use trainer::{Control, FitObserver, FitSpec, Trainer};
+
+use dfdx::prelude::*;
+
+/// The dfdx device the engine runs on (CPU by default, CUDA with `--features cuda`).
+#[cfg(not(feature = "cuda"))]
+pub type Dev = Cpu;
+/// The dfdx device the engine runs on (CPU by default, CUDA with `--features cuda`).
+#[cfg(feature = "cuda")]
+pub type Dev = Cuda;
+
+/// A batch of rows: `(batch, features)` with runtime sizes.
+pub type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
+/// A vector parameter (biases): `(features,)`.
+pub type Vector = Tensor<(usize,), f32, Dev>;
+/// The tape used while training.
+pub type Tp = OwnedTape<f32, Dev>;
+
+/// A device for engine tensors. All randomness comes from [`rng`] streams, never from the
+/// device's own generator, so runs can be resumed bit-exactly.
+pub fn device() -> Dev {
+    Dev::default()
+}

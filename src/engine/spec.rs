@@ -1,0 +1,279 @@
+//! Plain, serialisable descriptions of networks and games, kept apart from the built networks
+//! (they are what `config.json` records and what a checkpoint restores from).
+
+use serde::{Deserialize, Serialize};
+
+use super::loss::GanLoss;
+use super::noise::Noise;
+
+/// One layer of a stack. Sizes are runtime values; [`StackSpec::try_shapes`] checks them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LayerSpec {
+    /// Affine map to `units` outputs; weights uniform on ±`irange` (None: the role's default), biases 0.
+    Dense { units: usize, irange: Option<f64> },
+    /// pylearn2's maxout: an affine map to `units × pieces`, then the max over each unit's pieces.
+    Maxout { units: usize, pieces: usize, irange: Option<f64> },
+    Relu,
+    LeakyRelu { slope: f64 },
+    Sigmoid,
+    Tanh,
+    /// Dropout on this layer's input, keeping each value with probability `keep` and scaling kept
+    /// values by `1/keep` in training (the paper's 0.8 → ×1.25, 0.5 → ×2); identity in evaluation.
+    Dropout { keep: f64 },
+}
+
+impl LayerSpec {
+    /// The name used in scripts and error messages.
+    pub fn name(&self) -> String {
+        match self {
+            LayerSpec::Dense { units, .. } => format!("dense({units})"),
+            LayerSpec::Maxout { units, pieces, .. } => format!("maxout({units}, {pieces})"),
+            LayerSpec::Relu => "relu()".into(),
+            LayerSpec::LeakyRelu { slope } => format!("leaky_relu({slope})"),
+            LayerSpec::Sigmoid => "sigmoid()".into(),
+            LayerSpec::Tanh => "tanh()".into(),
+            LayerSpec::Dropout { keep } => format!("dropout({keep})"),
+        }
+    }
+
+    /// Output width for an input of width `input`, or why the layer cannot be built.
+    pub fn output_size(&self, input: usize) -> Result<usize, String> {
+        let check_irange = |irange: &Option<f64>| match irange {
+            Some(r) if !(r.is_finite() && *r >= 0.0) => {
+                Err(format!("irange must be a finite number ≥ 0, got {r}"))
+            }
+            _ => Ok(()),
+        };
+        match self {
+            LayerSpec::Dense { units, irange } => {
+                check_irange(irange)?;
+                if *units == 0 {
+                    return Err("a dense layer needs at least 1 unit, got 0".into());
+                }
+                Ok(*units)
+            }
+            LayerSpec::Maxout { units, pieces, irange } => {
+                check_irange(irange)?;
+                if *units == 0 || *pieces == 0 {
+                    return Err(format!(
+                        "maxout needs units ≥ 1 and pieces ≥ 1, got units {units}, pieces {pieces}"
+                    ));
+                }
+                units
+                    .checked_mul(*pieces)
+                    .ok_or_else(|| format!("maxout size {units} × {pieces} overflows"))?;
+                Ok(*units)
+            }
+            LayerSpec::LeakyRelu { slope } if !slope.is_finite() => {
+                Err(format!("leaky_relu slope must be finite, got {slope}"))
+            }
+            LayerSpec::Dropout { keep } if !(*keep > 0.0 && *keep <= 1.0) => Err(format!(
+                "dropout takes the keep probability, which must be in (0, 1], got {keep}"
+            )),
+            _ => Ok(input),
+        }
+    }
+
+    /// Number of parameters this layer holds for an input of width `input`.
+    pub fn param_count(&self, input: usize) -> usize {
+        match self {
+            LayerSpec::Dense { units, .. } => (input + 1) * units,
+            LayerSpec::Maxout { units, pieces, .. } => (input + 1) * units * pieces,
+            _ => 0,
+        }
+    }
+}
+
+/// A stack of layers on an input of `input` features.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StackSpec {
+    pub input: usize,
+    pub layers: Vec<LayerSpec>,
+}
+
+/// A stack that cannot be built: which layer (index into `layers`, or `None` for the stack as
+/// a whole) and why. The script layer maps `layer` to the script position that declared it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}{message}", layer_prefix(.layer, .layer_name))]
+pub struct ShapeError {
+    pub layer: Option<usize>,
+    pub layer_name: Option<String>,
+    pub message: String,
+}
+
+fn layer_prefix(layer: &Option<usize>, name: &Option<String>) -> String {
+    match (layer, name) {
+        (Some(i), Some(n)) => format!("layer {} `{n}`: ", i + 1),
+        (Some(i), None) => format!("layer {}: ", i + 1),
+        _ => String::new(),
+    }
+}
+
+impl ShapeError {
+    pub fn stack(message: impl Into<String>) -> Self {
+        ShapeError { layer: None, layer_name: None, message: message.into() }
+    }
+}
+
+/// Largest parameter count a stack may declare (≈ 4 GiB of f32 weights): refused before allocating.
+pub const MAX_PARAMS: usize = 1 << 30;
+
+impl StackSpec {
+    pub fn new(input: usize) -> Self {
+        StackSpec { input, layers: Vec::new() }
+    }
+
+    /// The width after each layer (`result[i]` is layer i's output), or the first layer that fails.
+    pub fn try_shapes(&self) -> Result<Vec<usize>, ShapeError> {
+        if self.input == 0 {
+            return Err(ShapeError::stack("a stack needs an input of at least 1 feature, got 0"));
+        }
+        let mut width = self.input;
+        let mut params = 0usize;
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (i, layer) in self.layers.iter().enumerate() {
+            let err = |message: String| ShapeError {
+                layer: Some(i),
+                layer_name: Some(layer.name()),
+                message,
+            };
+            let next = layer.output_size(width).map_err(err)?;
+            params = params.saturating_add(layer.param_count(width));
+            if params > MAX_PARAMS {
+                return Err(err(format!(
+                    "the stack would hold more than {MAX_PARAMS} parameters (input {width}); refusing to allocate"
+                )));
+            }
+            out.push(next);
+            width = next;
+        }
+        Ok(out)
+    }
+
+    /// Output width of the whole stack.
+    pub fn try_output(&self) -> Result<usize, ShapeError> {
+        Ok(self.try_shapes()?.last().copied().unwrap_or(self.input))
+    }
+
+    /// Total parameter count.
+    pub fn param_count(&self) -> usize {
+        let mut width = self.input;
+        let mut n = 0;
+        for l in &self.layers {
+            n += l.param_count(width);
+            width = l.output_size(width).unwrap_or(width);
+        }
+        n
+    }
+}
+
+/// How D and G take turns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UpdateScheme {
+    /// The paper's own code (pylearn2 `AdversaryCost2` + SGD): one minibatch, one D pass over
+    /// G(z) with one dropout mask; D's gradient from the D loss and G's from the G loss of that
+    /// same pass, both applied at once.
+    Simultaneous,
+    /// Algorithm 1 as printed: `k` D-steps (fresh noise each), then one G-step on fresh noise.
+    Alternating { k: u32 },
+}
+
+/// A whole game: both stacks, the losses, the noise prior and the update scheme.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GanSpec {
+    pub g: StackSpec,
+    pub d: StackSpec,
+    pub loss: GanLoss,
+    pub scheme: UpdateScheme,
+    pub noise: Noise,
+    /// pylearn2's `init_sigmoid_bias_from_marginals`: G's last dense bias = logit of the data's
+    /// per-feature mean (clipped to [1e-3, 1 − 1e-3]), applied when training data is first seen.
+    pub init_g_bias_from_marginals: bool,
+}
+
+impl GanSpec {
+    /// Checks both stacks and that they fit each other and the data width: G maps noise to data,
+    /// D maps data to one logit.
+    pub fn try_check(&self, data_dim: Option<usize>) -> Result<(), GanShapeError> {
+        let g_out = self.g.try_output().map_err(GanShapeError::G)?;
+        let d_out = self.d.try_output().map_err(GanShapeError::D)?;
+        if self.noise.dim() != self.g.input {
+            return Err(GanShapeError::Game(format!(
+                "the noise has {} dimensions but G takes {} inputs",
+                self.noise.dim(),
+                self.g.input
+            )));
+        }
+        if g_out != self.d.input {
+            return Err(GanShapeError::Game(format!(
+                "G outputs {g_out} features but D takes {} inputs",
+                self.d.input
+            )));
+        }
+        if d_out != 1 {
+            return Err(GanShapeError::Game(format!(
+                "D must output 1 logit per example, but its stack outputs {d_out} (end it with dense(1))"
+            )));
+        }
+        if let Some(dim) = data_dim {
+            if dim != self.d.input {
+                return Err(GanShapeError::Game(format!(
+                    "the data has {dim} features per example but D takes {} inputs (and G outputs {g_out})",
+                    self.d.input
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a game's stacks do not fit together.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GanShapeError {
+    #[error("generator: {0}")]
+    G(ShapeError),
+    #[error("discriminator: {0}")]
+    D(ShapeError),
+    #[error("{0}")]
+    Game(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_follow_layers() {
+        let s = StackSpec {
+            input: 784,
+            layers: vec![
+                LayerSpec::Dropout { keep: 0.8 },
+                LayerSpec::Maxout { units: 240, pieces: 5, irange: None },
+                LayerSpec::Dense { units: 1, irange: None },
+            ],
+        };
+        assert_eq!(s.try_shapes().unwrap(), vec![784, 240, 1]);
+        assert_eq!(s.param_count(), 785 * 1200 + 241);
+    }
+
+    #[test]
+    fn bad_layers_name_their_index() {
+        let s = StackSpec {
+            input: 10,
+            layers: vec![LayerSpec::Relu, LayerSpec::Dense { units: 0, irange: None }],
+        };
+        let e = s.try_shapes().unwrap_err();
+        assert_eq!(e.layer, Some(1));
+        assert_eq!(e.to_string(), "layer 2 `dense(0)`: a dense layer needs at least 1 unit, got 0");
+        let s = StackSpec { input: 10, layers: vec![LayerSpec::Dropout { keep: 1.5 }] };
+        assert!(s.try_shapes().unwrap_err().message.contains("(0, 1]"));
+    }
+
+    #[test]
+    fn huge_stacks_are_refused_before_allocation() {
+        let s = StackSpec { input: 1 << 20, layers: vec![LayerSpec::Dense { units: 1 << 20, irange: None }] };
+        assert!(s.try_shapes().unwrap_err().message.contains("refusing to allocate"));
+    }
+}
