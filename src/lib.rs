@@ -4,3 +4,10 @@
 //! [`data`], [`viz`] and [`eval`] are leaf modules the engine does not depend on.
 
 pub mod engine;
+pub mod checkpoint;
+pub mod data;
+pub mod eval;
+pub mod rundir;
+pub mod viz;
+pub mod script;
+pub mod session;

@@ -1,1 +1,17 @@
-fn main() {}
+//! The `gan` command.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Run(a) => cli::run::main(a),
+        cli::Command::Data { command } => cli::data::main(command),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

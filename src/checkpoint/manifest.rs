@@ -1,0 +1,185 @@
+//! `manifest.json`: everything about a checkpoint that is not a tensor.
+//!
+//! The manifest is the checkpoint's seal. It is written after the tensor files and lists their
+//! SHA-256 digests, so a directory with no manifest, or whose files do not match it, is not a
+//! checkpoint. Its floats are recorded twice, readable and as exact bits (see
+//! [`super::exact_json`]), so learning rates come back bit for bit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::atomic::write_atomic;
+use super::exact_json::{float_bits, restore_floats};
+use crate::engine::{Gan, GanSpec};
+
+/// The manifest layout this code writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// File name of the manifest inside a checkpoint directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Key holding the exact float bits next to the manifest's fields.
+const FLOAT_BITS_KEY: &str = "float_bits";
+
+/// Where the run's random streams stand. Training randomness is counter-based (streams keyed
+/// by `(seed, purpose, step | epoch | draw)`, see [`crate::engine::rng`]), so there is no
+/// generator state: these counters are all there is, recorded here so that is explicit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RngPosition {
+    /// How the streams are derived; always `"counter"` for this engine.
+    pub kind: String,
+    pub seed: u64,
+    /// Keys the per-iteration stream (noise and dropout masks).
+    pub step: u64,
+    /// Keys the shuffle of the next epoch (`epoch + 1`).
+    pub epoch: u64,
+    /// Position inside the current epoch's shuffled order.
+    pub batch_in_epoch: u64,
+    /// Keys the next [`Gan::sample`] draw.
+    pub samples_drawn: u64,
+}
+
+/// A checkpoint's metadata: the run's position, the optimizers' scalars, the spec, the caller's
+/// extra data and the digests of the tensor files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// Completed epochs.
+    pub epoch: u64,
+    /// Iterations done.
+    pub step: u64,
+    /// Batches of the current, incomplete epoch already consumed.
+    pub batch_in_epoch: u64,
+    pub samples_drawn: u64,
+    pub marginals_applied: bool,
+    pub seed: u64,
+    /// Updates applied by G's optimizer, and the learning rate of its last update.
+    pub g_opt_t: u64,
+    pub g_prev_lr: f64,
+    pub d_opt_t: u64,
+    pub d_prev_lr: f64,
+    pub rng: RngPosition,
+    pub gan_spec: GanSpec,
+    /// The caller's own data (resolved config, recipe hash, metrics-file length, …).
+    pub extra: Value,
+    /// SHA-256 (lower-case hex) of each file of the checkpoint, by file name.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    /// The manifest of `gan`'s current state, for tensor files with the given digests.
+    pub fn of(gan: &Gan, extra: Value, files: BTreeMap<String, String>) -> Self {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            epoch: gan.epoch,
+            step: gan.step,
+            batch_in_epoch: gan.batch_in_epoch,
+            samples_drawn: gan.samples_drawn,
+            marginals_applied: gan.marginals_applied,
+            seed: gan.seed,
+            g_opt_t: gan.g_state.t,
+            g_prev_lr: gan.g_state.prev_lr,
+            d_opt_t: gan.d_state.t,
+            d_prev_lr: gan.d_state.prev_lr,
+            rng: RngPosition {
+                kind: "counter".into(),
+                seed: gan.seed,
+                step: gan.step,
+                epoch: gan.epoch,
+                batch_in_epoch: gan.batch_in_epoch,
+                samples_drawn: gan.samples_drawn,
+            },
+            gan_spec: gan.spec.clone(),
+            extra,
+            files,
+        }
+    }
+
+    /// Sets `gan`'s run position (not its tensors or optimizer scalars) from the manifest.
+    pub fn apply_position(&self, gan: &mut Gan) {
+        gan.seed = self.seed;
+        gan.step = self.step;
+        gan.epoch = self.epoch;
+        gan.batch_in_epoch = self.batch_in_epoch;
+        gan.samples_drawn = self.samples_drawn;
+        gan.marginals_applied = self.marginals_applied;
+    }
+
+    /// The manifest as pretty JSON with the exact float bits appended.
+    pub fn to_json(&self) -> Result<String> {
+        let mut value = serde_json::to_value(self).context("serialising the manifest")?;
+        let bits = float_bits(&value);
+        if let Value::Object(o) = &mut value {
+            o.insert(FLOAT_BITS_KEY.into(), bits.into());
+        }
+        Ok(serde_json::to_string_pretty(&value)? + "\n")
+    }
+
+    /// Parses [`Manifest::to_json`]'s output and checks it is self-consistent.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let mut value: Value = serde_json::from_str(text).context("not JSON")?;
+        let bits = match &mut value {
+            Value::Object(o) => o.remove(FLOAT_BITS_KEY),
+            _ => bail!("not a JSON object"),
+        };
+        if let Some(bits) = bits {
+            let bits: Vec<String> =
+                serde_json::from_value(bits).context("`float_bits` is not a list of strings")?;
+            restore_floats(&mut value, &bits)?;
+        }
+        let m: Manifest = serde_json::from_value(value).context("not a checkpoint manifest")?;
+        if m.format_version != FORMAT_VERSION {
+            bail!(
+                "format_version {} is not supported (this build reads {FORMAT_VERSION})",
+                m.format_version
+            );
+        }
+        let r = &m.rng;
+        if (r.seed, r.step, r.epoch, r.batch_in_epoch, r.samples_drawn)
+            != (m.seed, m.step, m.epoch, m.batch_in_epoch, m.samples_drawn)
+        {
+            bail!("`rng` disagrees with the run position recorded beside it");
+        }
+        Ok(m)
+    }
+
+    /// Writes the manifest to `path` atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomic(path, self.to_json()?.as_bytes())
+    }
+
+    /// Reads and checks the manifest at `path`; errors name the file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::from_json(&text)
+            .with_context(|| format!("{} is not a valid manifest", path.display()))
+    }
+
+    /// Checks `bytes`, read from the file `name` of the checkpoint, against the recorded digest.
+    pub fn check_file(&self, name: &str, bytes: &[u8], path: &Path) -> Result<()> {
+        let want = self
+            .files
+            .get(name)
+            .with_context(|| format!("{}: the manifest lists no `{name}`", path.display()))?;
+        let got = sha256_hex(bytes);
+        if &got != want {
+            bail!(
+                "{}: SHA-256 is {got}, the manifest records {want} (the file is corrupt or was replaced)",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

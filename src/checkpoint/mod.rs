@@ -1,0 +1,170 @@
+//! Weights files and checkpoints that resume training exactly.
+//!
+//! - A **weights file** ([`save_weights`], [`load_weights`], [`read_gan`]) is one safetensors
+//!   file with G's and D's parameters and the game's spec: enough to rebuild and sample a model.
+//! - A **checkpoint** ([`Checkpoint`]) is a directory `ckpt-<step, 10 digits>/` holding
+//!   `model.safetensors` (a weights file), `optim.safetensors` (both optimizer states) and
+//!   `manifest.json` (position, optimizer scalars, spec, the caller's extra data and the
+//!   SHA-256 of the two tensor files). Loading one gives back a [`Gan`] that continues training
+//!   bit for bit as if it had never stopped: all randomness is counter-based (see
+//!   [`crate::engine::rng`]), so the position counters are the whole random state.
+//!
+//! Crash safety: each file is written atomically ([`atomic`]), the manifest last, inside a
+//! directory under a temporary name (`.ckpt-….tmp`) that is renamed into place only when
+//! complete. A crash at any moment leaves the previous checkpoints intact and either no new
+//! one or a complete one; [`latest`] only returns checkpoints whose manifest is present and
+//! whose files match their recorded digests.
+
+pub mod atomic;
+pub mod exact_json;
+mod listing;
+pub mod manifest;
+mod observer;
+pub mod weights;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::Value;
+
+use crate::engine::Gan;
+use atomic::{create_dir_durable, sync_dir, temp_name, write_atomic};
+use weights::{encode, encode_weights, import_weights, pick, prefixed, TensorFile};
+
+pub use listing::{keep_last, latest, list, remove_stale_temps};
+pub use manifest::{sha256_hex, Manifest, RngPosition, FORMAT_VERSION, MANIFEST_FILE};
+pub use observer::CheckpointObserver;
+pub use weights::{load_weights, read_gan, save_weights};
+
+/// File name of the weights inside a checkpoint directory.
+pub const MODEL_FILE: &str = "model.safetensors";
+/// File name of the optimizer states inside a checkpoint directory.
+pub const OPTIM_FILE: &str = "optim.safetensors";
+/// Prefix of checkpoint directory names.
+pub const DIR_PREFIX: &str = "ckpt-";
+
+/// Saving and loading checkpoint directories.
+pub struct Checkpoint;
+
+impl Checkpoint {
+    /// The directory name of the checkpoint taken at `step`: `ckpt-0000001234`.
+    pub fn dir_name(step: u64) -> String {
+        format!("{DIR_PREFIX}{step:010}")
+    }
+
+    /// Saves `gan` (weights, optimizer states, position) with the caller's `extra` data as
+    /// `dir/ckpt-<step>/` and returns that path. A checkpoint already there for the same step
+    /// is replaced. `gan` is `&mut` only because exporting optimizer state needs it; its
+    /// values are not changed.
+    pub fn save(dir: impl AsRef<Path>, gan: &mut Gan, extra: Value) -> Result<PathBuf> {
+        let dir = dir.as_ref();
+        create_dir_durable(dir)?;
+        let name = Self::dir_name(gan.step);
+        // Built under a temporary name: until the final rename nothing named `ckpt-*` exists,
+        // so a crash mid-way leaves only a `.tmp` directory that readers ignore.
+        let tmp = dir.join(temp_name(&name));
+        fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        if let Err(e) = Self::write_contents(&tmp, gan, extra) {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e.context(format!("saving checkpoint {}", dir.join(&name).display())));
+        }
+        let target = dir.join(&name);
+        if target.exists() {
+            // A directory cannot be renamed over a non-empty one: move the old one aside
+            // first. A crash between the two renames loses only this step's older copy.
+            let old = dir.join(temp_name(&format!("{name}.replaced")));
+            fs::rename(&target, &old)
+                .with_context(|| format!("moving aside {}", target.display()))?;
+            fs::rename(&tmp, &target)
+                .with_context(|| format!("renaming {} into place", tmp.display()))?;
+            sync_dir(dir)?;
+            let _ = fs::remove_dir_all(&old);
+        } else {
+            fs::rename(&tmp, &target)
+                .with_context(|| format!("renaming {} into place", tmp.display()))?;
+        }
+        // The rename is what publishes the checkpoint; it is durable once the parent is synced.
+        sync_dir(dir)?;
+        Ok(target)
+    }
+
+    /// Writes the three files into the (temporary) checkpoint directory `tmp`.
+    fn write_contents(tmp: &Path, gan: &mut Gan, extra: Value) -> Result<()> {
+        let model = encode_weights(gan)?;
+        let mut states = prefixed("g", gan.g_state.export(&mut gan.g));
+        states.extend(prefixed("d", gan.d_state.export(&mut gan.d)));
+        let meta = HashMap::from([("format".to_string(), "gan-optim/1".to_string())]);
+        let optim = encode(states, meta)?;
+        write_atomic(&tmp.join(MODEL_FILE), &model)?;
+        write_atomic(&tmp.join(OPTIM_FILE), &optim)?;
+        let files = BTreeMap::from([
+            (MODEL_FILE.to_string(), sha256_hex(&model)),
+            (OPTIM_FILE.to_string(), sha256_hex(&optim)),
+        ]);
+        // Last: the manifest vouches for the files above, so it must not exist before they do.
+        Manifest::of(gan, extra, files).write(&tmp.join(MANIFEST_FILE))
+    }
+
+    /// Checks that `path` is a complete checkpoint (manifest readable, every file matching its
+    /// digest) and returns its manifest.
+    pub fn verify(path: impl AsRef<Path>) -> Result<Manifest> {
+        let path = path.as_ref();
+        let m = Manifest::read(&path.join(MANIFEST_FILE))?;
+        for name in [MODEL_FILE, OPTIM_FILE] {
+            if !m.files.contains_key(name) {
+                return Err(anyhow!(
+                    "{}: the manifest lists no `{name}`",
+                    path.display()
+                ));
+            }
+        }
+        for name in m.files.keys() {
+            let p = path.join(name);
+            let bytes = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+            m.check_file(name, &bytes, &p)?;
+        }
+        Ok(m)
+    }
+
+    /// Restores the checkpoint at `path` into a new [`Gan`]: spec, weights, optimizer states
+    /// and position. Training it with the same data and fit continues exactly where the saved
+    /// run was. Errors name the offending file.
+    pub fn load(path: impl AsRef<Path>) -> Result<(Gan, Manifest)> {
+        let path = path.as_ref();
+        let m = Manifest::read(&path.join(MANIFEST_FILE))?;
+        // Read each file once and check the very bytes that are decoded.
+        let read = |name: &str| -> Result<(PathBuf, Vec<u8>)> {
+            let p = path.join(name);
+            let bytes = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+            m.check_file(name, &bytes, &p)?;
+            Ok((p, bytes))
+        };
+        let (model_path, model_bytes) = read(MODEL_FILE)?;
+        let (optim_path, optim_bytes) = read(OPTIM_FILE)?;
+
+        let mut gan = Gan::try_new(m.gan_spec.clone(), m.seed)
+            .map_err(|e| anyhow!("{}: the recorded spec is invalid: {e}", path.display()))?;
+        let model = TensorFile::decode(&model_bytes, &model_path)?;
+        import_weights(&model, &mut gan.g, &mut gan.d)
+            .with_context(|| format!("loading weights from {}", model_path.display()))?;
+
+        let optim = TensorFile::decode(&optim_bytes, &optim_path)?;
+        let ctx = || format!("loading optimizer state from {}", optim_path.display());
+        // The fresh states' exports give the names and shapes to expect (all zeros).
+        let g_vals = pick(&optim, "g", &gan.g_state.export(&mut gan.g)).with_context(ctx)?;
+        let d_vals = pick(&optim, "d", &gan.d_state.export(&mut gan.d)).with_context(ctx)?;
+        gan.g_state
+            .try_import(&mut gan.g, &g_vals, m.g_opt_t, m.g_prev_lr)
+            .map_err(|e| anyhow!("g: {e}"))
+            .with_context(ctx)?;
+        gan.d_state
+            .try_import(&mut gan.d, &d_vals, m.d_opt_t, m.d_prev_lr)
+            .map_err(|e| anyhow!("d: {e}"))
+            .with_context(ctx)?;
+
+        m.apply_position(&mut gan);
+        Ok((gan, m))
+    }
+}

@@ -1,0 +1,238 @@
+//! Weights files: both networks' parameters in one safetensors file, with the game's spec in
+//! the file's metadata so the file alone is enough to rebuild the model.
+//!
+//! Tensors are named `g.<param>` and `d.<param>` after [`Network::export`]'s names (`g.0.w`,
+//! `d.3.b`, …), stored as little-endian f32 with the parameter's shape. The metadata holds
+//! `gan_spec` (the [`GanSpec`] as JSON), `gan_spec_float_bits` (its floats' exact bits, see
+//! [`super::exact_json`]), `seed`, `step`, `epoch` and `format`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use safetensors::tensor::{Dtype, SafeTensors, View};
+
+use super::atomic::write_atomic;
+use super::exact_json::{float_bits, restore_floats};
+use crate::engine::network::NamedValues;
+use crate::engine::{Gan, GanSpec, Network};
+
+/// Metadata key of the JSON [`GanSpec`].
+pub const GAN_SPEC_KEY: &str = "gan_spec";
+/// Metadata key of the exact bits of the spec's floats.
+pub const GAN_SPEC_BITS_KEY: &str = "gan_spec_float_bits";
+/// Value of the `format` metadata key.
+pub const WEIGHTS_FORMAT: &str = "gan-weights/1";
+
+/// Writes both networks' weights and the spec to `path`, atomically.
+pub fn save_weights(path: &Path, gan: &Gan) -> Result<()> {
+    let bytes = encode_weights(gan)?;
+    write_atomic(path, &bytes).with_context(|| format!("saving weights to {}", path.display()))
+}
+
+/// Loads weights saved for the same architecture into `gan`. Every tensor's name and shape is
+/// checked before anything is copied, so on error `gan` is unchanged; the error names the file
+/// and the first offending tensor (`d.1.w: file has [784, 1200], model expects [784, 1000]`).
+pub fn load_weights(path: &Path, gan: &mut Gan) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = TensorFile::decode(&bytes, path)?;
+    import_weights(&file, &mut gan.g, &mut gan.d)
+        .with_context(|| format!("loading weights from {}", path.display()))
+}
+
+/// Rebuilds a [`Gan`] from a weights file alone: the spec and seed from its metadata, then
+/// the weights. Its optimizer states are fresh and its position (step, epoch) is zero: this
+/// is a model to sample from or fine-tune, not a run to resume (use a checkpoint for that).
+pub fn read_gan(path: &Path) -> Result<Gan> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = TensorFile::decode(&bytes, path)?;
+    let spec = file
+        .spec()
+        .with_context(|| format!("reading the model spec of {}", path.display()))?;
+    let seed = match file.metadata.get("seed") {
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("{}: bad seed `{s}` in metadata", path.display()))?,
+        None => 0,
+    };
+    let mut gan = Gan::try_new(spec, seed).map_err(|e| {
+        anyhow!(
+            "{}: the spec in its metadata is invalid: {e}",
+            path.display()
+        )
+    })?;
+    import_weights(&file, &mut gan.g, &mut gan.d)
+        .with_context(|| format!("loading weights from {}", path.display()))?;
+    Ok(gan)
+}
+
+/// The safetensors bytes of [`save_weights`].
+pub(crate) fn encode_weights(gan: &Gan) -> Result<Vec<u8>> {
+    // `export` wants `&mut` (it walks the parameters mutably); a clone shares the tensors'
+    // storage, so this copies no weights beyond the export itself.
+    let (mut g, mut d) = (gan.g.clone(), gan.d.clone());
+    let mut tensors = prefixed("g", g.export());
+    tensors.extend(prefixed("d", d.export()));
+    let spec = serde_json::to_value(&gan.spec).context("serialising the gan spec")?;
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), WEIGHTS_FORMAT.to_string());
+    meta.insert(GAN_SPEC_KEY.to_string(), spec.to_string());
+    meta.insert(
+        GAN_SPEC_BITS_KEY.to_string(),
+        serde_json::to_string(&float_bits(&spec))?,
+    );
+    meta.insert("seed".to_string(), gan.seed.to_string());
+    meta.insert("step".to_string(), gan.step.to_string());
+    meta.insert("epoch".to_string(), gan.epoch.to_string());
+    encode(tensors, meta)
+}
+
+/// `name` → `prefix.name`.
+pub(crate) fn prefixed(prefix: &str, values: Vec<NamedValues>) -> Vec<NamedValues> {
+    values
+        .into_iter()
+        .map(|v| NamedValues {
+            name: format!("{prefix}.{}", v.name),
+            ..v
+        })
+        .collect()
+}
+
+/// One f32 tensor, as safetensors wants to see it.
+struct F32View<'a>(&'a NamedValues);
+
+impl View for F32View<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.0.values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
+    fn data_len(&self) -> usize {
+        self.0.values.len() * 4
+    }
+}
+
+/// Serialises named f32 tensors and string metadata to safetensors bytes.
+pub(crate) fn encode(tensors: Vec<NamedValues>, meta: HashMap<String, String>) -> Result<Vec<u8>> {
+    let views = tensors.iter().map(|t| (t.name.clone(), F32View(t)));
+    safetensors::serialize(views, &Some(meta)).context("encoding safetensors")
+}
+
+/// A decoded safetensors file: its f32 tensors by name and its metadata.
+pub(crate) struct TensorFile {
+    pub tensors: BTreeMap<String, NamedValues>,
+    pub metadata: HashMap<String, String>,
+}
+
+impl TensorFile {
+    /// Parses safetensors bytes read from `path` (named in errors). Only f32 tensors are accepted.
+    pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| {
+            anyhow!(
+                "{} is not a valid safetensors file (truncated or corrupt?): {e}",
+                path.display()
+            )
+        })?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| anyhow!("{}: bad safetensors header: {e}", path.display()))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let mut tensors = BTreeMap::new();
+        for (name, view) in st.tensors() {
+            if view.dtype() != Dtype::F32 {
+                bail!(
+                    "{}: tensor `{name}` is {:?}, expected F32",
+                    path.display(),
+                    view.dtype()
+                );
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let shape = view.shape().to_vec();
+            tensors.insert(
+                name.clone(),
+                NamedValues {
+                    name,
+                    shape,
+                    values,
+                },
+            );
+        }
+        Ok(TensorFile { tensors, metadata })
+    }
+
+    /// The [`GanSpec`] in the metadata, with its floats made exact when their bits are recorded.
+    pub fn spec(&self) -> Result<GanSpec> {
+        let text = self
+            .metadata
+            .get(GAN_SPEC_KEY)
+            .with_context(|| format!("no `{GAN_SPEC_KEY}` in the file's metadata"))?;
+        let mut value: serde_json::Value =
+            serde_json::from_str(text).with_context(|| format!("`{GAN_SPEC_KEY}` is not JSON"))?;
+        if let Some(bits) = self.metadata.get(GAN_SPEC_BITS_KEY) {
+            let bits: Vec<String> = serde_json::from_str(bits)
+                .with_context(|| format!("`{GAN_SPEC_BITS_KEY}` is not a list of strings"))?;
+            restore_floats(&mut value, &bits).context("restoring the spec's floats")?;
+        }
+        serde_json::from_value(value).with_context(|| format!("`{GAN_SPEC_KEY}` is not a gan spec"))
+    }
+
+    /// The tensors under `prefix.`, with the prefix removed.
+    fn under(&self, prefix: &str) -> BTreeMap<&str, &NamedValues> {
+        let p = format!("{prefix}.");
+        self.tensors
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&p).map(|rest| (rest, v)))
+            .collect()
+    }
+}
+
+/// The file's tensors for one network (`prefix` `g` or `d`), checked against `want` (the
+/// names and shapes the network expects): every name present with the same shape and no
+/// `prefix.` tensor the network lacks. Returned with the prefix removed, in `want`'s order.
+pub(crate) fn pick(
+    file: &TensorFile,
+    prefix: &str,
+    want: &[NamedValues],
+) -> Result<Vec<NamedValues>> {
+    let have = file.under(prefix);
+    let mut picked = Vec::with_capacity(want.len());
+    for w in want {
+        let full = format!("{prefix}.{}", w.name);
+        let got = have
+            .get(w.name.as_str())
+            .with_context(|| format!("{full}: missing from the file"))?;
+        if got.shape != w.shape {
+            bail!(
+                "{full}: file has {:?}, model expects {:?}",
+                got.shape,
+                w.shape
+            );
+        }
+        picked.push(NamedValues {
+            name: w.name.clone(),
+            ..(*got).clone()
+        });
+    }
+    if let Some(extra) = have.keys().find(|k| !want.iter().any(|w| w.name == **k)) {
+        bail!("{prefix}.{extra}: in the file but not in the model");
+    }
+    Ok(picked)
+}
+
+/// Loads a file's `g.`/`d.` tensors into both networks, checking both before changing either.
+pub(crate) fn import_weights(file: &TensorFile, g: &mut Network, d: &mut Network) -> Result<()> {
+    let gv = pick(file, "g", &g.export())?;
+    let dv = pick(file, "d", &d.export())?;
+    // Cannot fail after the checks above; an error is still reported rather than unwrapped.
+    g.try_import(&gv).map_err(|e| anyhow!("g: {e}"))?;
+    d.try_import(&dv).map_err(|e| anyhow!("d: {e}"))?;
+    Ok(())
+}

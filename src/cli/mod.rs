@@ -1,0 +1,32 @@
+//! Command-line front end: a thin renderer over the library's session.
+
+pub mod data;
+pub mod run;
+pub mod sink;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "gan", version, about = "A scriptable GAN engine: Goodfellow et al. 2014 on dfdx, driven by Rhai recipes")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a recipe script; outputs go to a run directory (default runs/<recipe stem>/).
+    Run(run::RunArgs),
+    /// Datasets: download and verify.
+    Data {
+        #[command(subcommand)]
+        command: data::DataCommand,
+    },
+}
+
+/// The MNIST directory: `--data-dir`, else `GAN_DATA_DIR`, else `./data/mnist`.
+pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    gan::data::resolve_data_dir(flag.as_deref())
+}

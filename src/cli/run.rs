@@ -1,0 +1,87 @@
+//! `gan run RECIPE`: runs a recipe into a run directory.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use gan::script::HostConfig;
+use gan::session::{read_recipe, Session};
+
+use super::sink::TerminalSink;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The recipe (.rhai).
+    pub recipe: PathBuf,
+    /// Run directory (default: runs/<recipe stem>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed, overriding the recipe's seed(…).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a recipe parameter: --set epochs=1 (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// MNIST directory (default: GAN_DATA_DIR, else ./data/mnist).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for s in sets {
+        let Some((k, v)) = s.split_once('=') else { bail!("--set {s}: expected NAME=VALUE") };
+        let k = k.trim();
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("--set {s}: the name must be letters, digits and `_`");
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+pub fn main(args: RunArgs) -> anyhow::Result<()> {
+    let text = read_recipe(&args.recipe)?;
+    let stem = args.recipe.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&stem));
+    let config = HostConfig {
+        run_dir: Some(out.clone()),
+        data_dir: super::data_dir(args.data_dir.clone()),
+        params: parse_sets(&args.set)?,
+        seed: args.seed,
+        recipe_name: stem,
+        recipe_text: text.clone(),
+    };
+    let mut session = Session::new(config, Arc::new(TerminalSink::new()))?;
+    let run = session.host.run.clone().expect("a run directory");
+    let file = args.recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    run.write(&format!("recipe.rhai"), text.as_bytes()).context("copying the recipe into the run directory")?;
+
+    let flag = session.interrupt_handle();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            // a second Ctrl-C: the user really wants out
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: stopping at the next step boundary (Ctrl-C again to quit now)");
+    });
+    let started = std::time::Instant::now();
+    match session.eval_named(&file, &text) {
+        Ok(_) => {
+            for p in session.host.unused_params() {
+                eprintln!("warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)");
+            }
+            println!("done in {:.1} s; outputs in {}", started.elapsed().as_secs_f64(), run.path().display());
+            Ok(())
+        }
+        Err(e) if e.interrupted => {
+            eprintln!("{e}");
+            std::process::exit(130);
+        }
+        Err(e) => Err(anyhow::Error::new(e)),
+    }
+}

@@ -1,0 +1,3 @@
+//! Evaluation of trained generators (the paper's quantitative metrics).
+
+pub mod parzen;

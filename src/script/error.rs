@@ -1,0 +1,72 @@
+//! Script errors with positions, rendered with the source line and a caret.
+
+use rhai::{EvalAltResult, ParseError, Position};
+
+/// An error from a script: message, where (1-based line and column, if known), and the source line.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct ScriptError {
+    pub message: String,
+    /// Name of the script (file name or `cell[3]`).
+    pub source_name: String,
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+    pub source_line: Option<String>,
+    /// The script was stopped by an interrupt (Ctrl-C, Jupyter interrupt).
+    pub interrupted: bool,
+}
+
+impl ScriptError {
+    pub fn from_eval(e: &EvalAltResult, source_name: &str, text: &str) -> Self {
+        let interrupted = matches!(e, EvalAltResult::ErrorTerminated(..))
+            || matches!(e, EvalAltResult::ErrorRuntime(d, _) if d.to_string().starts_with("interrupted"));
+        Self::at(message_of(e), e.position(), source_name, text, interrupted)
+    }
+
+    pub fn from_parse(e: &ParseError, source_name: &str, text: &str) -> Self {
+        Self::at(format!("syntax error: {}", e.err_type()), e.position(), source_name, text, false)
+    }
+
+    fn at(message: String, pos: Position, source_name: &str, text: &str, interrupted: bool) -> Self {
+        let (line, col) = (pos.line(), pos.position());
+        let source_line = line.and_then(|l| text.lines().nth(l - 1)).map(str::to_string);
+        ScriptError { message, source_name: source_name.into(), line, col, source_line, interrupted }
+    }
+
+    /// `recipe.rhai:12:5: message` then the line and a caret under the column.
+    pub fn render(&self) -> String {
+        let mut s = match (self.line, self.col) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", self.source_name, self.message),
+            (Some(l), None) => format!("{}:{l}: {}", self.source_name, self.message),
+            _ => format!("{}: {}", self.source_name, self.message),
+        };
+        if let (Some(src), Some(l)) = (&self.source_line, self.line) {
+            let gutter = format!("{l:>4} | ");
+            s.push_str(&format!("\n{gutter}{src}"));
+            if let Some(c) = self.col {
+                let pad: String = src.chars().take(c.saturating_sub(1)).map(|ch| if ch == '\t' { '\t' } else { ' ' }).collect();
+                s.push_str(&format!("\n{}{pad}^", " ".repeat(gutter.len())));
+            }
+        }
+        s
+    }
+}
+
+/// The innermost message: Rhai wraps errors from functions in "in call to function …" layers.
+fn message_of(e: &EvalAltResult) -> String {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
+            format!("in function `{name}`: {}", message_of(inner))
+        }
+        EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
+        EvalAltResult::ErrorTerminated(..) => "interrupted".into(),
+        other => {
+            // Rhai appends " (line L, position C)"; we print positions ourselves.
+            let s = other.to_string();
+            match s.rfind(" (line ") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        }
+    }
+}

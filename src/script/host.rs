@@ -1,0 +1,190 @@
+//! What a front end gives a script: where outputs go, where data comes from, `--set` parameters,
+//! the seed, an output sink and an interrupt flag. Front ends implement [`Sink`] to render.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::data::Dataset;
+use crate::engine::EpochMetrics;
+use crate::rundir::RunDir;
+
+/// Training progress within an epoch, sent a few times a second.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub gan: String,
+    pub epoch: u64,
+    pub epochs: u64,
+    pub done: u64,
+    pub total: u64,
+    pub d_loss: f64,
+    pub g_loss: f64,
+}
+
+/// Receives a script's outputs as they happen. Every method has a do-nothing default.
+pub trait Sink: Send + Sync {
+    /// A line of text (`print`, notices).
+    fn text(&self, _s: &str) {}
+    /// An image to show; `saved` is where it was written, if anywhere.
+    fn image(&self, _caption: &str, _png: &[u8], _saved: Option<&Path>) {}
+    /// A table or other rich text.
+    fn html(&self, _html: &str, _plain: &str) {}
+    fn progress(&self, _p: &Progress) {}
+    /// An epoch finished (after its metrics line is written).
+    fn epoch(&self, _gan: &str, _m: &EpochMetrics) {}
+    /// Training of one fit ended (progress displays can close).
+    fn fit_end(&self, _gan: &str) {}
+}
+
+/// A sink that keeps nothing.
+pub struct NullSink;
+impl Sink for NullSink {}
+
+/// The host's settings for one script or session.
+#[derive(Clone, Debug, Default)]
+pub struct HostConfig {
+    /// Where outputs go; `None`: nothing is written (images still reach the sink).
+    pub run_dir: Option<PathBuf>,
+    /// The MNIST directory (and root for `image_folder`).
+    pub data_dir: PathBuf,
+    /// `--set NAME=VALUE` overrides read by `param(NAME, default)`.
+    pub params: BTreeMap<String, String>,
+    /// `--seed N`: overrides the recipe's `seed(…)`.
+    pub seed: Option<u64>,
+    /// Name of the recipe (its file stem) and its text, recorded in `config.json`.
+    pub recipe_name: String,
+    pub recipe_text: String,
+}
+
+/// Shared state of a running script.
+pub struct Host {
+    pub config: HostConfig,
+    pub run: Option<RunDir>,
+    pub sink: Arc<dyn Sink>,
+    pub interrupt: Arc<AtomicBool>,
+    seed: Mutex<u64>,
+    used_params: Mutex<BTreeSet<String>>,
+    resolved_params: Mutex<BTreeMap<String, serde_json::Value>>,
+    mnist: Mutex<HashMap<String, Arc<Dataset>>>,
+    gan_names: Mutex<BTreeSet<String>>,
+    /// `config.json` as built so far: one entry per GAN.
+    pub config_json: Mutex<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Host {
+    pub fn new(config: HostConfig, sink: Arc<dyn Sink>) -> anyhow::Result<Arc<Self>> {
+        let run = match &config.run_dir {
+            Some(d) => Some(RunDir::create(d)?),
+            None => None,
+        };
+        Ok(Arc::new(Host {
+            seed: Mutex::new(config.seed.unwrap_or(0)),
+            config,
+            run,
+            sink,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            used_params: Mutex::default(),
+            resolved_params: Mutex::default(),
+            mnist: Mutex::default(),
+            gan_names: Mutex::default(),
+            config_json: Mutex::default(),
+        }))
+    }
+
+    pub fn seed(&self) -> u64 {
+        *self.seed.lock().unwrap()
+    }
+
+    /// `seed(n)` in a script; ignored (with a notice) when `--seed` fixed it.
+    pub fn set_seed(&self, s: u64) {
+        if let Some(fixed) = self.config.seed {
+            if fixed != s {
+                self.sink.text(&format!("note: --seed {fixed} overrides the recipe's seed({s})"));
+            }
+            return;
+        }
+        *self.seed.lock().unwrap() = s;
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.load(Ordering::Relaxed)
+    }
+
+    /// The `--set` text for `name`, marking it used.
+    pub fn param_text(&self, name: &str) -> Option<String> {
+        self.used_params.lock().unwrap().insert(name.to_string());
+        self.config.params.get(name).cloned()
+    }
+
+    pub fn record_param(&self, name: &str, v: serde_json::Value) {
+        self.resolved_params.lock().unwrap().insert(name.to_string(), v);
+    }
+
+    /// `--set` names the script never read (likely typos).
+    pub fn unused_params(&self) -> Vec<String> {
+        let used = self.used_params.lock().unwrap();
+        self.config.params.keys().filter(|k| !used.contains(*k)).cloned().collect()
+    }
+
+    /// A loaded MNIST split, cached for the session (a split is read from disk once).
+    pub fn mnist(&self, split: &str) -> anyhow::Result<Arc<Dataset>> {
+        if let Some(d) = self.mnist.lock().unwrap().get(split) {
+            return Ok(d.clone());
+        }
+        let s: crate::data::MnistSplit = split.parse()?;
+        let d = Arc::new(crate::data::load_mnist(&self.config.data_dir, s)?);
+        self.mnist.lock().unwrap().insert(split.to_string(), d.clone());
+        Ok(d)
+    }
+
+    /// A unique name for a new GAN: `wanted`, or `gan`, `gan2`, … by order of creation.
+    pub fn claim_gan_name(&self, wanted: Option<&str>) -> Result<String, String> {
+        let mut names = self.gan_names.lock().unwrap();
+        if let Some(w) = wanted {
+            if !w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || w.is_empty() {
+                return Err(format!("GAN name `{w}` may hold only letters, digits, `_` and `-`"));
+            }
+            names.insert(w.to_string());
+            return Ok(w.to_string());
+        }
+        let mut i = 1;
+        loop {
+            let n = if i == 1 { "gan".to_string() } else { format!("gan{i}") };
+            if names.insert(n.clone()) {
+                return Ok(n);
+            }
+            i += 1;
+        }
+    }
+
+    /// Writes `config.json` with everything resolved so far.
+    pub fn write_config(&self) -> anyhow::Result<()> {
+        let Some(run) = &self.run else { return Ok(()) };
+        use sha2::Digest;
+        let sha = hex(&sha2::Sha256::digest(self.config.recipe_text.as_bytes()));
+        let v = serde_json::json!({
+            "gan_version": env!("CARGO_PKG_VERSION"),
+            "recipe": self.config.recipe_name,
+            "recipe_sha256": sha,
+            "seed": self.seed(),
+            "params": *self.resolved_params.lock().unwrap(),
+            "gans": serde_json::Value::Object(self.config_json.lock().unwrap().clone()),
+        });
+        run.write("config.json", serde_json::to_string_pretty(&v)?.as_bytes())?;
+        Ok(())
+    }
+
+    /// File name for a per-GAN output: `base.ext` for the first GAN, `base_<name>.ext` otherwise.
+    pub fn per_gan(name: &str, base: &str, ext: &str) -> String {
+        if name == "gan" {
+            format!("{base}.{ext}")
+        } else {
+            format!("{base}_{name}.{ext}")
+        }
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

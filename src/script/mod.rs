@@ -1,0 +1,77 @@
+//! The Rhai DSL: the only module that knows Rhai. A script declares stacks, games, optimizers and
+//! schedules and trains them; outputs go through a [`Host`] the front end provides.
+
+pub mod api_data;
+pub mod api_output;
+pub mod api_stack;
+pub mod api_train;
+pub mod error;
+pub mod host;
+pub mod options;
+pub mod train_loop;
+pub mod values;
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, Scope, AST};
+
+pub use error::ScriptError;
+pub use host::{Host, HostConfig, NullSink, Progress, Sink};
+
+/// Limits that keep a stranger's recipe from exhausting the machine (set explicitly: debug
+/// builds of Rhai would otherwise use much lower ones).
+pub mod limits {
+    pub const CALL_LEVELS: usize = 64;
+    pub const EXPR_DEPTH: usize = 128;
+    pub const FN_EXPR_DEPTH: usize = 64;
+    pub const STRING_SIZE: usize = 1 << 20;
+    pub const ARRAY_SIZE: usize = 1_000_000;
+    pub const MAP_SIZE: usize = 10_000;
+    pub const MODULES: usize = 16;
+}
+
+/// A Rhai engine with the whole DSL registered, its limits set, prints routed to the sink and
+/// interruption wired to the host's flag.
+pub fn build_engine(host: &Arc<Host>) -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_call_levels(limits::CALL_LEVELS)
+        .set_max_expr_depths(limits::EXPR_DEPTH, limits::FN_EXPR_DEPTH)
+        .set_max_string_size(limits::STRING_SIZE)
+        .set_max_array_size(limits::ARRAY_SIZE)
+        .set_max_map_size(limits::MAP_SIZE)
+        .set_max_modules(limits::MODULES)
+        .set_strict_variables(true);
+    // `eval` would run text that was never checked as part of the recipe.
+    engine.disable_symbol("eval");
+    let h = host.clone();
+    engine.on_print(move |s| h.sink.text(s));
+    let h = host.clone();
+    engine.on_debug(move |s, _, pos| h.sink.text(&format!("[{pos}] {s}")));
+    let h = host.clone();
+    engine.on_progress(move |_| if h.interrupted() { Some(Dynamic::from("interrupted")) } else { None });
+    api_stack::register(&mut engine);
+    api_data::register(&mut engine, host);
+    api_train::register(&mut engine, host);
+    api_output::register(&mut engine, host);
+    engine
+}
+
+/// Compiles `text` (named `source_name` in errors) against the variables in `scope`.
+pub fn compile(engine: &Engine, scope: &Scope, source_name: &str, text: &str) -> Result<AST, ScriptError> {
+    engine.compile_with_scope(scope, text).map_err(|e| ScriptError::from_parse(&e, source_name, text))
+}
+
+/// Runs a whole recipe.
+pub fn run(host: &Arc<Host>, source_name: &str, text: &str) -> Result<Dynamic, ScriptError> {
+    let engine = build_engine(host);
+    let mut scope = Scope::new();
+    let ast = compile(&engine, &scope, source_name, text)?;
+    let out = engine
+        .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+        .map_err(|e| ScriptError::from_eval(&e, source_name, text))?;
+    for p in host.unused_params() {
+        host.sink.text(&format!("warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,154 @@
+//! `gan.fit(data, #{…})`: the epoch loop as seen from a script. The hot loop runs in the engine;
+//! the script is called back at most once per epoch, with the GAN unlocked so callbacks can use it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rhai::{Dynamic, FnPtr, Map, NativeCallContext, INT};
+
+use super::api_train::optimizer_opt;
+use super::host::{Host, Progress};
+use super::options::{err, Opts, RhaiResult};
+use super::values::{DataHandle, GanHandle};
+use crate::engine::trainer::{Control, FitObserver};
+use crate::engine::{EpochMetrics, FitSpec, Gan, OptimizerSpec, StepMetrics, Trainer};
+
+/// Epoch metrics as a script map.
+pub fn metrics_map(m: &EpochMetrics) -> Map {
+    let mut map = Map::new();
+    let v = serde_json::to_value(m).expect("metrics serialise");
+    for (k, v) in v.as_object().expect("an object") {
+        let d = if let Some(i) = v.as_u64() { Dynamic::from(i as INT) } else { Dynamic::from(v.as_f64().unwrap_or(f64::NAN)) };
+        map.insert(k.as_str().into(), d);
+    }
+    map
+}
+
+/// Reports progress a few times a second and stops at a step boundary when interrupted.
+struct StepObserver<'a> {
+    host: &'a Host,
+    name: String,
+    epochs: u64,
+    last: Instant,
+}
+
+impl FitObserver for StepObserver<'_> {
+    fn on_step(&mut self, gan: &Gan, m: &StepMetrics, done: u64, total: u64) -> Control {
+        if self.host.interrupted() {
+            return Control::Stop;
+        }
+        if self.last.elapsed().as_millis() >= 100 || done == total {
+            self.last = Instant::now();
+            self.host.sink.progress(&Progress {
+                gan: self.name.clone(),
+                epoch: gan.epoch + 1,
+                epochs: self.epochs,
+                done,
+                total,
+                d_loss: m.d_loss,
+                g_loss: m.g_loss,
+            });
+        }
+        Control::Continue
+    }
+}
+
+pub fn fit(ctx: &NativeCallContext, host: &Arc<Host>, handle: &mut GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<Map> {
+    let o = Opts::new(
+        opts,
+        "fit()",
+        &["epochs", "batch", "opt", "d_opt", "g_opt", "steps_per_epoch", "on_epoch", "every", "samples_every"],
+    )?;
+    let more = o.count("epochs", 1, 0)?;
+    let batch = o.count("batch", 100, 1)? as usize;
+    let both = optimizer_opt(&o, "opt")?;
+    let d_opt = optimizer_opt(&o, "d_opt")?.or_else(|| both.clone()).unwrap_or_else(OptimizerSpec::paper_sgd);
+    let g_opt = optimizer_opt(&o, "g_opt")?.or(both).unwrap_or_else(OptimizerSpec::paper_sgd);
+    let steps_per_epoch = o.opt_count("steps_per_epoch", 1)?;
+    let callback = o.custom::<FnPtr>("on_epoch", "a function, e.g. |epoch, metrics| { … }")?;
+    let every = o.count("every", 1, 1)?;
+    let samples_every = o.count("samples_every", if data.0.image.is_some() { 1 } else { 0 }, 0)?;
+    let d = data.0.clone();
+
+    let (name, fit_spec) = {
+        let mut c = handle.lock();
+        // `epochs` counts from here; an interrupted epoch in progress is the first of them.
+        let target = c.gan.epoch + more;
+        let fit_spec = FitSpec { epochs: target, batch, d_opt, g_opt, steps_per_epoch };
+        Trainer::try_check(&c.gan, &d.x, d.dim, &fit_spec).or_else(|e| err(format!("fit(): {e:#}")))?;
+        c.image = d.image;
+        let entry = serde_json::json!({
+            "gan": c.gan.spec,
+            "fit": fit_spec,
+            "seed": c.gan.seed,
+            "data": { "name": d.name, "rows": d.rows(), "dim": d.dim, "image": d.image },
+            "g_params": c.gan.g.param_count(),
+            "d_params": c.gan.d.param_count(),
+        });
+        host.config_json.lock().unwrap().insert(c.name.clone(), entry);
+        (c.name.clone(), fit_spec)
+    };
+    host.write_config().or_else(|e| err(format!("{e:#}")))?;
+
+    let mut last = Map::new();
+    let mut obs = StepObserver { host, name: name.clone(), epochs: fit_spec.epochs, last: Instant::now() };
+    loop {
+        let (m, wish) = {
+            let mut c = handle.lock();
+            if c.gan.epoch >= fit_spec.epochs {
+                break;
+            }
+            Trainer::run_epoch(&mut c.gan, &d.x, d.dim, &fit_spec, &mut obs).or_else(|e| err(format!("{e:#}")))?
+        };
+        let Some(m) = m else {
+            host.sink.fit_end(&name);
+            let c = handle.lock();
+            return err(format!(
+                "interrupted at step {} (epoch {}, batch {}); `{}` keeps its state: call fit again to continue",
+                c.gan.step,
+                c.gan.epoch + 1,
+                c.gan.batch_in_epoch,
+                c.name
+            ));
+        };
+        after_epoch(host, handle, &name, &m, samples_every).or_else(|e| err(format!("{e:#}")))?;
+        last = metrics_map(&m);
+        if let Some(cb) = &callback {
+            if m.epoch % every == 0 {
+                let r: Dynamic = cb.call_within_context(ctx, (m.epoch as INT, last.clone()))?;
+                if r.as_bool() == Ok(false) {
+                    host.sink.text(&format!("on_epoch returned false: stopping `{name}` after epoch {}", m.epoch));
+                    break;
+                }
+            }
+        }
+        if wish == Control::Stop {
+            break;
+        }
+    }
+    host.sink.fit_end(&name);
+    Ok(last)
+}
+
+/// Per-epoch outputs: the metrics line, history, and a sample grid from the fixed noise.
+fn after_epoch(host: &Host, handle: &GanHandle, name: &str, m: &EpochMetrics, samples_every: u64) -> anyhow::Result<()> {
+    let mut c = handle.lock();
+    c.history.push(m.clone());
+    if let Some(run) = &host.run {
+        run.append_line(&Host::per_gan(name, "metrics", "jsonl"), &serde_json::to_string(m)?)?;
+    }
+    host.sink.epoch(name, m);
+    if samples_every > 0 && m.epoch % samples_every == 0 {
+        if let Some(shape) = c.image {
+            let x = c.gan.sample_fixed(100);
+            let png = super::api_output::grid_png(&x, shape, 10)?;
+            let file = if name == "gan" { format!("samples_epoch_{}.png", m.epoch) } else { format!("samples_{name}_epoch_{}.png", m.epoch) };
+            let saved = match &host.run {
+                Some(run) => Some(run.write(&file, &png)?),
+                None => None,
+            };
+            host.sink.image(&file, &png, saved.as_deref());
+        }
+    }
+    Ok(())
+}

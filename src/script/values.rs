@@ -1,0 +1,72 @@
+//! Values scripts hold: stack builders, datasets, schedules, optimizers, GANs and sample batches.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rhai::Position;
+
+use crate::data::{Dataset, ImageShape};
+use crate::engine::{EpochMetrics, Gan, OptimizerSpec, Schedule, StackSpec};
+
+/// A stack being declared, with the script position of each layer call (for shape errors).
+#[derive(Clone, Debug)]
+pub struct StackBuilder {
+    pub spec: StackSpec,
+    pub positions: Vec<Position>,
+    /// Where `stack(…)` was called.
+    pub origin: Position,
+}
+
+/// A dataset (shared, read-only).
+#[derive(Clone, Debug)]
+pub struct DataHandle(pub Arc<Dataset>);
+
+/// A schedule for a learning rate or momentum.
+#[derive(Clone, Debug)]
+pub struct SchedVal(pub Schedule);
+
+/// An optimizer declaration.
+#[derive(Clone, Debug)]
+pub struct OptVal(pub OptimizerSpec);
+
+/// A batch of rows (generated samples, D outputs, …).
+#[derive(Clone, Debug)]
+pub struct Samples {
+    pub x: Arc<Vec<f32>>,
+    pub dim: usize,
+    pub image: Option<ImageShape>,
+}
+
+impl Samples {
+    pub fn rows(&self) -> usize {
+        self.x.len() / self.dim.max(1)
+    }
+    pub fn mean(&self) -> f64 {
+        self.x.iter().map(|&v| v as f64).sum::<f64>() / self.x.len().max(1) as f64
+    }
+    pub fn std(&self) -> f64 {
+        let m = self.mean();
+        (self.x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / self.x.len().max(1) as f64).sqrt()
+    }
+}
+
+/// A GAN and what the script layer knows about it.
+pub struct GanCell {
+    pub name: String,
+    pub gan: Gan,
+    pub g_positions: Vec<Position>,
+    pub d_positions: Vec<Position>,
+    pub history: Vec<EpochMetrics>,
+    /// Image geometry of the data it was trained on (for grids).
+    pub image: Option<ImageShape>,
+}
+
+/// A shared handle: scripts may keep several names for one GAN, and callbacks can use it
+/// between epochs (the training loop releases it then).
+#[derive(Clone)]
+pub struct GanHandle(pub Arc<Mutex<GanCell>>);
+
+impl GanHandle {
+    pub fn lock(&self) -> MutexGuard<'_, GanCell> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

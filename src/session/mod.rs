@@ -1,0 +1,98 @@
+//! A session: one Rhai engine, a persistent scope and the functions defined so far. Front ends
+//! (the `gan run` command, the REPL, Jupyter kernels) feed it text and render what it returns
+//! through their [`Sink`]: text plus images, the same outputs everywhere.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, Scope, AST};
+
+use crate::script::{self, Host, HostConfig, ScriptError, Sink};
+
+/// An interactive or batch session over the DSL.
+pub struct Session {
+    pub host: Arc<Host>,
+    engine: Engine,
+    scope: Scope<'static>,
+    /// Functions defined by earlier cells.
+    functions: AST,
+    cells: usize,
+}
+
+impl Session {
+    pub fn new(config: HostConfig, sink: Arc<dyn Sink>) -> anyhow::Result<Self> {
+        let host = Host::new(config, sink)?;
+        let engine = script::build_engine(&host);
+        Ok(Session { host, engine, scope: Scope::new(), functions: AST::empty(), cells: 0 })
+    }
+
+    /// Evaluates one cell; variables and functions persist for the next. Returns the value of
+    /// the cell's last expression.
+    pub fn eval(&mut self, text: &str) -> Result<Dynamic, ScriptError> {
+        self.cells += 1;
+        let name = format!("cell[{}]", self.cells);
+        self.eval_named(&name, text)
+    }
+
+    /// Like [`Session::eval`], with errors naming `source_name` (a file name).
+    pub fn eval_named(&mut self, source_name: &str, text: &str) -> Result<Dynamic, ScriptError> {
+        self.host.interrupt.store(false, Ordering::Relaxed);
+        let ast = script::compile(&self.engine, &self.scope, source_name, text)?;
+        // Earlier cells' functions are callable; this cell's functions are kept for later ones.
+        let merged = self.functions.merge(&ast);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
+        let mut defs = ast;
+        defs.clear_statements();
+        self.functions = self.functions.merge(&defs);
+        result.map_err(|e| ScriptError::from_eval(&e, source_name, text))
+    }
+
+    /// Runs a recipe file as one cell named after the file.
+    pub fn run_file(&mut self, path: &Path) -> anyhow::Result<Dynamic> {
+        let text = read_recipe(path)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let out = self.eval_named(&name, &text)?;
+        for p in self.host.unused_params() {
+            self.host.sink.text(&format!("warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)"));
+        }
+        Ok(out)
+    }
+
+    /// Names of the variables in scope with a short rendering of each value.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        self.scope.iter().map(|(n, _, v)| (n.to_string(), render(&v))).collect()
+    }
+
+    /// Asks a running cell to stop at the next step boundary (or script operation).
+    pub fn interrupt_handle(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.host.interrupt.clone()
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Reads a recipe, refusing non-UTF-8 text with the byte offset of the first bad byte.
+pub fn read_recipe(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading recipe {}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        anyhow::anyhow!("{}:{line}: the recipe is not valid UTF-8 (bad byte at offset {at})", path.display())
+    })
+}
+
+/// A value as a user wants to see it (Rhai's own `Display` of custom types prints Rust paths).
+pub fn render(v: &Dynamic) -> String {
+    let t = v.type_name();
+    if t.starts_with("gan::") || t.contains("::values::") {
+        // our types register `to_string`; but Dynamic's Display cannot call it: describe by type
+        return match t.rsplit("::").next() {
+            Some(short) => format!("<{short}>"),
+            None => t.to_string(),
+        };
+    }
+    v.to_string()
+}
