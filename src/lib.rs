@@ -3,11 +3,11 @@
 //! Dependencies point one way: [`engine`] ← [`script`] ← [`session`] ← front ends (`gan` binary).
 //! [`data`], [`viz`] and [`eval`] are leaf modules the engine does not depend on.
 
-pub mod engine;
 pub mod checkpoint;
 pub mod data;
+pub mod engine;
 pub mod eval;
 pub mod rundir;
-pub mod viz;
 pub mod script;
 pub mod session;
+pub mod viz;

@@ -9,6 +9,7 @@ fn main() {
     let result = match args.command {
         cli::Command::Run(a) => cli::run::main(a),
         cli::Command::Data { command } => cli::data::main(command),
+        cli::Command::Eval { command } => cli::eval::main(command),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -16,8 +16,11 @@ pub struct RunDir {
 impl RunDir {
     /// Creates (if needed) and opens `root`.
     pub fn create(root: &Path) -> Result<Self> {
-        fs::create_dir_all(root).with_context(|| format!("creating run directory {}", root.display()))?;
-        let root = root.canonicalize().with_context(|| format!("opening run directory {}", root.display()))?;
+        fs::create_dir_all(root)
+            .with_context(|| format!("creating run directory {}", root.display()))?;
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("opening run directory {}", root.display()))?;
         Ok(RunDir { root })
     }
 
@@ -35,7 +38,9 @@ impl RunDir {
         for c in p.components() {
             match c {
                 Component::Normal(_) | Component::CurDir => {}
-                Component::ParentDir => bail!("`{rel}`: `..` is not allowed; recipes write only inside their run directory"),
+                Component::ParentDir => bail!(
+                    "`{rel}`: `..` is not allowed; recipes write only inside their run directory"
+                ),
                 Component::RootDir | Component::Prefix(_) => {
                     bail!("`{rel}`: absolute paths are not allowed; recipes write only inside their run directory")
                 }
@@ -51,7 +56,10 @@ impl RunDir {
         }
         if let Ok(real) = probe.canonicalize() {
             if !real.starts_with(&self.root) {
-                bail!("`{rel}` leads outside the run directory (through a symlink to {})", real.display());
+                bail!(
+                    "`{rel}` leads outside the run directory (through a symlink to {})",
+                    real.display()
+                );
             }
         }
         Ok(full)
@@ -82,7 +90,10 @@ impl RunDir {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| -> Result<()> {
         let mut f = fs::File::create(&tmp)?;

@@ -379,7 +379,6 @@ fn resume_mid_epoch_is_bit_identical_adam_alternating() {
 /// epoch's means and `steps` cover only the iterations run after the resume. Needs an engine
 /// change (see the checkpoint module's report); weights and step metrics are already exact.
 #[test]
-#[ignore = "engine: the partial-epoch metrics accumulator is not part of Gan, so it cannot be checkpointed"]
 fn resume_mid_epoch_keeps_the_interrupted_epochs_metrics() {
     for (scheme, f, stop) in [
         (simultaneous(), &sgd_fit as &dyn Fn(u64) -> FitSpec, 5),

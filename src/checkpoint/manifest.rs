@@ -55,6 +55,9 @@ pub struct Manifest {
     pub batch_in_epoch: u64,
     pub samples_drawn: u64,
     pub marginals_applied: bool,
+    /// Metrics of the incomplete epoch so far (so its line, once finished, covers all its steps).
+    #[serde(default)]
+    pub epoch_acc: crate::engine::metrics::MetricsAccumulator,
     pub seed: u64,
     /// Updates applied by G's optimizer, and the learning rate of its last update.
     pub g_opt_t: u64,
@@ -79,6 +82,7 @@ impl Manifest {
             batch_in_epoch: gan.batch_in_epoch,
             samples_drawn: gan.samples_drawn,
             marginals_applied: gan.marginals_applied,
+            epoch_acc: gan.epoch_acc.clone(),
             seed: gan.seed,
             g_opt_t: gan.g_state.t,
             g_prev_lr: gan.g_state.prev_lr,
@@ -106,6 +110,7 @@ impl Manifest {
         gan.batch_in_epoch = self.batch_in_epoch;
         gan.samples_drawn = self.samples_drawn;
         gan.marginals_applied = self.marginals_applied;
+        gan.epoch_acc = self.epoch_acc.clone();
     }
 
     /// The manifest as pretty JSON with the exact float bits appended.

@@ -120,7 +120,26 @@ impl View for F32View<'_> {
 /// Serialises named f32 tensors and string metadata to safetensors bytes.
 pub(crate) fn encode(tensors: Vec<NamedValues>, meta: HashMap<String, String>) -> Result<Vec<u8>> {
     let views = tensors.iter().map(|t| (t.name.clone(), F32View(t)));
-    safetensors::serialize(views, &Some(meta)).context("encoding safetensors")
+    let bytes = safetensors::serialize(views, &Some(meta)).context("encoding safetensors")?;
+    canonical_header(bytes)
+}
+
+/// Rewrites the JSON header with sorted keys: safetensors writes the metadata map in hash
+/// order, which differs between processes, and the same model must give the same bytes.
+fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    // serde_json's Map is ordered by key (no `preserve_order`), so this sorts every object.
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + n]).context("re-reading the safetensors header")?;
+    let mut json = serde_json::to_vec(&header)?;
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// A decoded safetensors file: its f32 tensors by name and its metadata.

@@ -31,25 +31,40 @@ pub enum DataCommand {
 
 pub fn main(cmd: DataCommand) -> anyhow::Result<()> {
     match cmd {
-        DataCommand::Fetch { dataset: DatasetName::Mnist, dir, base_url } => {
+        DataCommand::Fetch {
+            dataset: DatasetName::Mnist,
+            dir,
+            base_url,
+        } => {
             let dir = super::data_dir(dir);
             for outcome in gan::data::fetch_mnist(&dir, &base_url)? {
                 match outcome {
                     gan::data::FetchOutcome::AlreadyPresent { name, path } => {
                         println!("{name}: already present and valid ({})", path.display())
                     }
-                    gan::data::FetchOutcome::Downloaded { name, path, bytes, .. } => {
-                        println!("{name}: downloaded {bytes} bytes, checksum ok → {}", path.display())
+                    gan::data::FetchOutcome::Downloaded {
+                        name, path, bytes, ..
+                    } => {
+                        println!(
+                            "{name}: downloaded {bytes} bytes, checksum ok → {}",
+                            path.display()
+                        )
                     }
                 }
             }
             println!("MNIST is ready in {}", dir.display());
             Ok(())
         }
-        DataCommand::Verify { dataset: DatasetName::Mnist, dir } => {
+        DataCommand::Verify {
+            dataset: DatasetName::Mnist,
+            dir,
+        } => {
             let dir = super::data_dir(dir);
             gan::data::verify_mnist(&dir)?;
-            println!("MNIST in {}: all four files match their SHA-256 checksums", dir.display());
+            println!(
+                "MNIST in {}: all four files match their SHA-256 checksums",
+                dir.display()
+            );
             Ok(())
         }
     }

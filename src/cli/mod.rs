@@ -1,6 +1,7 @@
 //! Command-line front end: a thin renderer over the library's session.
 
 pub mod data;
+pub mod eval;
 pub mod run;
 pub mod sink;
 
@@ -9,7 +10,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "gan", version, about = "A scriptable GAN engine: Goodfellow et al. 2014 on dfdx, driven by Rhai recipes")]
+#[command(
+    name = "gan",
+    version,
+    about = "A scriptable GAN engine: Goodfellow et al. 2014 on dfdx, driven by Rhai recipes"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -23,6 +28,11 @@ pub enum Command {
     Data {
         #[command(subcommand)]
         command: data::DataCommand,
+    },
+    /// Evaluate a trained generator.
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
     },
 }
 

@@ -34,7 +34,9 @@ pub struct RunArgs {
 pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for s in sets {
-        let Some((k, v)) = s.split_once('=') else { bail!("--set {s}: expected NAME=VALUE") };
+        let Some((k, v)) = s.split_once('=') else {
+            bail!("--set {s}: expected NAME=VALUE")
+        };
         let k = k.trim();
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             bail!("--set {s}: the name must be letters, digits and `_`");
@@ -46,8 +48,15 @@ pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
 
 pub fn main(args: RunArgs) -> anyhow::Result<()> {
     let text = read_recipe(&args.recipe)?;
-    let stem = args.recipe.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&stem));
+    let stem = args
+        .recipe
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(&stem));
     let config = HostConfig {
         run_dir: Some(out.clone()),
         data_dir: super::data_dir(args.data_dir.clone()),
@@ -58,8 +67,13 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     };
     let mut session = Session::new(config, Arc::new(TerminalSink::new()))?;
     let run = session.host.run.clone().expect("a run directory");
-    let file = args.recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    run.write(&format!("recipe.rhai"), text.as_bytes()).context("copying the recipe into the run directory")?;
+    let file = args
+        .recipe
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    run.write(&format!("recipe.rhai"), text.as_bytes())
+        .context("copying the recipe into the run directory")?;
 
     let flag = session.interrupt_handle();
     let _ = ctrlc::set_handler(move || {
@@ -75,7 +89,11 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
             for p in session.host.unused_params() {
                 eprintln!("warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)");
             }
-            println!("done in {:.1} s; outputs in {}", started.elapsed().as_secs_f64(), run.path().display());
+            println!(
+                "done in {:.1} s; outputs in {}",
+                started.elapsed().as_secs_f64(),
+                run.path().display()
+            );
             Ok(())
         }
         Err(e) if e.interrupted => {

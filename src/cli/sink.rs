@@ -17,7 +17,10 @@ pub struct TerminalSink {
 
 impl TerminalSink {
     pub fn new() -> Self {
-        TerminalSink { tty: std::io::stderr().is_terminal(), bar: Mutex::new(None) }
+        TerminalSink {
+            tty: std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
+        }
     }
 
     fn println(&self, s: &str) {
@@ -36,7 +39,11 @@ impl Default for TerminalSink {
 
 /// One epoch as a line: what a user scans for in a log.
 pub fn epoch_line(gan: &str, m: &EpochMetrics) -> String {
-    let who = if gan == "gan" { String::new() } else { format!("[{gan}] ") };
+    let who = if gan == "gan" {
+        String::new()
+    } else {
+        format!("[{gan}] ")
+    };
     format!(
         "{who}epoch {:>4}  step {:>8}  d_loss {:.4}  g_loss {:.4}  D(x) {:.3}  D(G(z)) {:.3}  lr {:.3e}  mom {:.3}  {:.1} it/s",
         m.epoch, m.step, m.d_loss, m.g_loss, m.d_real, m.d_fake, m.lr, m.momentum, m.it_per_s
@@ -51,7 +58,9 @@ impl Sink for TerminalSink {
     fn image(&self, caption: &str, _png: &[u8], saved: Option<&Path>) {
         match saved {
             Some(p) => self.println(&format!("wrote {}", p.display())),
-            None => self.println(&format!("(image {caption}: not saved; this session has no run directory)")),
+            None => self.println(&format!(
+                "(image {caption}: not saved; this session has no run directory)"
+            )),
         }
     }
 
@@ -67,9 +76,11 @@ impl Sink for TerminalSink {
             }
             let bar = ProgressBar::new(p.total);
             bar.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
-                    .unwrap()
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                )
+                .unwrap()
+                .progress_chars("=> "),
             );
             bar.set_prefix(format!("epoch {}/{}", p.epoch, p.epochs));
             *slot = Some((p.gan.clone(), p.epoch, bar));

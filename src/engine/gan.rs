@@ -2,6 +2,7 @@
 
 use dfdx::prelude::*;
 
+use super::metrics::MetricsAccumulator;
 use super::network::{Network, Role};
 use super::optim::OptimizerState;
 use super::rng::{stream, Purpose};
@@ -27,6 +28,8 @@ pub struct Gan {
     pub samples_drawn: u64,
     /// Whether G's output bias has been set from the data marginals (done once, on first fit).
     pub marginals_applied: bool,
+    /// Metrics of the current (incomplete) epoch so far.
+    pub epoch_acc: MetricsAccumulator,
     pub dev: Dev,
 }
 
@@ -35,10 +38,20 @@ impl Gan {
     pub fn try_new(spec: GanSpec, seed: u64) -> Result<Self, GanShapeError> {
         spec.try_check(None)?;
         let dev = device();
-        let g = Network::try_build(&spec.g, Role::Generator, &dev, &mut stream(seed, Purpose::InitG, 0))
-            .map_err(GanShapeError::G)?;
-        let d = Network::try_build(&spec.d, Role::Discriminator, &dev, &mut stream(seed, Purpose::InitD, 0))
-            .map_err(GanShapeError::D)?;
+        let g = Network::try_build(
+            &spec.g,
+            Role::Generator,
+            &dev,
+            &mut stream(seed, Purpose::InitG, 0),
+        )
+        .map_err(GanShapeError::G)?;
+        let d = Network::try_build(
+            &spec.d,
+            Role::Discriminator,
+            &dev,
+            &mut stream(seed, Purpose::InitD, 0),
+        )
+        .map_err(GanShapeError::D)?;
         Ok(Gan {
             spec,
             g,
@@ -51,6 +64,7 @@ impl Gan {
             d_state: OptimizerState::default(),
             samples_drawn: 0,
             marginals_applied: false,
+            epoch_acc: MetricsAccumulator::default(),
             dev,
         })
     }
@@ -72,14 +86,19 @@ impl Gan {
 
     /// `n` fresh samples (a new noise draw each call).
     pub fn sample(&mut self, n: usize) -> Vec<f32> {
-        let z = self.spec.noise.sample_vec(n, &mut stream(self.seed, Purpose::Sample, self.samples_drawn));
+        let z = self.spec.noise.sample_vec(
+            n,
+            &mut stream(self.seed, Purpose::Sample, self.samples_drawn),
+        );
         self.samples_drawn += 1;
         self.generate(&z)
     }
 
     /// The fixed noise batch of this seed (the same rows every call, for comparable grids).
     pub fn fixed_noise(&self, n: usize) -> Vec<f32> {
-        self.spec.noise.sample_vec(n, &mut stream(self.seed, Purpose::FixedNoise, 0))
+        self.spec
+            .noise
+            .sample_vec(n, &mut stream(self.seed, Purpose::FixedNoise, 0))
     }
 
     /// G applied to the fixed noise batch.
@@ -89,7 +108,10 @@ impl Gan {
 
     /// D(x) as probabilities (evaluation mode: no dropout) for rows `x` (`n × data_dim`).
     pub fn discriminate(&self, x: &[f32]) -> Vec<f32> {
-        self.d_logits(x).into_iter().map(|l| super::loss::sigmoid(l as f64) as f32).collect()
+        self.d_logits(x)
+            .into_iter()
+            .map(|l| super::loss::sigmoid(l as f64) as f32)
+            .collect()
     }
 
     /// D's logits in evaluation mode.

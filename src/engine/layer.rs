@@ -11,12 +11,18 @@ use super::{Dev, Mat, Vector};
 #[derive(Clone, Debug)]
 pub enum Layer {
     /// `x · w + b`; for maxout, `units × pieces` columns, unit j's pieces contiguous.
-    Affine { w: Mat, b: Vector, maxout_pieces: Option<usize> },
+    Affine {
+        w: Mat,
+        b: Vector,
+        maxout_pieces: Option<usize>,
+    },
     Relu,
     LeakyRelu(f32),
     Sigmoid,
     Tanh,
-    Dropout { keep: f32 },
+    Dropout {
+        keep: f32,
+    },
 }
 
 /// How dropout behaves during one forward pass.
@@ -25,7 +31,10 @@ pub enum Masks<'a> {
     Off,
     /// Training: draw a fresh mask per dropout layer from `rng`, recording each so the same pass
     /// can be replayed (the simultaneous update needs D's pass over G(z) twice with one mask).
-    Draw { rng: &'a mut ChaCha8Rng, record: &'a mut Vec<Mat> },
+    Draw {
+        rng: &'a mut ChaCha8Rng,
+        record: &'a mut Vec<Mat>,
+    },
     /// Replay masks recorded by an earlier `Draw`, in order.
     Replay { masks: &'a [Mat], next: usize },
 }
@@ -38,14 +47,17 @@ impl Masks<'_> {
             Masks::Draw { rng, record } => {
                 let scale = 1.0 / keep;
                 let n = shape.0 * shape.1;
-                let v: Vec<f32> =
-                    (0..n).map(|_| if rng.gen::<f32>() < keep { scale } else { 0.0 }).collect();
+                let v: Vec<f32> = (0..n)
+                    .map(|_| if rng.gen::<f32>() < keep { scale } else { 0.0 })
+                    .collect();
                 let m = dev.tensor_from_vec(v, shape);
                 record.push(m.clone());
                 Some(m)
             }
             Masks::Replay { masks, next } => {
-                let m = masks.get(*next).expect("replayed pass has more dropout layers than recorded");
+                let m = masks
+                    .get(*next)
+                    .expect("replayed pass has more dropout layers than recorded");
                 assert_eq!(m.shape(), &shape, "replayed dropout mask shape");
                 *next += 1;
                 Some(m.clone())
@@ -56,21 +68,32 @@ impl Masks<'_> {
 
 impl Layer {
     /// Builds a layer from its spec: weights uniform on ±irange from `rng`, biases 0.
-    pub fn build(spec: &LayerSpec, input: usize, default_irange: f64, dev: &Dev, rng: &mut ChaCha8Rng) -> Layer {
-        let affine = |out: usize, irange: Option<f64>, pieces: Option<usize>, rng: &mut ChaCha8Rng| {
-            let r = irange.unwrap_or(default_irange) as f32;
-            let w: Vec<f32> = (0..input * out)
-                .map(|_| if r > 0.0 { rng.gen_range(-r..r) } else { 0.0 })
-                .collect();
-            Layer::Affine {
-                w: dev.tensor_from_vec(w, (input, out)),
-                b: dev.zeros_like(&(out,)),
-                maxout_pieces: pieces,
-            }
-        };
+    pub fn build(
+        spec: &LayerSpec,
+        input: usize,
+        default_irange: f64,
+        dev: &Dev,
+        rng: &mut ChaCha8Rng,
+    ) -> Layer {
+        let affine =
+            |out: usize, irange: Option<f64>, pieces: Option<usize>, rng: &mut ChaCha8Rng| {
+                let r = irange.unwrap_or(default_irange) as f32;
+                let w: Vec<f32> = (0..input * out)
+                    .map(|_| if r > 0.0 { rng.gen_range(-r..r) } else { 0.0 })
+                    .collect();
+                Layer::Affine {
+                    w: dev.tensor_from_vec(w, (input, out)),
+                    b: dev.zeros_like(&(out,)),
+                    maxout_pieces: pieces,
+                }
+            };
         match *spec {
             LayerSpec::Dense { units, irange } => affine(units, irange, None, rng),
-            LayerSpec::Maxout { units, pieces, irange } => affine(units * pieces, irange, Some(pieces), rng),
+            LayerSpec::Maxout {
+                units,
+                pieces,
+                irange,
+            } => affine(units * pieces, irange, Some(pieces), rng),
             LayerSpec::Relu => Layer::Relu,
             LayerSpec::LeakyRelu { slope } => Layer::LeakyRelu(slope as f32),
             LayerSpec::Sigmoid => Layer::Sigmoid,
@@ -82,16 +105,22 @@ impl Layer {
     /// `(B, in) → (B, out)`.
     pub fn forward<T: Tape<f32, Dev>>(&self, x: Mat<T>, masks: &mut Masks) -> Mat<T> {
         match self {
-            Layer::Affine { w, b, maxout_pieces } => {
+            Layer::Affine {
+                w,
+                b,
+                maxout_pieces,
+            } => {
                 let batch = x.shape().0;
                 let cols = w.shape().1;
                 // (B, in) · (in, cols) + b broadcast over rows → (B, cols)
-                let z = x.matmul(w.clone()) + b.clone().broadcast_like::<_, Axis<0>>(&(batch, cols));
+                let z =
+                    x.matmul(w.clone()) + b.clone().broadcast_like::<_, Axis<0>>(&(batch, cols));
                 match maxout_pieces {
                     None => z,
                     Some(p) => {
                         // (B, units·p) → (B, units, p) → max over pieces → (B, units)
-                        z.reshape_like(&(batch, cols / p, *p)).max::<(usize, usize), Axis<2>>()
+                        z.reshape_like(&(batch, cols / p, *p))
+                            .max::<(usize, usize), Axis<2>>()
                     }
                 }
             }
@@ -134,7 +163,11 @@ mod tests {
         for i in 0..4 {
             w[i * 4 + i] = 1.0;
         }
-        let layer = Layer::Affine { w: mat(&dev, 4, 4, w), b: dev.zeros_like(&(4,)), maxout_pieces: Some(2) };
+        let layer = Layer::Affine {
+            w: mat(&dev, 4, 4, w),
+            b: dev.zeros_like(&(4,)),
+            maxout_pieces: Some(2),
+        };
         let x = mat(&dev, 1, 4, vec![1.0, 3.0, -2.0, -5.0]);
         let y = layer.forward(x, &mut Masks::Off);
         assert_eq!(y.as_vec(), vec![3.0, -2.0]);
@@ -145,17 +178,42 @@ mod tests {
         let dev = device();
         let layer = Layer::Dropout { keep: 0.8 };
         let x = mat(&dev, 100, 100, vec![1.0; 10_000]);
-        assert_eq!(layer.forward(x.clone(), &mut Masks::Off).as_vec(), vec![1.0; 10_000]);
+        assert_eq!(
+            layer.forward(x.clone(), &mut Masks::Off).as_vec(),
+            vec![1.0; 10_000]
+        );
         let mut r = rng::stream(3, rng::Purpose::Step, 0);
         let mut rec = Vec::new();
-        let y = layer.forward(x.clone(), &mut Masks::Draw { rng: &mut r, record: &mut rec }).as_vec();
-        assert!(y.iter().all(|&v| v == 0.0 || v == 1.25), "kept values are scaled by 1/keep");
+        let y = layer
+            .forward(
+                x.clone(),
+                &mut Masks::Draw {
+                    rng: &mut r,
+                    record: &mut rec,
+                },
+            )
+            .as_vec();
+        assert!(
+            y.iter().all(|&v| v == 0.0 || v == 1.25),
+            "kept values are scaled by 1/keep"
+        );
         let kept = y.iter().filter(|&&v| v > 0.0).count() as f64 / 1e4;
         assert!((kept - 0.8).abs() < 0.02, "kept fraction {kept}");
         let mean = y.iter().map(|&v| v as f64).sum::<f64>() / 1e4;
-        assert!((mean - 1.0).abs() < 0.03, "inverted scaling keeps the mean: {mean}");
+        assert!(
+            (mean - 1.0).abs() < 0.03,
+            "inverted scaling keeps the mean: {mean}"
+        );
         // replay gives the same mask
-        let z = layer.forward(x, &mut Masks::Replay { masks: &rec, next: 0 }).as_vec();
+        let z = layer
+            .forward(
+                x,
+                &mut Masks::Replay {
+                    masks: &rec,
+                    next: 0,
+                },
+            )
+            .as_vec();
         assert_eq!(y, z);
     }
 
@@ -166,11 +224,21 @@ mod tests {
         let dev = device();
         let mut r = rng::stream(7, rng::Purpose::InitD, 0);
         let specs = [
-            LayerSpec::Maxout { units: 3, pieces: 2, irange: Some(0.8) },
+            LayerSpec::Maxout {
+                units: 3,
+                pieces: 2,
+                irange: Some(0.8),
+            },
             LayerSpec::Tanh,
-            LayerSpec::Dense { units: 2, irange: Some(0.8) },
+            LayerSpec::Dense {
+                units: 2,
+                irange: Some(0.8),
+            },
             LayerSpec::LeakyRelu { slope: 0.2 },
-            LayerSpec::Dense { units: 1, irange: Some(0.8) },
+            LayerSpec::Dense {
+                units: 1,
+                irange: Some(0.8),
+            },
         ];
         let mut width = 4;
         let mut layers = Vec::new();
@@ -191,7 +259,10 @@ mod tests {
             for l in layers {
                 h = l.forward(h, &mut Masks::Off);
             }
-            h.as_vec().iter().map(|&v| (v as f64) * (v as f64 + 1.0)).sum()
+            h.as_vec()
+                .iter()
+                .map(|&v| (v as f64) * (v as f64 + 1.0))
+                .sum()
         };
         // analytic
         let x = mat(&dev, 2, 4, xv.clone());
@@ -214,7 +285,9 @@ mod tests {
         }
         // parameters of every affine layer
         for li in 0..layers.len() {
-            let Layer::Affine { w, b, .. } = &layers[li] else { continue };
+            let Layer::Affine { w, b, .. } = &layers[li] else {
+                continue;
+            };
             let (gw, gb) = (grads.get(w).as_vec(), grads.get(b).as_vec());
             let (wv, bv) = (w.as_vec(), b.as_vec());
             for (j, &g) in gw.iter().enumerate() {

@@ -114,7 +114,9 @@ mod tests {
 
     /// Closed forms straight from the definitions, in f64 with plain `ln`, for moderate logits.
     fn closed_d(loss: GanLoss, r: &[f32], f: &[f32]) -> f64 {
-        let m = |v: &[f32], g: &dyn Fn(f64) -> f64| v.iter().map(|&x| g(x as f64)).sum::<f64>() / v.len() as f64;
+        let m = |v: &[f32], g: &dyn Fn(f64) -> f64| {
+            v.iter().map(|&x| g(x as f64)).sum::<f64>() / v.len() as f64
+        };
         match loss {
             GanLoss::Saturating | GanLoss::NonSaturating => {
                 -0.5 * (m(r, &|l| sigmoid(l).ln()) + m(f, &|l| (1.0 - sigmoid(l)).ln()))
@@ -125,7 +127,8 @@ mod tests {
     }
 
     fn closed_g(loss: GanLoss, f: &[f32]) -> f64 {
-        let m = |g: &dyn Fn(f64) -> f64| f.iter().map(|&x| g(x as f64)).sum::<f64>() / f.len() as f64;
+        let m =
+            |g: &dyn Fn(f64) -> f64| f.iter().map(|&x| g(x as f64)).sum::<f64>() / f.len() as f64;
         match loss {
             GanLoss::Saturating => m(&|l| (1.0 - sigmoid(l)).ln()),
             GanLoss::NonSaturating => m(&|l| -sigmoid(l).ln()),
@@ -153,7 +156,9 @@ mod tests {
         // D(x) = ½ everywhere (logit 0): V = 2 log ½ = −log 4, so d_loss = log 2.
         let dev = device();
         let z = [0.0f32; 8];
-        let d = GanLoss::NonSaturating.d_loss(logits(&dev, &z), logits(&dev, &z)).array() as f64;
+        let d = GanLoss::NonSaturating
+            .d_loss(logits(&dev, &z), logits(&dev, &z))
+            .array() as f64;
         assert!((-2.0 * d + 4f64.ln()).abs() < 1e-6);
     }
 
@@ -169,14 +174,19 @@ mod tests {
             let dv = d.array();
             assert!(dv.is_finite(), "{name}: d_loss {dv}");
             let grads = d.backward();
-            assert!(grads.get(&r).as_vec().iter().all(|g| g.is_finite()), "{name}: d grad");
+            assert!(
+                grads.get(&r).as_vec().iter().all(|g| g.is_finite()),
+                "{name}: d grad"
+            );
             let ft = logits(&dev, &ext);
             let g = loss.g_loss(ft.leaky_trace());
             assert!(g.array().is_finite(), "{name}: g_loss");
             assert!(g.backward().get(&ft).as_vec().iter().all(|g| g.is_finite()));
         }
         // Values at ±50 against the asymptotics: −log σ(−50) ≈ 50, −log σ(50) ≈ e^−50.
-        let ns = GanLoss::NonSaturating.g_loss(logits(&dev, &[-50.0])).array() as f64;
+        let ns = GanLoss::NonSaturating
+            .g_loss(logits(&dev, &[-50.0]))
+            .array() as f64;
         assert!((ns - 50.0).abs() < 1e-4);
         let sat = GanLoss::Saturating.g_loss(logits(&dev, &[-50.0])).array() as f64;
         assert!(sat.abs() < 1e-6, "saturating loss at D≈0 is ≈ 0: {sat}");
@@ -194,20 +204,33 @@ mod tests {
             let ft = logits(&dev, &f);
             let gg = loss.g_loss(ft.leaky_trace()).backward().get(&ft).as_vec();
             let rt = logits(&dev, &r);
-            let dg = loss.d_loss(rt.leaky_trace(), logits(&dev, &f)).backward().get(&rt).as_vec();
+            let dg = loss
+                .d_loss(rt.leaky_trace(), logits(&dev, &f))
+                .backward()
+                .get(&rt)
+                .as_vec();
             for i in 0..3 {
                 let mut fp = f;
                 let mut fm = f;
                 fp[i] += h as f32;
                 fm[i] -= h as f32;
                 let num = (closed_g(loss, &fp) - closed_g(loss, &fm)) / (fp[i] - fm[i]) as f64;
-                assert!((num - gg[i] as f64).abs() < 2e-3, "{name} g grad {i}: {num} vs {}", gg[i]);
+                assert!(
+                    (num - gg[i] as f64).abs() < 2e-3,
+                    "{name} g grad {i}: {num} vs {}",
+                    gg[i]
+                );
                 let mut rp = r;
                 let mut rm = r;
                 rp[i] += h as f32;
                 rm[i] -= h as f32;
-                let num = (closed_d(loss, &rp, &f) - closed_d(loss, &rm, &f)) / (rp[i] - rm[i]) as f64;
-                assert!((num - dg[i] as f64).abs() < 2e-3, "{name} d grad {i}: {num} vs {}", dg[i]);
+                let num =
+                    (closed_d(loss, &rp, &f) - closed_d(loss, &rm, &f)) / (rp[i] - rm[i]) as f64;
+                assert!(
+                    (num - dg[i] as f64).abs() < 2e-3,
+                    "{name} d grad {i}: {num} vs {}",
+                    dg[i]
+                );
             }
         }
     }

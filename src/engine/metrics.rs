@@ -35,12 +35,15 @@ pub struct EpochMetrics {
     pub it_per_s: f64,
 }
 
-/// Accumulates step metrics in f64, in step order (deterministic).
-#[derive(Clone, Debug, Default)]
+/// Accumulates step metrics in f64, in step order (deterministic). Lives in the [`Gan`](super::Gan)
+/// so an epoch interrupted (and checkpointed) mid-way reports all its steps once finished.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsAccumulator {
-    sum: StepMetrics,
-    last: StepMetrics,
-    n: u64,
+    pub sum: StepMetrics,
+    pub last: StepMetrics,
+    pub n: u64,
+    /// Training seconds of this epoch so far (timing only; excluded from comparisons).
+    pub secs: f64,
 }
 
 impl MetricsAccumulator {
@@ -58,7 +61,8 @@ impl MetricsAccumulator {
     }
 
     /// Means of the accumulated steps; learning rates and momentum are the last step's.
-    pub fn finish(&self, epoch: u64, step: u64, secs: f64) -> EpochMetrics {
+    pub fn finish(&self, epoch: u64, step: u64) -> EpochMetrics {
+        let secs = self.secs;
         let n = self.n.max(1) as f64;
         EpochMetrics {
             epoch,
@@ -72,7 +76,11 @@ impl MetricsAccumulator {
             momentum: self.last.momentum,
             steps: self.n,
             secs,
-            it_per_s: if secs > 0.0 { self.n as f64 / secs } else { 0.0 },
+            it_per_s: if secs > 0.0 {
+                self.n as f64 / secs
+            } else {
+                0.0
+            },
         }
     }
 }

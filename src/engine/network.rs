@@ -50,7 +50,12 @@ pub struct Network {
 
 impl Network {
     /// Shape-checks `spec` and builds it with weights drawn from `rng`.
-    pub fn try_build(spec: &StackSpec, role: Role, dev: &Dev, rng: &mut ChaCha8Rng) -> Result<Self, ShapeError> {
+    pub fn try_build(
+        spec: &StackSpec,
+        role: Role,
+        dev: &Dev,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self, ShapeError> {
         let widths = spec.try_shapes()?;
         let mut input = spec.input;
         let mut layers = Vec::with_capacity(spec.layers.len());
@@ -58,7 +63,11 @@ impl Network {
             layers.push(Layer::build(l, input, role.default_irange(), dev, rng));
             input = out;
         }
-        Ok(Network { spec: spec.clone(), role, layers })
+        Ok(Network {
+            spec: spec.clone(),
+            role,
+            layers,
+        })
     }
 
     pub fn input_dim(&self) -> usize {
@@ -66,7 +75,9 @@ impl Network {
     }
 
     pub fn output_dim(&self) -> usize {
-        self.spec.try_output().expect("a built network has a valid spec")
+        self.spec
+            .try_output()
+            .expect("a built network has a valid spec")
     }
 
     /// `(B, input) → (B, output)`.
@@ -101,8 +112,16 @@ impl Network {
         self.params_mut()
             .into_iter()
             .map(|(name, p)| match p {
-                Param::Matrix(m) => NamedValues { name, shape: vec![m.shape().0, m.shape().1], values: m.as_vec() },
-                Param::Vector(v) => NamedValues { name, shape: vec![v.shape().0], values: v.as_vec() },
+                Param::Matrix(m) => NamedValues {
+                    name,
+                    shape: vec![m.shape().0, m.shape().1],
+                    values: m.as_vec(),
+                },
+                Param::Vector(v) => NamedValues {
+                    name,
+                    shape: vec![v.shape().0],
+                    values: v.as_vec(),
+                },
             })
             .collect()
     }
@@ -119,7 +138,10 @@ impl Network {
             };
             let got = find(&name).ok_or_else(|| format!("parameter `{name}` is missing"))?;
             if got.shape != want || got.values.len() != want.iter().product::<usize>() {
-                return Err(format!("parameter `{name}` has shape {:?}, the network expects {want:?}", got.shape));
+                return Err(format!(
+                    "parameter `{name}` has shape {:?}, the network expects {want:?}",
+                    got.shape
+                ));
             }
         }
         for (name, p) in self.params_mut() {
@@ -135,7 +157,11 @@ impl Network {
     /// The bias of the last affine layer (G's output layer), if any.
     pub fn last_bias_mut(&mut self) -> Option<&mut Vector> {
         self.layers.iter_mut().rev().find_map(|l| match l {
-            Layer::Affine { b, maxout_pieces: None, .. } => Some(b),
+            Layer::Affine {
+                b,
+                maxout_pieces: None,
+                ..
+            } => Some(b),
             _ => None,
         })
     }
@@ -156,11 +182,22 @@ mod tests {
             input: 784,
             layers: vec![
                 LayerSpec::Dropout { keep: 0.8 },
-                LayerSpec::Maxout { units: 240, pieces: 5, irange: None },
+                LayerSpec::Maxout {
+                    units: 240,
+                    pieces: 5,
+                    irange: None,
+                },
                 LayerSpec::Dropout { keep: 0.5 },
-                LayerSpec::Maxout { units: 240, pieces: 5, irange: None },
+                LayerSpec::Maxout {
+                    units: 240,
+                    pieces: 5,
+                    irange: None,
+                },
                 LayerSpec::Dropout { keep: 0.5 },
-                LayerSpec::Dense { units: 1, irange: None },
+                LayerSpec::Dense {
+                    units: 1,
+                    irange: None,
+                },
             ],
         }
     }
@@ -173,7 +210,10 @@ mod tests {
         let ex = d.export();
         assert_eq!(ex[0].shape, vec![784, 1200]);
         let max = ex[0].values.iter().fold(0f32, |a, &v| a.max(v.abs()));
-        assert!(max <= 0.005 && max > 0.0049, "uniform on ±0.005, max |w| {max}");
+        assert!(
+            max <= 0.005 && max > 0.0049,
+            "uniform on ±0.005, max |w| {max}"
+        );
         let mean = ex[0].values.iter().map(|&v| v as f64).sum::<f64>() / ex[0].values.len() as f64;
         assert!(mean.abs() < 5e-5);
         assert!(ex[1].values.iter().all(|&v| v == 0.0), "biases start at 0");
@@ -192,9 +232,16 @@ mod tests {
         b.try_import(&ex).unwrap();
         assert_eq!(b.export(), ex);
         let mut small = paper_d();
-        small.layers[1] = LayerSpec::Maxout { units: 200, pieces: 5, irange: None };
+        small.layers[1] = LayerSpec::Maxout {
+            units: 200,
+            pieces: 5,
+            irange: None,
+        };
         let mut c = Network::try_build(&small, Role::Discriminator, &dev, &mut r).unwrap();
         let err = c.try_import(&ex).unwrap_err();
-        assert_eq!(err, "parameter `1.w` has shape [784, 1200], the network expects [784, 1000]");
+        assert_eq!(
+            err,
+            "parameter `1.w` has shape [784, 1200], the network expects [784, 1000]"
+        );
     }
 }

@@ -34,7 +34,12 @@ impl Noise {
             }
             Noise::Gaussian { std, .. } => {
                 let s = std as f32;
-                (0..len).map(|_| { let v: f64 = StandardNormal.sample(rng); s * v as f32 }).collect::<Vec<f32>>()
+                (0..len)
+                    .map(|_| {
+                        let v: f64 = StandardNormal.sample(rng);
+                        s * v as f32
+                    })
+                    .collect::<Vec<f32>>()
             }
         }
     }
@@ -52,7 +57,10 @@ mod tests {
 
     #[test]
     fn paper_uniform_noise_has_unit_variance_and_bounds() {
-        let noise = Noise::Uniform { dim: 100, half_width: 3f64.sqrt() };
+        let noise = Noise::Uniform {
+            dim: 100,
+            half_width: 3f64.sqrt(),
+        };
         let v = noise.sample_vec(200, &mut stream(0, Purpose::Sample, 0));
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
         let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64;

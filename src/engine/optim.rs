@@ -15,8 +15,19 @@ use super::Dev;
 pub enum OptimizerSpec {
     /// pylearn2 `Momentum`: `v ← μ v − lr g; θ ← θ + v` (the velocity keeps the learning rate it
     /// was made with, which matters while lr decays). `nesterov` uses the look-ahead form.
-    Sgd { lr: Schedule, momentum: Schedule, nesterov: bool, weight_decay: f64 },
-    Adam { lr: Schedule, beta1: f64, beta2: f64, eps: f64, weight_decay: f64 },
+    Sgd {
+        lr: Schedule,
+        momentum: Schedule,
+        nesterov: bool,
+        weight_decay: f64,
+    },
+    Adam {
+        lr: Schedule,
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        weight_decay: f64,
+    },
 }
 
 impl OptimizerSpec {
@@ -24,8 +35,17 @@ impl OptimizerSpec {
     /// over epochs 1–250.
     pub fn paper_sgd() -> Self {
         OptimizerSpec::Sgd {
-            lr: Schedule::ExpDecay { start: 0.1, factor: 1.000004, floor: 1e-6 },
-            momentum: Schedule::Ramp { start: 0.5, end: 0.7, from: 1, to: 250 },
+            lr: Schedule::ExpDecay {
+                start: 0.1,
+                factor: 1.000004,
+                floor: 1e-6,
+            },
+            momentum: Schedule::Ramp {
+                start: 0.5,
+                end: 0.7,
+                from: 1,
+                to: 250,
+            },
             nesterov: false,
             weight_decay: 0.0,
         }
@@ -47,7 +67,12 @@ impl OptimizerSpec {
 
     pub fn check(&self) -> Result<(), String> {
         match self {
-            OptimizerSpec::Sgd { lr, momentum, weight_decay, .. } => {
+            OptimizerSpec::Sgd {
+                lr,
+                momentum,
+                weight_decay,
+                ..
+            } => {
                 lr.check().map_err(|e| format!("lr: {e}"))?;
                 momentum.check().map_err(|e| format!("momentum: {e}"))?;
                 if !weight_decay.is_finite() {
@@ -55,7 +80,13 @@ impl OptimizerSpec {
                 }
                 Ok(())
             }
-            OptimizerSpec::Adam { lr, beta1, beta2, eps, .. } => {
+            OptimizerSpec::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                ..
+            } => {
                 lr.check().map_err(|e| format!("lr: {e}"))?;
                 for (n, b) in [("beta1", beta1), ("beta2", beta2)] {
                     if !(0.0..1.0).contains(b) {
@@ -85,13 +116,22 @@ pub struct OptimizerState {
 
 impl Default for OptimizerState {
     fn default() -> Self {
-        OptimizerState { first: Gradients::leaky(), second: Gradients::leaky(), t: 0, prev_lr: 0.0 }
+        OptimizerState {
+            first: Gradients::leaky(),
+            second: Gradients::leaky(),
+            t: 0,
+            prev_lr: 0.0,
+        }
     }
 }
 
 impl std::fmt::Debug for OptimizerState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OptimizerState {{ t: {}, prev_lr: {} }}", self.t, self.prev_lr)
+        write!(
+            f,
+            "OptimizerState {{ t: {}, prev_lr: {} }}",
+            self.t, self.prev_lr
+        )
     }
 }
 
@@ -114,11 +154,20 @@ impl OptimizerState {
     ) -> Applied {
         let lr = spec.lr().value(step, epoch);
         let applied = match spec {
-            OptimizerSpec::Sgd { momentum, nesterov, weight_decay, .. } => {
+            OptimizerSpec::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
                 let mu = momentum.value(step, epoch);
                 // dfdx keeps u with θ ← θ − lr·u, u ← g + μ'u. pylearn2 keeps v = −lr_prev·u_prev,
                 // v ← μ v − lr g. They agree when μ' = μ · lr_prev / lr.
-                let mu_eff = if self.t == 0 || lr == 0.0 { mu } else { mu * self.prev_lr / lr };
+                let mu_eff = if self.t == 0 || lr == 0.0 {
+                    mu
+                } else {
+                    mu * self.prev_lr / lr
+                };
                 let m = if mu == 0.0 {
                     None
                 } else if *nesterov {
@@ -139,21 +188,35 @@ impl OptimizerState {
                 }
                 Applied { lr, momentum: mu }
             }
-            OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } => {
+            OptimizerSpec::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => {
                 let cfg = AdamConfig {
                     lr,
                     betas: [*beta1, *beta2],
                     eps: *eps,
-                    weight_decay: (*weight_decay != 0.0).then_some(WeightDecay::Decoupled(*weight_decay)),
+                    weight_decay: (*weight_decay != 0.0)
+                        .then_some(WeightDecay::Decoupled(*weight_decay)),
                 };
                 let t = (self.t + 1).min(i32::MAX as u64) as i32;
                 for (_, p) in net.params_mut() {
                     match p {
-                        Param::Matrix(x) => adam_one(&cfg, t, x, &mut self.first, &mut self.second, grads),
-                        Param::Vector(x) => adam_one(&cfg, t, x, &mut self.first, &mut self.second, grads),
+                        Param::Matrix(x) => {
+                            adam_one(&cfg, t, x, &mut self.first, &mut self.second, grads)
+                        }
+                        Param::Vector(x) => {
+                            adam_one(&cfg, t, x, &mut self.first, &mut self.second, grads)
+                        }
                     }
                 }
-                Applied { lr, momentum: *beta1 }
+                Applied {
+                    lr,
+                    momentum: *beta1,
+                }
             }
         };
         self.t += 1;
@@ -167,27 +230,50 @@ impl OptimizerState {
         for (name, p) in net.params_mut() {
             for (suffix, store) in [("m1", &mut self.first), ("m2", &mut self.second)] {
                 let (shape, values) = match &p {
-                    Param::Matrix(t) => (vec![t.shape().0, t.shape().1], store.get_or_alloc_mut(*t).unwrap().to_vec()),
-                    Param::Vector(t) => (vec![t.shape().0], store.get_or_alloc_mut(*t).unwrap().to_vec()),
+                    Param::Matrix(t) => (
+                        vec![t.shape().0, t.shape().1],
+                        store.get_or_alloc_mut(*t).unwrap().to_vec(),
+                    ),
+                    Param::Vector(t) => (
+                        vec![t.shape().0],
+                        store.get_or_alloc_mut(*t).unwrap().to_vec(),
+                    ),
                 };
-                out.push(NamedValues { name: format!("{name}.{suffix}"), shape, values });
+                out.push(NamedValues {
+                    name: format!("{name}.{suffix}"),
+                    shape,
+                    values,
+                });
             }
         }
         out
     }
 
     /// Restores state exported by [`OptimizerState::export`] for the same architecture.
-    pub fn try_import(&mut self, net: &mut Network, values: &[NamedValues], t: u64, prev_lr: f64) -> Result<(), String> {
+    pub fn try_import(
+        &mut self,
+        net: &mut Network,
+        values: &[NamedValues],
+        t: u64,
+        prev_lr: f64,
+    ) -> Result<(), String> {
         for (name, p) in net.params_mut() {
             for (suffix, store) in [("m1", &mut self.first), ("m2", &mut self.second)] {
                 let key = format!("{name}.{suffix}");
-                let v = values.iter().find(|v| v.name == key).ok_or_else(|| format!("optimizer state `{key}` is missing"))?;
+                let v = values
+                    .iter()
+                    .find(|v| v.name == key)
+                    .ok_or_else(|| format!("optimizer state `{key}` is missing"))?;
                 let dst = match &p {
                     Param::Matrix(t) => store.get_or_alloc_mut(*t).unwrap(),
                     Param::Vector(t) => store.get_or_alloc_mut(*t).unwrap(),
                 };
                 if dst.len() != v.values.len() {
-                    return Err(format!("optimizer state `{key}` has {} values, expected {}", v.values.len(), dst.len()));
+                    return Err(format!(
+                        "optimizer state `{key}` has {} values, expected {}",
+                        v.values.len(),
+                        dst.len()
+                    ));
                 }
                 dst.copy_from_slice(&v.values);
             }
@@ -198,7 +284,12 @@ impl OptimizerState {
     }
 }
 
-fn sgd_one<S: Shape>(cfg: &SgdConfig, t: &mut Tensor<S, f32, Dev>, vel: &mut Gradients<f32, Dev>, grads: &mut Gradients<f32, Dev>) {
+fn sgd_one<S: Shape>(
+    cfg: &SgdConfig,
+    t: &mut Tensor<S, f32, Dev>,
+    vel: &mut Gradients<f32, Dev>,
+    grads: &mut Gradients<f32, Dev>,
+) {
     let g = grads.get_or_alloc_mut(t).expect("allocating a gradient");
     let v = vel.get_or_alloc_mut(t).expect("allocating a velocity");
     cfg.try_update(t, v, g).expect("sgd update");
@@ -228,10 +319,26 @@ mod tests {
     #[test]
     fn sgd_matches_pylearn2_momentum_with_decaying_lr() {
         let dev = device();
-        let spec = StackSpec { input: 1, layers: vec![LayerSpec::Dense { units: 1, irange: Some(0.5) }] };
-        let mut net = Network::try_build(&spec, Role::Generator, &dev, &mut rng::stream(1, rng::Purpose::InitG, 0)).unwrap();
+        let spec = StackSpec {
+            input: 1,
+            layers: vec![LayerSpec::Dense {
+                units: 1,
+                irange: Some(0.5),
+            }],
+        };
+        let mut net = Network::try_build(
+            &spec,
+            Role::Generator,
+            &dev,
+            &mut rng::stream(1, rng::Purpose::InitG, 0),
+        )
+        .unwrap();
         let opt = OptimizerSpec::Sgd {
-            lr: Schedule::ExpDecay { start: 0.1, factor: 1.5, floor: 0.01 },
+            lr: Schedule::ExpDecay {
+                start: 0.1,
+                factor: 1.5,
+                floor: 0.01,
+            },
             momentum: Schedule::Constant { value: 0.5 },
             nesterov: false,
             weight_decay: 0.0,
@@ -243,7 +350,10 @@ mod tests {
         for (step, &g) in gvals.iter().enumerate() {
             // gradient of g·w w.r.t. w is g
             let x = dev.tensor_from_vec(vec![g as f32], (1, 1)).leaky_traced();
-            let mut grads = net.forward(x, &mut crate::engine::layer::Masks::Off).sum().backward();
+            let mut grads = net
+                .forward(x, &mut crate::engine::layer::Masks::Off)
+                .sum()
+                .backward();
             state.update(&opt, &mut net, &mut grads, step as u64, 1);
             let lr = opt.lr().value(step as u64, 1);
             v = 0.5 * v - lr * g;

@@ -41,10 +41,22 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u32> = (0..4).map(|_| 0).scan(stream(1, Purpose::Step, 5), |r, _| Some(r.gen())).collect();
-        let b: Vec<u32> = (0..4).map(|_| 0).scan(stream(1, Purpose::Step, 5), |r, _| Some(r.gen())).collect();
-        let c: Vec<u32> = (0..4).map(|_| 0).scan(stream(1, Purpose::Step, 6), |r, _| Some(r.gen())).collect();
-        let d: Vec<u32> = (0..4).map(|_| 0).scan(stream(1, Purpose::Shuffle, 5), |r, _| Some(r.gen())).collect();
+        let a: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(1, Purpose::Step, 5), |r, _| Some(r.gen()))
+            .collect();
+        let b: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(1, Purpose::Step, 5), |r, _| Some(r.gen()))
+            .collect();
+        let c: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(1, Purpose::Step, 6), |r, _| Some(r.gen()))
+            .collect();
+        let d: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(1, Purpose::Shuffle, 5), |r, _| Some(r.gen()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

@@ -11,16 +11,27 @@ use super::noise::Noise;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LayerSpec {
     /// Affine map to `units` outputs; weights uniform on ±`irange` (None: the role's default), biases 0.
-    Dense { units: usize, irange: Option<f64> },
+    Dense {
+        units: usize,
+        irange: Option<f64>,
+    },
     /// pylearn2's maxout: an affine map to `units × pieces`, then the max over each unit's pieces.
-    Maxout { units: usize, pieces: usize, irange: Option<f64> },
+    Maxout {
+        units: usize,
+        pieces: usize,
+        irange: Option<f64>,
+    },
     Relu,
-    LeakyRelu { slope: f64 },
+    LeakyRelu {
+        slope: f64,
+    },
     Sigmoid,
     Tanh,
     /// Dropout on this layer's input, keeping each value with probability `keep` and scaling kept
     /// values by `1/keep` in training (the paper's 0.8 → ×1.25, 0.5 → ×2); identity in evaluation.
-    Dropout { keep: f64 },
+    Dropout {
+        keep: f64,
+    },
 }
 
 impl LayerSpec {
@@ -53,7 +64,11 @@ impl LayerSpec {
                 }
                 Ok(*units)
             }
-            LayerSpec::Maxout { units, pieces, irange } => {
+            LayerSpec::Maxout {
+                units,
+                pieces,
+                irange,
+            } => {
                 check_irange(irange)?;
                 if *units == 0 || *pieces == 0 {
                     return Err(format!(
@@ -112,7 +127,11 @@ fn layer_prefix(layer: &Option<usize>, name: &Option<String>) -> String {
 
 impl ShapeError {
     pub fn stack(message: impl Into<String>) -> Self {
-        ShapeError { layer: None, layer_name: None, message: message.into() }
+        ShapeError {
+            layer: None,
+            layer_name: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -121,13 +140,18 @@ pub const MAX_PARAMS: usize = 1 << 30;
 
 impl StackSpec {
     pub fn new(input: usize) -> Self {
-        StackSpec { input, layers: Vec::new() }
+        StackSpec {
+            input,
+            layers: Vec::new(),
+        }
     }
 
     /// The width after each layer (`result[i]` is layer i's output), or the first layer that fails.
     pub fn try_shapes(&self) -> Result<Vec<usize>, ShapeError> {
         if self.input == 0 {
-            return Err(ShapeError::stack("a stack needs an input of at least 1 feature, got 0"));
+            return Err(ShapeError::stack(
+                "a stack needs an input of at least 1 feature, got 0",
+            ));
         }
         let mut width = self.input;
         let mut params = 0usize;
@@ -250,8 +274,15 @@ mod tests {
             input: 784,
             layers: vec![
                 LayerSpec::Dropout { keep: 0.8 },
-                LayerSpec::Maxout { units: 240, pieces: 5, irange: None },
-                LayerSpec::Dense { units: 1, irange: None },
+                LayerSpec::Maxout {
+                    units: 240,
+                    pieces: 5,
+                    irange: None,
+                },
+                LayerSpec::Dense {
+                    units: 1,
+                    irange: None,
+                },
             ],
         };
         assert_eq!(s.try_shapes().unwrap(), vec![784, 240, 1]);
@@ -262,18 +293,40 @@ mod tests {
     fn bad_layers_name_their_index() {
         let s = StackSpec {
             input: 10,
-            layers: vec![LayerSpec::Relu, LayerSpec::Dense { units: 0, irange: None }],
+            layers: vec![
+                LayerSpec::Relu,
+                LayerSpec::Dense {
+                    units: 0,
+                    irange: None,
+                },
+            ],
         };
         let e = s.try_shapes().unwrap_err();
         assert_eq!(e.layer, Some(1));
-        assert_eq!(e.to_string(), "layer 2 `dense(0)`: a dense layer needs at least 1 unit, got 0");
-        let s = StackSpec { input: 10, layers: vec![LayerSpec::Dropout { keep: 1.5 }] };
+        assert_eq!(
+            e.to_string(),
+            "layer 2 `dense(0)`: a dense layer needs at least 1 unit, got 0"
+        );
+        let s = StackSpec {
+            input: 10,
+            layers: vec![LayerSpec::Dropout { keep: 1.5 }],
+        };
         assert!(s.try_shapes().unwrap_err().message.contains("(0, 1]"));
     }
 
     #[test]
     fn huge_stacks_are_refused_before_allocation() {
-        let s = StackSpec { input: 1 << 20, layers: vec![LayerSpec::Dense { units: 1 << 20, irange: None }] };
-        assert!(s.try_shapes().unwrap_err().message.contains("refusing to allocate"));
+        let s = StackSpec {
+            input: 1 << 20,
+            layers: vec![LayerSpec::Dense {
+                units: 1 << 20,
+                irange: None,
+            }],
+        };
+        assert!(s
+            .try_shapes()
+            .unwrap_err()
+            .message
+            .contains("refusing to allocate"));
     }
 }

@@ -35,13 +35,31 @@ pub fn train_step(gan: &mut Gan, real: &[Mat], opts: &Optimizers, epoch: u64) ->
             let b = real.shape().0;
             let z = noise.sample(&gan.dev, b, &mut rng);
             let mut g_masks = Vec::new();
-            let fake_t = gan.g.forward(z.leaky_traced(), &mut Masks::Draw { rng: &mut rng, record: &mut g_masks });
+            let fake_t = gan.g.forward(
+                z.leaky_traced(),
+                &mut Masks::Draw {
+                    rng: &mut rng,
+                    record: &mut g_masks,
+                },
+            );
             // Keep G's tape aside: D's update must not reach G, G's must come from the same D pass.
             let (fake, g_tape) = fake_t.split_tape();
 
             let (mut real_masks, mut fake_masks) = (Vec::new(), Vec::new());
-            let lr_ = gan.d.forward(real.leaky_traced(), &mut Masks::Draw { rng: &mut rng, record: &mut real_masks });
-            let lf_ = gan.d.forward(fake.clone().leaky_traced(), &mut Masks::Draw { rng: &mut rng, record: &mut fake_masks });
+            let lr_ = gan.d.forward(
+                real.leaky_traced(),
+                &mut Masks::Draw {
+                    rng: &mut rng,
+                    record: &mut real_masks,
+                },
+            );
+            let lf_ = gan.d.forward(
+                fake.clone().leaky_traced(),
+                &mut Masks::Draw {
+                    rng: &mut rng,
+                    record: &mut fake_masks,
+                },
+            );
             m.d_real = mean_sigmoid(&lr_.as_vec());
             m.d_fake = mean_sigmoid(&lf_.as_vec());
             let d_loss = loss.d_loss(lr_, lf_);
@@ -49,29 +67,61 @@ pub fn train_step(gan: &mut Gan, real: &[Mat], opts: &Optimizers, epoch: u64) ->
             let mut d_grads = d_loss.backward();
 
             // The same D pass over G(z) (same masks, same weights), now carrying G's tape.
-            let lf2 = gan.d.forward(fake.put_tape(g_tape), &mut Masks::Replay { masks: &fake_masks, next: 0 });
+            let lf2 = gan.d.forward(
+                fake.put_tape(g_tape),
+                &mut Masks::Replay {
+                    masks: &fake_masks,
+                    next: 0,
+                },
+            );
             let g_loss = loss.g_loss(lf2);
             m.g_loss = g_loss.array() as f64;
             let mut g_grads = g_loss.backward();
 
             // Both updates from gradients taken before either was applied.
             let (t_d, t_g) = (gan.d_state.t, gan.g_state.t);
-            let ad = gan.d_state.update(opts.d, &mut gan.d, &mut d_grads, t_d, epoch);
-            let ag = gan.g_state.update(opts.g, &mut gan.g, &mut g_grads, t_g, epoch);
+            let ad = gan
+                .d_state
+                .update(opts.d, &mut gan.d, &mut d_grads, t_d, epoch);
+            let ag = gan
+                .g_state
+                .update(opts.g, &mut gan.g, &mut g_grads, t_g, epoch);
             m.lr_d = ad.lr;
             m.lr_g = ag.lr;
             m.momentum = ad.momentum;
         }
         UpdateScheme::Alternating { k } => {
-            assert_eq!(real.len(), k as usize, "alternating scheme takes k real batches");
+            assert_eq!(
+                real.len(),
+                k as usize,
+                "alternating scheme takes k real batches"
+            );
             let (mut dl, mut dr, mut df) = (0.0, 0.0, 0.0);
             for real in real {
                 let b = real.shape().0;
                 let z = noise.sample(&gan.dev, b, &mut rng);
                 let mut rec = Vec::new();
-                let fake = gan.g.forward(z, &mut Masks::Draw { rng: &mut rng, record: &mut rec });
-                let lr_ = gan.d.forward(real.clone().leaky_traced(), &mut Masks::Draw { rng: &mut rng, record: &mut rec });
-                let lf_ = gan.d.forward(fake.leaky_traced(), &mut Masks::Draw { rng: &mut rng, record: &mut rec });
+                let fake = gan.g.forward(
+                    z,
+                    &mut Masks::Draw {
+                        rng: &mut rng,
+                        record: &mut rec,
+                    },
+                );
+                let lr_ = gan.d.forward(
+                    real.clone().leaky_traced(),
+                    &mut Masks::Draw {
+                        rng: &mut rng,
+                        record: &mut rec,
+                    },
+                );
+                let lf_ = gan.d.forward(
+                    fake.leaky_traced(),
+                    &mut Masks::Draw {
+                        rng: &mut rng,
+                        record: &mut rec,
+                    },
+                );
                 dr += mean_sigmoid(&lr_.as_vec());
                 df += mean_sigmoid(&lf_.as_vec());
                 let d_loss = loss.d_loss(lr_, lf_);
@@ -90,13 +140,28 @@ pub fn train_step(gan: &mut Gan, real: &[Mat], opts: &Optimizers, epoch: u64) ->
             let b = real[0].shape().0;
             let z = noise.sample(&gan.dev, b, &mut rng);
             let mut rec = Vec::new();
-            let fake_t = gan.g.forward(z.leaky_traced(), &mut Masks::Draw { rng: &mut rng, record: &mut rec });
-            let lf = gan.d.forward(fake_t, &mut Masks::Draw { rng: &mut rng, record: &mut rec });
+            let fake_t = gan.g.forward(
+                z.leaky_traced(),
+                &mut Masks::Draw {
+                    rng: &mut rng,
+                    record: &mut rec,
+                },
+            );
+            let lf = gan.d.forward(
+                fake_t,
+                &mut Masks::Draw {
+                    rng: &mut rng,
+                    record: &mut rec,
+                },
+            );
             let g_loss = loss.g_loss(lf);
             m.g_loss = g_loss.array() as f64;
             let mut grads = g_loss.backward();
             let t = gan.g_state.t;
-            m.lr_g = gan.g_state.update(opts.g, &mut gan.g, &mut grads, t, epoch).lr;
+            m.lr_g = gan
+                .g_state
+                .update(opts.g, &mut gan.g, &mut grads, t, epoch)
+                .lr;
         }
     }
     gan.step += 1;

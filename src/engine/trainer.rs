@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::gan::Gan;
-use super::metrics::{EpochMetrics, MetricsAccumulator, StepMetrics};
+use super::metrics::{EpochMetrics, StepMetrics};
 use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
 use super::spec::UpdateScheme;
@@ -63,8 +63,12 @@ impl Trainer {
     /// Checks the fit against the data and the game before any work is done.
     pub fn try_check(gan: &Gan, data: &[f32], dim: usize, fit: &FitSpec) -> anyhow::Result<()> {
         gan.spec.try_check(Some(dim))?;
-        fit.d_opt.check().map_err(|e| anyhow::anyhow!("d_opt: {e}"))?;
-        fit.g_opt.check().map_err(|e| anyhow::anyhow!("g_opt: {e}"))?;
+        fit.d_opt
+            .check()
+            .map_err(|e| anyhow::anyhow!("d_opt: {e}"))?;
+        fit.g_opt
+            .check()
+            .map_err(|e| anyhow::anyhow!("g_opt: {e}"))?;
         if fit.batch == 0 {
             anyhow::bail!("batch must be at least 1");
         }
@@ -139,11 +143,13 @@ impl Trainer {
         // The epoch's order depends only on (seed, epoch): resuming mid-epoch sees the same order.
         let mut order: Vec<u32> = (0..rows as u32).collect();
         order.shuffle(&mut stream(gan.seed, Purpose::Shuffle, epoch));
-        let opts = Optimizers { d: &fit.d_opt, g: &fit.g_opt };
-        let mut acc = MetricsAccumulator::default();
-        let started = Instant::now();
+        let opts = Optimizers {
+            d: &fit.d_opt,
+            g: &fit.g_opt,
+        };
         let mut buf = vec![0f32; fit.batch * dim];
         while gan.batch_in_epoch < total {
+            let started = Instant::now();
             let it = gan.batch_in_epoch as usize;
             let batches: Vec<_> = (0..per_iter)
                 .map(|j| {
@@ -165,14 +171,16 @@ impl Trainer {
                 );
             }
             gan.batch_in_epoch += 1;
-            acc.push(&m);
+            gan.epoch_acc.push(&m);
+            gan.epoch_acc.secs += started.elapsed().as_secs_f64();
             if obs.on_step(gan, &m, gan.batch_in_epoch, total) == Control::Stop {
                 return Ok((None, Control::Stop));
             }
         }
         gan.epoch = epoch;
         gan.batch_in_epoch = 0;
-        let metrics = acc.finish(epoch, gan.step, started.elapsed().as_secs_f64());
+        let metrics = gan.epoch_acc.finish(epoch, gan.step);
+        gan.epoch_acc = Default::default();
         let wish = obs.on_epoch(gan, &metrics)?;
         Ok((Some(metrics), wish))
     }

@@ -58,13 +58,18 @@ impl<const O: usize> Dense<O> {
         Dense { irange: None }
     }
     pub fn with_irange(irange: f64) -> Self {
-        Dense { irange: Some(irange) }
+        Dense {
+            irange: Some(irange),
+        }
     }
 }
 impl<const I: usize, const O: usize> TypedLayer<Const<I>> for Dense<O> {
     type Out = Const<O>;
     fn specs(&self, out: &mut Vec<LayerSpec>) {
-        out.push(LayerSpec::Dense { units: O, irange: self.irange });
+        out.push(LayerSpec::Dense {
+            units: O,
+            irange: self.irange,
+        });
     }
 }
 
@@ -81,7 +86,11 @@ impl<const U: usize, const K: usize> Maxout<U, K> {
 impl<const I: usize, const U: usize, const K: usize> TypedLayer<Const<I>> for Maxout<U, K> {
     type Out = Const<U>;
     fn specs(&self, out: &mut Vec<LayerSpec>) {
-        out.push(LayerSpec::Maxout { units: U, pieces: K, irange: self.irange });
+        out.push(LayerSpec::Maxout {
+            units: U,
+            pieces: K,
+            irange: self.irange,
+        });
     }
 }
 
@@ -140,12 +149,14 @@ tuple_stack!([A: TypedLayer<In>, B: TypedLayer<<A as TypedLayer<In>>::Out>, C3: 
 tuple_stack!([A: TypedLayer<In>, B: TypedLayer<<A as TypedLayer<In>>::Out>, C3: TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>, D4: TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>, E5: TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>, F6: TypedLayer<<E5 as TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>>::Out>, G7: TypedLayer<<F6 as TypedLayer<<E5 as TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out>] (A, B, C3, D4, E5, F6, G7) => <G7 as TypedLayer<<F6 as TypedLayer<<E5 as TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out);
 tuple_stack!([A: TypedLayer<In>, B: TypedLayer<<A as TypedLayer<In>>::Out>, C3: TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>, D4: TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>, E5: TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>, F6: TypedLayer<<E5 as TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>>::Out>, G7: TypedLayer<<F6 as TypedLayer<<E5 as TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out>, H8: TypedLayer<<G7 as TypedLayer<<F6 as TypedLayer<<E5 as TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out>] (A, B, C3, D4, E5, F6, G7, H8) => <H8 as TypedLayer<<G7 as TypedLayer<<F6 as TypedLayer<<E5 as TypedLayer<<D4 as TypedLayer<<C3 as TypedLayer<<B as TypedLayer<<A as TypedLayer<In>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out>>::Out);
 
-
 /// The runtime description of a typed stack on inputs of dimension `I`.
 pub fn stack_spec<I: ConstDim, L: TypedLayer<I>>(layers: &L) -> StackSpec {
     let mut specs = Vec::new();
     layers.specs(&mut specs);
-    StackSpec { input: I::SIZE, layers: specs }
+    StackSpec {
+        input: I::SIZE,
+        layers: specs,
+    }
 }
 
 /// The noise prior of a typed GAN (its dimension comes from the type).
@@ -165,15 +176,31 @@ pub struct TypedGan<Z: ConstDim, X: ConstDim> {
 }
 
 impl<Z: ConstDim, X: ConstDim> TypedGan<Z, X> {
-    pub fn try_new<G, D>(g: G, d: D, loss: GanLoss, scheme: UpdateScheme, noise: NoiseKind, seed: u64) -> Result<Self, GanShapeError>
+    pub fn try_new<G, D>(
+        g: G,
+        d: D,
+        loss: GanLoss,
+        scheme: UpdateScheme,
+        noise: NoiseKind,
+        seed: u64,
+    ) -> Result<Self, GanShapeError>
     where
         G: TypedLayer<Z, Out = X>,
         D: TypedLayer<X, Out = Const<1>>,
     {
         let noise = match noise {
-            NoiseKind::PaperUniform => Noise::Uniform { dim: Z::SIZE, half_width: 3f64.sqrt() },
-            NoiseKind::Uniform(h) => Noise::Uniform { dim: Z::SIZE, half_width: h },
-            NoiseKind::Gaussian(s) => Noise::Gaussian { dim: Z::SIZE, std: s },
+            NoiseKind::PaperUniform => Noise::Uniform {
+                dim: Z::SIZE,
+                half_width: 3f64.sqrt(),
+            },
+            NoiseKind::Uniform(h) => Noise::Uniform {
+                dim: Z::SIZE,
+                half_width: h,
+            },
+            NoiseKind::Gaussian(s) => Noise::Gaussian {
+                dim: Z::SIZE,
+                std: s,
+            },
         };
         let spec = GanSpec {
             g: stack_spec::<Z, G>(&g),
@@ -183,19 +210,33 @@ impl<Z: ConstDim, X: ConstDim> TypedGan<Z, X> {
             noise,
             init_g_bias_from_marginals: false,
         };
-        Ok(TypedGan { gan: Gan::try_new(spec, seed)?, _dims: PhantomData })
+        Ok(TypedGan {
+            gan: Gan::try_new(spec, seed)?,
+            _dims: PhantomData,
+        })
     }
 
     /// Wraps a runtime GAN whose sizes match `Z` and `X` (e.g. one loaded from a checkpoint);
     /// errors name the disagreeing size.
     pub fn try_from_gan(gan: Gan) -> Result<Self, String> {
         if gan.noise_dim() != Z::SIZE {
-            return Err(format!("the GAN's noise has {} dimensions, the type says {}", gan.noise_dim(), Z::SIZE));
+            return Err(format!(
+                "the GAN's noise has {} dimensions, the type says {}",
+                gan.noise_dim(),
+                Z::SIZE
+            ));
         }
         if gan.data_dim() != X::SIZE {
-            return Err(format!("the GAN's data has {} features, the type says {}", gan.data_dim(), X::SIZE));
+            return Err(format!(
+                "the GAN's data has {} features, the type says {}",
+                gan.data_dim(),
+                X::SIZE
+            ));
         }
-        Ok(TypedGan { gan, _dims: PhantomData })
+        Ok(TypedGan {
+            gan,
+            _dims: PhantomData,
+        })
     }
 
     /// G(z) for a typed batch `(B, Z) → (B, X)`.
@@ -205,7 +246,10 @@ impl<Z: ConstDim, X: ConstDim> TypedGan<Z, X> {
     }
 
     /// D's probability for a typed batch `(B, X) → (B, 1)`.
-    pub fn discriminate(&self, x: Tensor<(usize, X), f32, Dev>) -> Tensor<(usize, Const<1>), f32, Dev> {
+    pub fn discriminate(
+        &self,
+        x: Tensor<(usize, X), f32, Dev>,
+    ) -> Tensor<(usize, Const<1>), f32, Dev> {
         let x: Mat = x.realize::<(usize, usize)>();
         self.gan.d.eval(x).sigmoid().realize::<(usize, Const<1>)>()
     }
@@ -217,18 +261,37 @@ mod tests {
 
     #[test]
     fn typed_stack_lowers_to_the_runtime_spec() {
-        let g = (Dense::<1200>::new(), Relu, Dense::<784>::with_irange(0.1), Sigmoid);
+        let g = (
+            Dense::<1200>::new(),
+            Relu,
+            Dense::<784>::with_irange(0.1),
+            Sigmoid,
+        );
         let s = stack_spec::<C<100>, _>(&g);
         assert_eq!(s.input, 100);
         assert_eq!(s.try_output().unwrap(), 784);
-        assert_eq!(s.layers[2], LayerSpec::Dense { units: 784, irange: Some(0.1) });
+        assert_eq!(
+            s.layers[2],
+            LayerSpec::Dense {
+                units: 784,
+                irange: Some(0.1)
+            }
+        );
     }
 
     #[test]
     fn typed_forward_matches_runtime_forward() {
         let g = (Dense::<8>::new(), Tanh, Dense::<3>::new());
         let d = (Dense::<4>::new(), LeakyRelu(0.2), Dense::<1>::new());
-        let tg = TypedGan::<C<2>, C<3>>::try_new(g, d, GanLoss::NonSaturating, UpdateScheme::Simultaneous, NoiseKind::Gaussian(1.0), 5).unwrap();
+        let tg = TypedGan::<C<2>, C<3>>::try_new(
+            g,
+            d,
+            GanLoss::NonSaturating,
+            UpdateScheme::Simultaneous,
+            NoiseKind::Gaussian(1.0),
+            5,
+        )
+        .unwrap();
         let zv = vec![0.5f32, -1.0, 2.0, 0.25];
         let z = tg.gan.dev.tensor_from_vec(zv.clone(), (2, Const::<2>));
         let x = tg.generate(z);

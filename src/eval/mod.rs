@@ -1,3 +1,7 @@
 //! Evaluation of trained generators (the paper's quantitative metrics).
 
+pub mod gan_parzen;
 pub mod parzen;
+
+pub use gan_parzen::gan_parzen;
+pub use parzen::ParzenResult;

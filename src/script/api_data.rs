@@ -25,14 +25,17 @@ fn count(what: &str, n: INT) -> RhaiResult<usize> {
 }
 
 fn handle(r: anyhow::Result<Dataset>) -> RhaiResult<DataHandle> {
-    r.map(|d| DataHandle(Arc::new(d))).or_else(|e| err(format!("{e:#}")))
+    r.map(|d| DataHandle(Arc::new(d)))
+        .or_else(|e| err(format!("{e:#}")))
 }
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_type_with_name::<DataHandle>("Dataset");
     let h = host.clone();
     engine.register_fn("mnist", move |split: &str| -> RhaiResult<DataHandle> {
-        h.mnist(split).map(DataHandle).or_else(|e| err(format!("{e:#}")))
+        h.mnist(split)
+            .map(DataHandle)
+            .or_else(|e| err(format!("{e:#}")))
     });
     let h = host.clone();
     engine.register_fn("gaussian_1d", move |mean: FLOAT, std: FLOAT| {
@@ -40,66 +43,134 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     });
     let h = host.clone();
     engine.register_fn("gaussian_1d", move |mean: FLOAT, std: FLOAT, n: INT| {
-        handle(data::try_gaussian_1d(mean, std, count("n", n)?, toy_seed(&h, 1)))
+        handle(data::try_gaussian_1d(
+            mean,
+            std,
+            count("n", n)?,
+            toy_seed(&h, 1),
+        ))
     });
     let h = host.clone();
-    engine.register_fn("ring", move |modes: INT| handle(data::try_ring_2d(count("modes", modes)?, 2.0, 0.02, 10_000, toy_seed(&h, 2))));
-    let h = host.clone();
-    engine.register_fn("ring", move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
-        let o = Opts::new(&opts, "ring()", &["radius", "std", "n"])?;
-        let n = o.count("n", 10_000, 1)? as usize;
-        handle(data::try_ring_2d(count("modes", modes)?, o.f64("radius", 2.0)?, o.f64("std", 0.02)?, n, toy_seed(&h, 2)))
+    engine.register_fn("ring", move |modes: INT| {
+        handle(data::try_ring_2d(
+            count("modes", modes)?,
+            2.0,
+            0.02,
+            10_000,
+            toy_seed(&h, 2),
+        ))
     });
+    let h = host.clone();
+    engine.register_fn(
+        "ring",
+        move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
+            let o = Opts::new(&opts, "ring()", &["radius", "std", "n"])?;
+            let n = o.count("n", 10_000, 1)? as usize;
+            handle(data::try_ring_2d(
+                count("modes", modes)?,
+                o.f64("radius", 2.0)?,
+                o.f64("std", 0.02)?,
+                n,
+                toy_seed(&h, 2),
+            ))
+        },
+    );
     let grid = |modes: INT| -> RhaiResult<usize> {
         let side = (modes as f64).sqrt().round() as INT;
         if modes <= 0 || side * side != modes {
-            return err(format!("grid(modes) needs a square number of modes (e.g. 25), got {modes}"));
+            return err(format!(
+                "grid(modes) needs a square number of modes (e.g. 25), got {modes}"
+            ));
         }
         Ok(side as usize)
     };
     let h = host.clone();
-    engine.register_fn("grid", move |modes: INT| handle(data::try_grid_2d(grid(modes)?, 2.0, 0.02, 10_000, toy_seed(&h, 3))));
-    let h = host.clone();
-    engine.register_fn("grid", move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
-        let o = Opts::new(&opts, "grid()", &["spacing", "std", "n"])?;
-        let n = o.count("n", 10_000, 1)? as usize;
-        handle(data::try_grid_2d(grid(modes)?, o.f64("spacing", 2.0)?, o.f64("std", 0.02)?, n, toy_seed(&h, 3)))
+    engine.register_fn("grid", move |modes: INT| {
+        handle(data::try_grid_2d(
+            grid(modes)?,
+            2.0,
+            0.02,
+            10_000,
+            toy_seed(&h, 3),
+        ))
     });
     let h = host.clone();
-    engine.register_fn("image_folder", move |path: &str, opts: Map| -> RhaiResult<DataHandle> {
-        let o = Opts::new(&opts, "image_folder()", &["width", "height", "color"])?;
-        let w = o.count("width", 28, 1)? as u32;
-        let hgt = o.count("height", w as u64, 1)? as u32;
-        let color: ColorMode = o.string("color", "gray")?.parse().or_else(|e| err(format!("option `color` of image_folder(): {e}")))?;
-        let dir = inside(&h.config.data_dir, path)?;
-        handle(data::load_image_folder(&dir, w, hgt, color))
-    });
+    engine.register_fn(
+        "grid",
+        move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
+            let o = Opts::new(&opts, "grid()", &["spacing", "std", "n"])?;
+            let n = o.count("n", 10_000, 1)? as usize;
+            handle(data::try_grid_2d(
+                grid(modes)?,
+                o.f64("spacing", 2.0)?,
+                o.f64("std", 0.02)?,
+                n,
+                toy_seed(&h, 3),
+            ))
+        },
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "image_folder",
+        move |path: &str, opts: Map| -> RhaiResult<DataHandle> {
+            let o = Opts::new(&opts, "image_folder()", &["width", "height", "color"])?;
+            let w = o.count("width", 28, 1)? as u32;
+            let hgt = o.count("height", w as u64, 1)? as u32;
+            let color: ColorMode = o
+                .string("color", "gray")?
+                .parse()
+                .or_else(|e| err(format!("option `color` of image_folder(): {e}")))?;
+            let dir = inside(&h.config.data_dir, path)?;
+            handle(data::load_image_folder(&dir, w, hgt, color))
+        },
+    );
 
     engine.register_get("rows", |d: &mut DataHandle| d.0.rows() as INT);
     engine.register_get("dim", |d: &mut DataHandle| d.0.dim as INT);
     engine.register_get("name", |d: &mut DataHandle| d.0.name.clone());
     engine.register_fn("mean", |d: &mut DataHandle| d.0.mean());
     engine.register_fn("std", |d: &mut DataHandle| d.0.std());
-    engine.register_fn("slice", |d: &mut DataHandle, a: INT, b: INT| -> RhaiResult<DataHandle> {
-        if a < 0 || b < a {
-            return err(format!("slice({a}, {b}): need 0 ≤ start ≤ end"));
-        }
-        d.0.try_slice(a as usize..b as usize).map(|s| DataHandle(Arc::new(s))).or_else(|e| err(format!("{e:#}")))
-    });
-    engine.register_fn("rows_of", |d: &mut DataHandle, a: INT, b: INT| -> RhaiResult<Samples> {
-        if a < 0 || b < a {
-            return err(format!("rows_of({a}, {b}): need 0 ≤ start ≤ end"));
-        }
-        let s = d.0.try_slice(a as usize..b as usize).or_else(|e| err(format!("{e:#}")))?;
-        Ok(Samples { x: Arc::new(s.x), dim: s.dim, image: s.image })
-    });
+    engine.register_fn(
+        "slice",
+        |d: &mut DataHandle, a: INT, b: INT| -> RhaiResult<DataHandle> {
+            if a < 0 || b < a {
+                return err(format!("slice({a}, {b}): need 0 ≤ start ≤ end"));
+            }
+            d.0.try_slice(a as usize..b as usize)
+                .map(|s| DataHandle(Arc::new(s)))
+                .or_else(|e| err(format!("{e:#}")))
+        },
+    );
+    engine.register_fn(
+        "rows_of",
+        |d: &mut DataHandle, a: INT, b: INT| -> RhaiResult<Samples> {
+            if a < 0 || b < a {
+                return err(format!("rows_of({a}, {b}): need 0 ≤ start ≤ end"));
+            }
+            let s =
+                d.0.try_slice(a as usize..b as usize)
+                    .or_else(|e| err(format!("{e:#}")))?;
+            Ok(Samples {
+                x: Arc::new(s.x),
+                dim: s.dim,
+                image: s.image,
+            })
+        },
+    );
     engine.register_fn("to_string", |d: &mut DataHandle| describe(&d.0));
     engine.register_fn("to_debug", |d: &mut DataHandle| describe(&d.0));
 }
 
 fn describe(d: &Dataset) -> String {
     match d.image {
-        Some(i) => format!("{}: {} images {}×{}×{}", d.name, d.rows(), i.height, i.width, i.channels),
+        Some(i) => format!(
+            "{}: {} images {}×{}×{}",
+            d.name,
+            d.rows(),
+            i.height,
+            i.width,
+            i.channels
+        ),
         None => format!("{}: {} rows × {} features", d.name, d.rows(), d.dim),
     }
 }
@@ -107,8 +178,12 @@ fn describe(d: &Dataset) -> String {
 /// Resolves `rel` inside `root`: recipes read only from the data directory.
 fn inside(root: &Path, rel: &str) -> RhaiResult<std::path::PathBuf> {
     let p = Path::new(rel);
-    if p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-        return err(format!("`{rel}`: recipes read only inside the data directory (no absolute paths or `..`)"));
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return err(format!(
+            "`{rel}`: recipes read only inside the data directory (no absolute paths or `..`)"
+        ));
     }
     let full = root.join(p);
     if let (Ok(real), Ok(base)) = (full.canonicalize(), root.canonicalize()) {

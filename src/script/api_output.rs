@@ -27,7 +27,12 @@ pub fn emit_png(host: &Host, file: &str, png: &[u8]) -> RhaiResult<()> {
 }
 
 fn image_of(s: &Samples, what: &str) -> RhaiResult<ImageShape> {
-    s.image.ok_or(()).or_else(|_| err(format!("{what}: these rows are not images ({} features each); use plots for toy data", s.dim)))
+    s.image.ok_or(()).or_else(|_| {
+        err(format!(
+            "{what}: these rows are not images ({} features each); use plots for toy data",
+            s.dim
+        ))
+    })
 }
 
 fn check_cols(cols: INT) -> RhaiResult<usize> {
@@ -43,27 +48,58 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_get("dim", |s: &mut Samples| s.dim as INT);
     engine.register_fn("mean", |s: &mut Samples| s.mean());
     engine.register_fn("std", |s: &mut Samples| s.std());
-    engine.register_fn("min", |s: &mut Samples| s.x.iter().fold(f32::INFINITY, |a, &b| a.min(b)) as FLOAT);
-    engine.register_fn("max", |s: &mut Samples| s.x.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as FLOAT);
+    engine.register_fn("min", |s: &mut Samples| {
+        s.x.iter().fold(f32::INFINITY, |a, &b| a.min(b)) as FLOAT
+    });
+    engine.register_fn("max", |s: &mut Samples| {
+        s.x.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as FLOAT
+    });
     engine.register_fn("to_array", |s: &mut Samples| -> RhaiResult<rhai::Array> {
         if s.x.len() > 1_000_000 {
-            return err(format!("to_array(): {} values is too many for a script array", s.x.len()));
+            return err(format!(
+                "to_array(): {} values is too many for a script array",
+                s.x.len()
+            ));
         }
         Ok(s.x.iter().map(|&v| Dynamic::from(v as FLOAT)).collect())
     });
-    engine.register_fn("to_string", |s: &mut Samples| format!("Samples({} rows × {}, mean {:.4}, std {:.4})", s.rows(), s.dim, s.mean(), s.std()));
-    engine.register_fn("to_debug", |s: &mut Samples| format!("Samples({} rows × {})", s.rows(), s.dim));
+    engine.register_fn("to_string", |s: &mut Samples| {
+        format!(
+            "Samples({} rows × {}, mean {:.4}, std {:.4})",
+            s.rows(),
+            s.dim,
+            s.mean(),
+            s.std()
+        )
+    });
+    engine.register_fn("to_debug", |s: &mut Samples| {
+        format!("Samples({} rows × {})", s.rows(), s.dim)
+    });
 
     let h = host.clone();
-    engine.register_fn("save_grid", move |s: Samples, file: &str| -> RhaiResult<()> {
-        let shape = image_of(&s, "save_grid()")?;
-        emit_png(&h, file, &grid_png(&s.x, shape, 10).or_else(|e| err(format!("{e:#}")))?)
-    });
+    engine.register_fn(
+        "save_grid",
+        move |s: Samples, file: &str| -> RhaiResult<()> {
+            let shape = image_of(&s, "save_grid()")?;
+            emit_png(
+                &h,
+                file,
+                &grid_png(&s.x, shape, 10).or_else(|e| err(format!("{e:#}")))?,
+            )
+        },
+    );
     let h = host.clone();
-    engine.register_fn("save_grid", move |s: Samples, file: &str, cols: INT| -> RhaiResult<()> {
-        let shape = image_of(&s, "save_grid()")?;
-        emit_png(&h, file, &grid_png(&s.x, shape, check_cols(cols)?).or_else(|e| err(format!("{e:#}")))?)
-    });
+    engine.register_fn(
+        "save_grid",
+        move |s: Samples, file: &str, cols: INT| -> RhaiResult<()> {
+            let shape = image_of(&s, "save_grid()")?;
+            emit_png(
+                &h,
+                file,
+                &grid_png(&s.x, shape, check_cols(cols)?).or_else(|e| err(format!("{e:#}")))?,
+            )
+        },
+    );
     let h = host.clone();
     engine.register_fn("show", move |s: Samples| -> RhaiResult<()> {
         let shape = image_of(&s, "show()")?;
@@ -72,18 +108,28 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         Ok(())
     });
     let h = host.clone();
-    engine.register_fn("plot_history", move |gan: GanHandle, file: &str| -> RhaiResult<()> {
-        let png = history_png(&gan).or_else(|e| err(format!("{e:#}")))?;
-        emit_png(&h, file, &png)
-    });
+    engine.register_fn(
+        "plot_history",
+        move |gan: GanHandle, file: &str| -> RhaiResult<()> {
+            let png = history_png(&gan).or_else(|e| err(format!("{e:#}")))?;
+            emit_png(&h, file, &png)
+        },
+    );
     let h = host.clone();
-    engine.register_fn("write_json", move |file: &str, value: Map| -> RhaiResult<()> {
-        let Some(run) = &h.run else { return err("write_json(): this session has no run directory") };
-        let v: serde_json::Value = rhai::serde::from_dynamic(&Dynamic::from_map(value))?;
-        let text = serde_json::to_string_pretty(&v).or_else(|e| err(format!("write_json(): {e}")))?;
-        run.write(file, text.as_bytes()).or_else(|e| err(format!("{e:#}")))?;
-        Ok(())
-    });
+    engine.register_fn(
+        "write_json",
+        move |file: &str, value: Map| -> RhaiResult<()> {
+            let Some(run) = &h.run else {
+                return err("write_json(): this session has no run directory");
+            };
+            let v: serde_json::Value = rhai::serde::from_dynamic(&Dynamic::from_map(value))?;
+            let text =
+                serde_json::to_string_pretty(&v).or_else(|e| err(format!("write_json(): {e}")))?;
+            run.write(file, text.as_bytes())
+                .or_else(|e| err(format!("{e:#}")))?;
+            Ok(())
+        },
+    );
 }
 
 /// D and G losses and D's outputs per epoch, two panels.
@@ -97,8 +143,16 @@ pub fn history_png(gan: &GanHandle) -> anyhow::Result<Vec<u8>> {
     };
     let img = viz::line_plots(
         &[
-            ("losses", "loss", vec![s("D loss", &|m| m.d_loss), s("G loss", &|m| m.g_loss)]),
-            ("discriminator outputs", "mean D", vec![s("D(x)", &|m| m.d_real), s("D(G(z))", &|m| m.d_fake)]),
+            (
+                "losses",
+                "loss",
+                vec![s("D loss", &|m| m.d_loss), s("G loss", &|m| m.g_loss)],
+            ),
+            (
+                "discriminator outputs",
+                "mean D",
+                vec![s("D(x)", &|m| m.d_real), s("D(G(z))", &|m| m.d_fake)],
+            ),
         ],
         "epoch",
         720,

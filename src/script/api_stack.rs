@@ -22,40 +22,116 @@ fn push(ctx: &NativeCallContext, s: &mut StackBuilder, l: LayerSpec) -> StackBui
 
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<StackBuilder>("Stack");
-    engine.register_fn("stack", |ctx: NativeCallContext, input: INT| -> RhaiResult<StackBuilder> {
-        Ok(StackBuilder { spec: StackSpec::new(size("stack input size", input)?), positions: vec![], origin: ctx.call_position() })
-    });
-    engine.register_fn("dense", |ctx: NativeCallContext, s: &mut StackBuilder, n: INT| -> RhaiResult<StackBuilder> {
-        Ok(push(&ctx, s, LayerSpec::Dense { units: size("dense units", n)?, irange: None }))
-    });
-    engine.register_fn("dense", |ctx: NativeCallContext, s: &mut StackBuilder, n: INT, irange: FLOAT| -> RhaiResult<StackBuilder> {
-        Ok(push(&ctx, s, LayerSpec::Dense { units: size("dense units", n)?, irange: Some(irange) }))
-    });
-    engine.register_fn("maxout", |ctx: NativeCallContext, s: &mut StackBuilder, u: INT, k: INT| -> RhaiResult<StackBuilder> {
-        Ok(push(&ctx, s, LayerSpec::Maxout { units: size("maxout units", u)?, pieces: size("maxout pieces", k)?, irange: None }))
-    });
     engine.register_fn(
-        "maxout",
-        |ctx: NativeCallContext, s: &mut StackBuilder, u: INT, k: INT, irange: FLOAT| -> RhaiResult<StackBuilder> {
-            Ok(push(&ctx, s, LayerSpec::Maxout { units: size("maxout units", u)?, pieces: size("maxout pieces", k)?, irange: Some(irange) }))
+        "stack",
+        |ctx: NativeCallContext, input: INT| -> RhaiResult<StackBuilder> {
+            Ok(StackBuilder {
+                spec: StackSpec::new(size("stack input size", input)?),
+                positions: vec![],
+                origin: ctx.call_position(),
+            })
         },
     );
-    engine.register_fn("relu", |ctx: NativeCallContext, s: &mut StackBuilder| push(&ctx, s, LayerSpec::Relu));
-    engine.register_fn("sigmoid", |ctx: NativeCallContext, s: &mut StackBuilder| push(&ctx, s, LayerSpec::Sigmoid));
-    engine.register_fn("tanh", |ctx: NativeCallContext, s: &mut StackBuilder| push(&ctx, s, LayerSpec::Tanh));
-    engine.register_fn("leaky_relu", |ctx: NativeCallContext, s: &mut StackBuilder, a: FLOAT| {
-        push(&ctx, s, LayerSpec::LeakyRelu { slope: a })
+    engine.register_fn(
+        "dense",
+        |ctx: NativeCallContext, s: &mut StackBuilder, n: INT| -> RhaiResult<StackBuilder> {
+            Ok(push(
+                &ctx,
+                s,
+                LayerSpec::Dense {
+                    units: size("dense units", n)?,
+                    irange: None,
+                },
+            ))
+        },
+    );
+    engine.register_fn(
+        "dense",
+        |ctx: NativeCallContext,
+         s: &mut StackBuilder,
+         n: INT,
+         irange: FLOAT|
+         -> RhaiResult<StackBuilder> {
+            Ok(push(
+                &ctx,
+                s,
+                LayerSpec::Dense {
+                    units: size("dense units", n)?,
+                    irange: Some(irange),
+                },
+            ))
+        },
+    );
+    engine.register_fn(
+        "maxout",
+        |ctx: NativeCallContext,
+         s: &mut StackBuilder,
+         u: INT,
+         k: INT|
+         -> RhaiResult<StackBuilder> {
+            Ok(push(
+                &ctx,
+                s,
+                LayerSpec::Maxout {
+                    units: size("maxout units", u)?,
+                    pieces: size("maxout pieces", k)?,
+                    irange: None,
+                },
+            ))
+        },
+    );
+    engine.register_fn(
+        "maxout",
+        |ctx: NativeCallContext,
+         s: &mut StackBuilder,
+         u: INT,
+         k: INT,
+         irange: FLOAT|
+         -> RhaiResult<StackBuilder> {
+            Ok(push(
+                &ctx,
+                s,
+                LayerSpec::Maxout {
+                    units: size("maxout units", u)?,
+                    pieces: size("maxout pieces", k)?,
+                    irange: Some(irange),
+                },
+            ))
+        },
+    );
+    engine.register_fn("relu", |ctx: NativeCallContext, s: &mut StackBuilder| {
+        push(&ctx, s, LayerSpec::Relu)
     });
-    engine.register_fn("dropout", |ctx: NativeCallContext, s: &mut StackBuilder, keep: FLOAT| -> RhaiResult<StackBuilder> {
-        if !(keep > 0.0 && keep <= 1.0) {
-            return err(format!("dropout takes the keep probability, which must be in (0, 1], got {keep}"));
-        }
-        Ok(push(&ctx, s, LayerSpec::Dropout { keep }))
+    engine.register_fn("sigmoid", |ctx: NativeCallContext, s: &mut StackBuilder| {
+        push(&ctx, s, LayerSpec::Sigmoid)
     });
+    engine.register_fn("tanh", |ctx: NativeCallContext, s: &mut StackBuilder| {
+        push(&ctx, s, LayerSpec::Tanh)
+    });
+    engine.register_fn(
+        "leaky_relu",
+        |ctx: NativeCallContext, s: &mut StackBuilder, a: FLOAT| {
+            push(&ctx, s, LayerSpec::LeakyRelu { slope: a })
+        },
+    );
+    engine.register_fn(
+        "dropout",
+        |ctx: NativeCallContext, s: &mut StackBuilder, keep: FLOAT| -> RhaiResult<StackBuilder> {
+            if !(keep > 0.0 && keep <= 1.0) {
+                return err(format!(
+                    "dropout takes the keep probability, which must be in (0, 1], got {keep}"
+                ));
+            }
+            Ok(push(&ctx, s, LayerSpec::Dropout { keep }))
+        },
+    );
     engine.register_get("input", |s: &mut StackBuilder| s.spec.input as INT);
     engine.register_get("layers", |s: &mut StackBuilder| s.spec.layers.len() as INT);
     engine.register_fn("output_size", |s: &mut StackBuilder| -> RhaiResult<INT> {
-        s.spec.try_output().map(|o| o as INT).or_else(|e| err(e.to_string()))
+        s.spec
+            .try_output()
+            .map(|o| o as INT)
+            .or_else(|e| err(e.to_string()))
     });
     engine.register_fn("params", |s: &mut StackBuilder| s.spec.param_count() as INT);
     engine.register_fn("to_string", |s: &mut StackBuilder| describe(&s.spec));
@@ -69,6 +145,10 @@ pub fn describe(s: &StackSpec) -> String {
         out.push('.');
         out.push_str(&l.name());
     }
-    out.push_str(&format!("  → {} outputs, {} parameters", s.try_output().map(|o| o.to_string()).unwrap_or("?".into()), s.param_count()));
+    out.push_str(&format!(
+        "  → {} outputs, {} parameters",
+        s.try_output().map(|o| o.to_string()).unwrap_or("?".into()),
+        s.param_count()
+    ));
     out
 }

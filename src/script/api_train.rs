@@ -7,7 +7,7 @@ use rhai::{Dynamic, Engine, Map, NativeCallContext, Position, FLOAT, INT};
 use super::host::Host;
 use super::options::{err, number, type_name, Opts, RhaiResult};
 use super::train_loop::fit;
-use super::values::{GanCell, GanHandle, OptVal, SchedVal, Samples, StackBuilder};
+use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
 use crate::engine::spec::GanShapeError;
 use crate::engine::{Gan, GanLoss, GanSpec, Noise, OptimizerSpec, Schedule, UpdateScheme};
 
@@ -18,7 +18,10 @@ pub fn schedule_of(v: &Dynamic, what: &str) -> RhaiResult<Schedule> {
     }
     match v.clone().try_cast::<SchedVal>() {
         Some(s) => Ok(s.0),
-        None => err(format!("{what} must be a number or a schedule (exp_decay, ramp, step_decay), got {} `{v}`", type_name(v))),
+        None => err(format!(
+            "{what} must be a number or a schedule (exp_decay, ramp, step_decay), got {} `{v}`",
+            type_name(v)
+        )),
     }
 }
 
@@ -27,21 +30,34 @@ fn sched_opt(o: &Opts, key: &str, default: f64, call: &str) -> RhaiResult<Schedu
         None => Schedule::constant(default),
         Some(v) => schedule_of(v, &format!("option `{key}` of {call}"))?,
     };
-    s.check().or_else(|e| err(format!("option `{key}` of {call}: {e}")))?;
+    s.check()
+        .or_else(|e| err(format!("option `{key}` of {call}: {e}")))?;
     Ok(s)
 }
 
 /// The optimizer in `o[key]`: an optimizer value, or absent (then `default`).
 pub fn optimizer_opt(o: &Opts, key: &str) -> RhaiResult<Option<OptimizerSpec>> {
-    Ok(o.custom::<OptVal>(key, "an optimizer (sgd(…) or adam(…))")?.map(|v| v.0))
+    Ok(o.custom::<OptVal>(key, "an optimizer (sgd(…) or adam(…))")?
+        .map(|v| v.0))
 }
 
 /// Maps a shape error to the script position of the layer that caused it.
 fn shape_error(e: GanShapeError, g: &StackBuilder, d: &StackBuilder) -> String {
-    let at = |pos: Option<&Position>| pos.filter(|p| !p.is_none()).map(|p| format!(" (declared at {p})")).unwrap_or_default();
+    let at = |pos: Option<&Position>| match pos
+        .and_then(|p| Some((p.line()?, p.position().unwrap_or(1))))
+    {
+        Some((l, c)) => format!(" (declared at {l}:{c})"),
+        None => String::new(),
+    };
     match &e {
-        GanShapeError::G(s) => format!("{e}{}", at(s.layer.and_then(|i| g.positions.get(i)).or(Some(&g.origin)))),
-        GanShapeError::D(s) => format!("{e}{}", at(s.layer.and_then(|i| d.positions.get(i)).or(Some(&d.origin)))),
+        GanShapeError::G(s) => format!(
+            "{e}{}",
+            at(s.layer.and_then(|i| g.positions.get(i)).or(Some(&g.origin)))
+        ),
+        GanShapeError::D(s) => format!(
+            "{e}{}",
+            at(s.layer.and_then(|i| d.positions.get(i)).or(Some(&d.origin)))
+        ),
         GanShapeError::Game(_) => e.to_string(),
     }
 }
@@ -53,8 +69,13 @@ fn noise_opt(o: &Opts, dim: usize) -> RhaiResult<Noise> {
             let h = o.f64("noise_scale", 3f64.sqrt())?;
             Ok(Noise::Uniform { dim, half_width: h })
         }
-        "gaussian" => Ok(Noise::Gaussian { dim, std: o.f64("noise_scale", 1.0)? }),
-        other => err(format!("option `noise` of gan(): unknown prior \"{other}\"; use \"uniform\" or \"gaussian\"")),
+        "gaussian" => Ok(Noise::Gaussian {
+            dim,
+            std: o.f64("noise_scale", 1.0)?,
+        }),
+        other => err(format!(
+            "option `noise` of gan(): unknown prior \"{other}\"; use \"uniform\" or \"gaussian\""
+        )),
     }
 }
 
@@ -75,48 +96,83 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn("get_seed", move || h.seed() as INT);
 
     let h = host.clone();
-    engine.register_fn("param", move |name: &str, default: Dynamic| -> RhaiResult<Dynamic> {
-        let v = match h.param_text(name) {
-            None => default,
-            Some(text) => parse_param(name, &text, &default)?,
-        };
-        let json = if let Ok(i) = v.as_int() {
-            serde_json::json!(i)
-        } else if let Ok(f) = v.as_float() {
-            serde_json::json!(f)
-        } else if let Ok(b) = v.as_bool() {
-            serde_json::json!(b)
-        } else {
-            serde_json::json!(v.to_string())
-        };
-        h.record_param(name, json);
-        Ok(v)
-    });
+    engine.register_fn(
+        "param",
+        move |name: &str, default: Dynamic| -> RhaiResult<Dynamic> {
+            let v = match h.param_text(name) {
+                None => default,
+                Some(text) => parse_param(name, &text, &default)?,
+            };
+            let json = if let Ok(i) = v.as_int() {
+                serde_json::json!(i)
+            } else if let Ok(f) = v.as_float() {
+                serde_json::json!(f)
+            } else if let Ok(b) = v.as_bool() {
+                serde_json::json!(b)
+            } else {
+                serde_json::json!(v.to_string())
+            };
+            h.record_param(name, json);
+            Ok(v)
+        },
+    );
 
     // Schedules
     engine.register_fn("constant", |v: FLOAT| SchedVal(Schedule::constant(v)));
-    engine.register_fn("exp_decay", |start: FLOAT, factor: FLOAT, floor: FLOAT| -> RhaiResult<SchedVal> {
-        let s = Schedule::ExpDecay { start, factor, floor };
-        s.check().or_else(|e| err(format!("exp_decay: {e}")))?;
-        Ok(SchedVal(s))
+    engine.register_fn(
+        "exp_decay",
+        |start: FLOAT, factor: FLOAT, floor: FLOAT| -> RhaiResult<SchedVal> {
+            let s = Schedule::ExpDecay {
+                start,
+                factor,
+                floor,
+            };
+            s.check().or_else(|e| err(format!("exp_decay: {e}")))?;
+            Ok(SchedVal(s))
+        },
+    );
+    engine.register_fn(
+        "ramp",
+        |start: FLOAT, end: FLOAT, from: INT, to: INT| -> RhaiResult<SchedVal> {
+            if from < 0 || to < from {
+                return err(format!(
+                    "ramp: epochs must satisfy 0 ≤ from ≤ to, got from {from}, to {to}"
+                ));
+            }
+            Ok(SchedVal(Schedule::Ramp {
+                start,
+                end,
+                from: from as u64,
+                to: to as u64,
+            }))
+        },
+    );
+    engine.register_fn(
+        "step_decay",
+        |start: FLOAT, factor: FLOAT, every: INT| -> RhaiResult<SchedVal> {
+            if every < 1 {
+                return err(format!(
+                    "step_decay: `every` must be ≥ 1 epoch, got {every}"
+                ));
+            }
+            Ok(SchedVal(Schedule::StepDecay {
+                start,
+                factor,
+                every: every as u64,
+            }))
+        },
+    );
+    engine.register_fn("value_at", |s: &mut SchedVal, step: INT, epoch: INT| {
+        s.0.value(step.max(0) as u64, epoch.max(0) as u64)
     });
-    engine.register_fn("ramp", |start: FLOAT, end: FLOAT, from: INT, to: INT| -> RhaiResult<SchedVal> {
-        if from < 0 || to < from {
-            return err(format!("ramp: epochs must satisfy 0 ≤ from ≤ to, got from {from}, to {to}"));
-        }
-        Ok(SchedVal(Schedule::Ramp { start, end, from: from as u64, to: to as u64 }))
-    });
-    engine.register_fn("step_decay", |start: FLOAT, factor: FLOAT, every: INT| -> RhaiResult<SchedVal> {
-        if every < 1 {
-            return err(format!("step_decay: `every` must be ≥ 1 epoch, got {every}"));
-        }
-        Ok(SchedVal(Schedule::StepDecay { start, factor, every: every as u64 }))
-    });
-    engine.register_fn("value_at", |s: &mut SchedVal, step: INT, epoch: INT| s.0.value(step.max(0) as u64, epoch.max(0) as u64));
 
     // Optimizers
     engine.register_fn("sgd", |opts: Map| -> RhaiResult<OptVal> {
-        let o = Opts::new(&opts, "sgd()", &["lr", "momentum", "nesterov", "weight_decay"])?;
+        let o = Opts::new(
+            &opts,
+            "sgd()",
+            &["lr", "momentum", "nesterov", "weight_decay"],
+        )?;
         Ok(OptVal(OptimizerSpec::Sgd {
             lr: sched_opt(&o, "lr", 0.01, "sgd()")?,
             momentum: sched_opt(&o, "momentum", 0.0, "sgd()")?,
@@ -125,7 +181,11 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         }))
     });
     engine.register_fn("adam", |opts: Map| -> RhaiResult<OptVal> {
-        let o = Opts::new(&opts, "adam()", &["lr", "beta1", "beta2", "eps", "weight_decay"])?;
+        let o = Opts::new(
+            &opts,
+            "adam()",
+            &["lr", "beta1", "beta2", "eps", "weight_decay"],
+        )?;
         let spec = OptimizerSpec::Adam {
             lr: sched_opt(&o, "lr", 1e-3, "adam()")?,
             beta1: o.f64("beta1", 0.9)?,
@@ -140,46 +200,100 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
 
     // The game
     let h = host.clone();
-    engine.register_fn("gan", move |g: StackBuilder, d: StackBuilder, opts: Map| make_gan(&h, g, d, opts));
+    engine.register_fn("gan", move |g: StackBuilder, d: StackBuilder, opts: Map| {
+        make_gan(&h, g, d, opts)
+    });
     let h = host.clone();
-    engine.register_fn("gan", move |g: StackBuilder, d: StackBuilder| make_gan(&h, g, d, Map::new()));
-
-    let h = host.clone();
-    engine.register_fn("fit", move |ctx: NativeCallContext, gan: &mut GanHandle, data: super::values::DataHandle, opts: Map| -> RhaiResult<Map> {
-        fit(&ctx, &h, gan, &data, &opts)
+    engine.register_fn("gan", move |g: StackBuilder, d: StackBuilder| {
+        make_gan(&h, g, d, Map::new())
     });
 
-    engine.register_fn("sample", |gan: &mut GanHandle, n: INT| -> RhaiResult<Samples> {
+    let h = host.clone();
+    engine.register_fn(
+        "fit",
+        move |ctx: NativeCallContext,
+              mut gan: GanHandle,
+              data: super::values::DataHandle,
+              opts: Map|
+              -> RhaiResult<Map> { fit(&ctx, &h, &mut gan, &data, &opts) },
+    );
+
+    engine.register_fn("sample", |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
         let n = positive(n, "sample(n)")?;
         let mut c = gan.lock();
         let x = c.gan.sample(n);
-        Ok(Samples { dim: c.gan.data_dim(), x: Arc::new(x), image: c.image })
+        Ok(Samples {
+            dim: c.gan.data_dim(),
+            x: Arc::new(x),
+            image: c.image,
+        })
     });
-    engine.register_fn("sample_fixed", |gan: &mut GanHandle, n: INT| -> RhaiResult<Samples> {
-        let n = positive(n, "sample_fixed(n)")?;
-        let c = gan.lock();
-        Ok(Samples { dim: c.gan.data_dim(), x: Arc::new(c.gan.sample_fixed(n)), image: c.image })
+    engine.register_fn(
+        "sample_fixed",
+        |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
+            let n = positive(n, "sample_fixed(n)")?;
+            let c = gan.lock();
+            Ok(Samples {
+                dim: c.gan.data_dim(),
+                x: Arc::new(c.gan.sample_fixed(n)),
+                image: c.image,
+            })
+        },
+    );
+    engine.register_fn(
+        "discriminate",
+        |gan: GanHandle, s: Samples| -> RhaiResult<Samples> {
+            let c = gan.lock();
+            if s.dim != c.gan.data_dim() {
+                return err(format!(
+                    "discriminate(): rows have {} features, D takes {}",
+                    s.dim,
+                    c.gan.data_dim()
+                ));
+            }
+            Ok(Samples {
+                x: Arc::new(c.gan.discriminate(&s.x)),
+                dim: 1,
+                image: None,
+            })
+        },
+    );
+    engine.register_fn(
+        "generate",
+        |gan: GanHandle, z: Samples| -> RhaiResult<Samples> {
+            let c = gan.lock();
+            if z.dim != c.gan.noise_dim() {
+                return err(format!(
+                    "generate(): noise rows have {} values, G takes {}",
+                    z.dim,
+                    c.gan.noise_dim()
+                ));
+            }
+            Ok(Samples {
+                x: Arc::new(c.gan.generate(&z.x)),
+                dim: c.gan.data_dim(),
+                image: c.image,
+            })
+        },
+    );
+    let h = host.clone();
+    engine.register_fn("parzen", move |gan: GanHandle| {
+        parzen(&h, &gan, &Map::new())
     });
-    engine.register_fn("discriminate", |gan: &mut GanHandle, s: Samples| -> RhaiResult<Samples> {
-        let c = gan.lock();
-        if s.dim != c.gan.data_dim() {
-            return err(format!("discriminate(): rows have {} features, D takes {}", s.dim, c.gan.data_dim()));
-        }
-        Ok(Samples { x: Arc::new(c.gan.discriminate(&s.x)), dim: 1, image: None })
-    });
-    engine.register_fn("generate", |gan: &mut GanHandle, z: Samples| -> RhaiResult<Samples> {
-        let c = gan.lock();
-        if z.dim != c.gan.noise_dim() {
-            return err(format!("generate(): noise rows have {} values, G takes {}", z.dim, c.gan.noise_dim()));
-        }
-        Ok(Samples { x: Arc::new(c.gan.generate(&z.x)), dim: c.gan.data_dim(), image: c.image })
+    let h = host.clone();
+    engine.register_fn("parzen", move |gan: GanHandle, opts: Map| {
+        parzen(&h, &gan, &opts)
     });
     engine.register_get("step", |gan: &mut GanHandle| gan.lock().gan.step as INT);
     engine.register_get("epoch", |gan: &mut GanHandle| gan.lock().gan.epoch as INT);
     engine.register_get("name", |gan: &mut GanHandle| gan.lock().name.clone());
     engine.register_get("history", |gan: &mut GanHandle| -> Dynamic {
         let c = gan.lock();
-        let v: rhai::Array = c.history.iter().map(|m| Dynamic::from_map(super::train_loop::metrics_map(m))).collect();
+        let v: rhai::Array = c
+            .history
+            .iter()
+            .map(|m| Dynamic::from_map(super::train_loop::metrics_map(m)))
+            .collect();
         Dynamic::from_array(v)
     });
     engine.register_fn("to_string", |gan: &mut GanHandle| describe(&gan.lock()));
@@ -191,7 +305,15 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
     let o = Opts::new(
         &opts,
         "gan()",
-        &["loss", "scheme", "k", "noise", "noise_scale", "init_bias_from_marginals", "name"],
+        &[
+            "loss",
+            "scheme",
+            "k",
+            "noise",
+            "noise_scale",
+            "init_bias_from_marginals",
+            "name",
+        ],
     )?;
     let loss_name = o.string("loss", "non_saturating")?;
     let loss = GanLoss::parse(&loss_name).map_or_else(
@@ -225,7 +347,14 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         init_g_bias_from_marginals: o.bool("init_bias_from_marginals", false)?,
     };
     let gan = Gan::try_new(spec, h.seed()).or_else(|e| err(shape_error(e, &g, &d)))?;
-    let name = h.claim_gan_name(o.string("name", "").ok().filter(|s| !s.is_empty()).as_deref()).or_else(err)?;
+    let name = h
+        .claim_gan_name(
+            o.string("name", "")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .as_deref(),
+        )
+        .or_else(err)?;
     Ok(GanHandle(Arc::new(Mutex::new(GanCell {
         name,
         gan,
@@ -236,12 +365,33 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
     }))))
 }
 
+/// `parzen(gan, #{ samples, sigma })`: the paper's MNIST Parzen protocol, as a map.
+fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
+    let o = Opts::new(opts, "parzen()", &["samples", "sigma"])?;
+    let n = o.count("samples", 10_000, 1)? as usize;
+    let sigma = o.opt_f64("sigma")?;
+    let valid = h.mnist("valid").or_else(|e| err(format!("{e:#}")))?;
+    let test = h.mnist("test").or_else(|e| err(format!("{e:#}")))?;
+    let r = crate::eval::gan_parzen(&mut gan.lock().gan, &valid, &test, n, sigma)
+        .or_else(|e| err(format!("parzen(): {e:#}")))?;
+    let mut m = Map::new();
+    m.insert("ll".into(), Dynamic::from(r.ll));
+    m.insert("se".into(), Dynamic::from(r.se));
+    m.insert("sigma".into(), Dynamic::from(r.sigma));
+    m.insert("n_samples".into(), Dynamic::from(r.n_samples as INT));
+    m.insert("n_test".into(), Dynamic::from(r.n_test as INT));
+    m.insert("secs".into(), Dynamic::from(r.secs));
+    Ok(m)
+}
+
 fn positive(n: INT, what: &str) -> RhaiResult<usize> {
     if n <= 0 {
         return err(format!("{what}: n must be ≥ 1, got {n}"));
     }
     if n > 1_000_000 {
-        return err(format!("{what}: n = {n} is more than 1,000,000 rows at once"));
+        return err(format!(
+            "{what}: n = {n} is more than 1,000,000 rows at once"
+        ));
     }
     Ok(n as usize)
 }
@@ -261,13 +411,27 @@ fn describe(c: &GanCell) -> String {
 
 /// Parses a `--set` value as the type of the recipe's default.
 fn parse_param(name: &str, text: &str, default: &Dynamic) -> RhaiResult<Dynamic> {
-    let bad = |want: &str| err(format!("--set {name}={text}: the recipe's default is {} so this must be {want}", type_name(default)));
+    let bad = |want: &str| {
+        err(format!(
+            "--set {name}={text}: the recipe's default is {} so this must be {want}",
+            type_name(default)
+        ))
+    };
     if default.is_int() {
-        text.trim().parse::<INT>().map(Dynamic::from).or_else(|_| bad("an integer"))
+        text.trim()
+            .parse::<INT>()
+            .map(Dynamic::from)
+            .or_else(|_| bad("an integer"))
     } else if default.is_float() {
-        text.trim().parse::<FLOAT>().map(Dynamic::from).or_else(|_| bad("a number"))
+        text.trim()
+            .parse::<FLOAT>()
+            .map(Dynamic::from)
+            .or_else(|_| bad("a number"))
     } else if default.is_bool() {
-        text.trim().parse::<bool>().map(Dynamic::from).or_else(|_| bad("true or false"))
+        text.trim()
+            .parse::<bool>()
+            .map(Dynamic::from)
+            .or_else(|_| bad("true or false"))
     } else {
         Ok(Dynamic::from(text.to_string()))
     }

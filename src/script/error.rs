@@ -24,13 +24,34 @@ impl ScriptError {
     }
 
     pub fn from_parse(e: &ParseError, source_name: &str, text: &str) -> Self {
-        Self::at(format!("syntax error: {}", e.err_type()), e.position(), source_name, text, false)
+        Self::at(
+            format!("syntax error: {}", e.err_type()),
+            e.position(),
+            source_name,
+            text,
+            false,
+        )
     }
 
-    fn at(message: String, pos: Position, source_name: &str, text: &str, interrupted: bool) -> Self {
+    fn at(
+        message: String,
+        pos: Position,
+        source_name: &str,
+        text: &str,
+        interrupted: bool,
+    ) -> Self {
         let (line, col) = (pos.line(), pos.position());
-        let source_line = line.and_then(|l| text.lines().nth(l - 1)).map(str::to_string);
-        ScriptError { message, source_name: source_name.into(), line, col, source_line, interrupted }
+        let source_line = line
+            .and_then(|l| text.lines().nth(l - 1))
+            .map(str::to_string);
+        ScriptError {
+            message,
+            source_name: source_name.into(),
+            line,
+            col,
+            source_line,
+            interrupted,
+        }
     }
 
     /// `recipe.rhai:12:5: message` then the line and a caret under the column.
@@ -44,7 +65,11 @@ impl ScriptError {
             let gutter = format!("{l:>4} | ");
             s.push_str(&format!("\n{gutter}{src}"));
             if let Some(c) = self.col {
-                let pad: String = src.chars().take(c.saturating_sub(1)).map(|ch| if ch == '\t' { '\t' } else { ' ' }).collect();
+                let pad: String = src
+                    .chars()
+                    .take(c.saturating_sub(1))
+                    .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+                    .collect();
                 s.push_str(&format!("\n{}{pad}^", " ".repeat(gutter.len())));
             }
         }
@@ -60,6 +85,10 @@ fn message_of(e: &EvalAltResult) -> String {
         }
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
         EvalAltResult::ErrorTerminated(..) => "interrupted".into(),
+        EvalAltResult::ErrorDataRace(what, _) => format!(
+            "a value is used while it is being called on ({what}): a closure passed to `x.method(…)` must not capture `x`. \
+             Inside fit's on_epoch, use `this` for the GAN being trained, or call `fit(gan, data, #{{…}})` as a function"
+        ),
         other => {
             // Rhai appends " (line L, position C)"; we print positions ourselves.
             let s = other.to_string();

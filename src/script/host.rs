@@ -100,7 +100,9 @@ impl Host {
     pub fn set_seed(&self, s: u64) {
         if let Some(fixed) = self.config.seed {
             if fixed != s {
-                self.sink.text(&format!("note: --seed {fixed} overrides the recipe's seed({s})"));
+                self.sink.text(&format!(
+                    "note: --seed {fixed} overrides the recipe's seed({s})"
+                ));
             }
             return;
         }
@@ -118,13 +120,21 @@ impl Host {
     }
 
     pub fn record_param(&self, name: &str, v: serde_json::Value) {
-        self.resolved_params.lock().unwrap().insert(name.to_string(), v);
+        self.resolved_params
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), v);
     }
 
     /// `--set` names the script never read (likely typos).
     pub fn unused_params(&self) -> Vec<String> {
         let used = self.used_params.lock().unwrap();
-        self.config.params.keys().filter(|k| !used.contains(*k)).cloned().collect()
+        self.config
+            .params
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .cloned()
+            .collect()
     }
 
     /// A loaded MNIST split, cached for the session (a split is read from disk once).
@@ -134,7 +144,10 @@ impl Host {
         }
         let s: crate::data::MnistSplit = split.parse()?;
         let d = Arc::new(crate::data::load_mnist(&self.config.data_dir, s)?);
-        self.mnist.lock().unwrap().insert(split.to_string(), d.clone());
+        self.mnist
+            .lock()
+            .unwrap()
+            .insert(split.to_string(), d.clone());
         Ok(d)
     }
 
@@ -142,15 +155,25 @@ impl Host {
     pub fn claim_gan_name(&self, wanted: Option<&str>) -> Result<String, String> {
         let mut names = self.gan_names.lock().unwrap();
         if let Some(w) = wanted {
-            if !w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || w.is_empty() {
-                return Err(format!("GAN name `{w}` may hold only letters, digits, `_` and `-`"));
+            if !w
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                || w.is_empty()
+            {
+                return Err(format!(
+                    "GAN name `{w}` may hold only letters, digits, `_` and `-`"
+                ));
             }
             names.insert(w.to_string());
             return Ok(w.to_string());
         }
         let mut i = 1;
         loop {
-            let n = if i == 1 { "gan".to_string() } else { format!("gan{i}") };
+            let n = if i == 1 {
+                "gan".to_string()
+            } else {
+                format!("gan{i}")
+            };
             if names.insert(n.clone()) {
                 return Ok(n);
             }

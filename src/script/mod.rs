@@ -49,7 +49,13 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     let h = host.clone();
     engine.on_debug(move |s, _, pos| h.sink.text(&format!("[{pos}] {s}")));
     let h = host.clone();
-    engine.on_progress(move |_| if h.interrupted() { Some(Dynamic::from("interrupted")) } else { None });
+    engine.on_progress(move |_| {
+        if h.interrupted() {
+            Some(Dynamic::from("interrupted"))
+        } else {
+            None
+        }
+    });
     api_stack::register(&mut engine);
     api_data::register(&mut engine, host);
     api_train::register(&mut engine, host);
@@ -58,8 +64,15 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
 }
 
 /// Compiles `text` (named `source_name` in errors) against the variables in `scope`.
-pub fn compile(engine: &Engine, scope: &Scope, source_name: &str, text: &str) -> Result<AST, ScriptError> {
-    engine.compile_with_scope(scope, text).map_err(|e| ScriptError::from_parse(&e, source_name, text))
+pub fn compile(
+    engine: &Engine,
+    scope: &Scope,
+    source_name: &str,
+    text: &str,
+) -> Result<AST, ScriptError> {
+    engine
+        .compile_with_scope(scope, text)
+        .map_err(|e| ScriptError::from_parse(&e, source_name, text))
 }
 
 /// Runs a whole recipe.
@@ -71,7 +84,9 @@ pub fn run(host: &Arc<Host>, source_name: &str, text: &str) -> Result<Dynamic, S
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         .map_err(|e| ScriptError::from_eval(&e, source_name, text))?;
     for p in host.unused_params() {
-        host.sink.text(&format!("warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)"));
+        host.sink.text(&format!(
+            "warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)"
+        ));
     }
     Ok(out)
 }

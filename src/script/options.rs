@@ -60,7 +60,11 @@ impl<'a> Opts<'a> {
     }
 
     fn wrong<T>(&self, key: &str, want: &str, v: &Dynamic) -> RhaiResult<T> {
-        err(format!("option `{key}` of {} must be {want}, got {} `{v}`", self.call, type_name(v)))
+        err(format!(
+            "option `{key}` of {} must be {want}, got {} `{v}`",
+            self.call,
+            type_name(v)
+        ))
     }
 
     pub fn opt_f64(&self, key: &str) -> RhaiResult<Option<f64>> {
@@ -83,7 +87,10 @@ impl<'a> Opts<'a> {
             None => Ok(default),
             Some(v) => match v.as_int() {
                 Ok(i) if i >= min as INT => Ok(i as u64),
-                Ok(i) => err(format!("option `{key}` of {} must be ≥ {min}, got {i}", self.call)),
+                Ok(i) => err(format!(
+                    "option `{key}` of {} must be ≥ {min}, got {i}",
+                    self.call
+                )),
                 Err(_) => self.wrong(key, "an integer", v),
             },
         }

@@ -18,7 +18,11 @@ pub fn metrics_map(m: &EpochMetrics) -> Map {
     let mut map = Map::new();
     let v = serde_json::to_value(m).expect("metrics serialise");
     for (k, v) in v.as_object().expect("an object") {
-        let d = if let Some(i) = v.as_u64() { Dynamic::from(i as INT) } else { Dynamic::from(v.as_f64().unwrap_or(f64::NAN)) };
+        let d = if let Some(i) = v.as_u64() {
+            Dynamic::from(i as INT)
+        } else {
+            Dynamic::from(v.as_f64().unwrap_or(f64::NAN))
+        };
         map.insert(k.as_str().into(), d);
     }
     map
@@ -53,29 +57,66 @@ impl FitObserver for StepObserver<'_> {
     }
 }
 
-pub fn fit(ctx: &NativeCallContext, host: &Arc<Host>, handle: &mut GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<Map> {
+pub fn fit(
+    ctx: &NativeCallContext,
+    host: &Arc<Host>,
+    handle: &mut GanHandle,
+    data: &DataHandle,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let o = Opts::new(
         opts,
         "fit()",
-        &["epochs", "batch", "opt", "d_opt", "g_opt", "steps_per_epoch", "on_epoch", "every", "samples_every"],
+        &[
+            "epochs",
+            "batch",
+            "opt",
+            "d_opt",
+            "g_opt",
+            "steps_per_epoch",
+            "on_epoch",
+            "every",
+            "samples_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "max_minutes",
+        ],
     )?;
     let more = o.count("epochs", 1, 0)?;
     let batch = o.count("batch", 100, 1)? as usize;
     let both = optimizer_opt(&o, "opt")?;
-    let d_opt = optimizer_opt(&o, "d_opt")?.or_else(|| both.clone()).unwrap_or_else(OptimizerSpec::paper_sgd);
-    let g_opt = optimizer_opt(&o, "g_opt")?.or(both).unwrap_or_else(OptimizerSpec::paper_sgd);
+    let d_opt = optimizer_opt(&o, "d_opt")?
+        .or_else(|| both.clone())
+        .unwrap_or_else(OptimizerSpec::paper_sgd);
+    let g_opt = optimizer_opt(&o, "g_opt")?
+        .or(both)
+        .unwrap_or_else(OptimizerSpec::paper_sgd);
     let steps_per_epoch = o.opt_count("steps_per_epoch", 1)?;
     let callback = o.custom::<FnPtr>("on_epoch", "a function, e.g. |epoch, metrics| { … }")?;
     let every = o.count("every", 1, 1)?;
-    let samples_every = o.count("samples_every", if data.0.image.is_some() { 1 } else { 0 }, 0)?;
+    let samples_every = o.count(
+        "samples_every",
+        if data.0.image.is_some() { 1 } else { 0 },
+        0,
+    )?;
+    let checkpoint_every = o.count("checkpoint_every", 1, 0)?;
+    let keep = o.count("keep_checkpoints", 2, 1)? as usize;
+    let max_secs = o.opt_f64("max_minutes")?.map(|m| m * 60.0);
     let d = data.0.clone();
 
     let (name, fit_spec) = {
         let mut c = handle.lock();
         // `epochs` counts from here; an interrupted epoch in progress is the first of them.
         let target = c.gan.epoch + more;
-        let fit_spec = FitSpec { epochs: target, batch, d_opt, g_opt, steps_per_epoch };
-        Trainer::try_check(&c.gan, &d.x, d.dim, &fit_spec).or_else(|e| err(format!("fit(): {e:#}")))?;
+        let fit_spec = FitSpec {
+            epochs: target,
+            batch,
+            d_opt,
+            g_opt,
+            steps_per_epoch,
+        };
+        Trainer::try_check(&c.gan, &d.x, d.dim, &fit_spec)
+            .or_else(|e| err(format!("fit(): {e:#}")))?;
         c.image = d.image;
         let entry = serde_json::json!({
             "gan": c.gan.spec,
@@ -85,20 +126,42 @@ pub fn fit(ctx: &NativeCallContext, host: &Arc<Host>, handle: &mut GanHandle, da
             "g_params": c.gan.g.param_count(),
             "d_params": c.gan.d.param_count(),
         });
-        host.config_json.lock().unwrap().insert(c.name.clone(), entry);
+        host.config_json
+            .lock()
+            .unwrap()
+            .insert(c.name.clone(), entry);
         (c.name.clone(), fit_spec)
     };
     host.write_config().or_else(|e| err(format!("{e:#}")))?;
 
     let mut last = Map::new();
-    let mut obs = StepObserver { host, name: name.clone(), epochs: fit_spec.epochs, last: Instant::now() };
+    let mut obs = StepObserver {
+        host,
+        name: name.clone(),
+        epochs: fit_spec.epochs,
+        last: Instant::now(),
+    };
+    let started = Instant::now();
+    let mut last_epoch_secs = 0.0;
     loop {
+        if let Some(limit) = max_secs {
+            // Stop before an epoch that would end past the time budget.
+            if started.elapsed().as_secs_f64() + last_epoch_secs > limit {
+                host.sink.text(&format!(
+                    "max_minutes reached: stopping `{name}` after {:.1} min",
+                    started.elapsed().as_secs_f64() / 60.0
+                ));
+                break;
+            }
+        }
+        let epoch_started = Instant::now();
         let (m, wish) = {
             let mut c = handle.lock();
             if c.gan.epoch >= fit_spec.epochs {
                 break;
             }
-            Trainer::run_epoch(&mut c.gan, &d.x, d.dim, &fit_spec, &mut obs).or_else(|e| err(format!("{e:#}")))?
+            Trainer::run_epoch(&mut c.gan, &d.x, d.dim, &fit_spec, &mut obs)
+                .or_else(|e| err(format!("{e:#}")))?
         };
         let Some(m) = m else {
             host.sink.fit_end(&name);
@@ -112,12 +175,28 @@ pub fn fit(ctx: &NativeCallContext, host: &Arc<Host>, handle: &mut GanHandle, da
             ));
         };
         after_epoch(host, handle, &name, &m, samples_every).or_else(|e| err(format!("{e:#}")))?;
+        if checkpoint_every > 0 && m.epoch % checkpoint_every == 0 {
+            checkpoint(host, handle, &name, keep).or_else(|e| err(format!("{e:#}")))?;
+        }
+        last_epoch_secs = epoch_started.elapsed().as_secs_f64();
         last = metrics_map(&m);
         if let Some(cb) = &callback {
             if m.epoch % every == 0 {
-                let r: Dynamic = cb.call_within_context(ctx, (m.epoch as INT, last.clone()))?;
+                // `this` inside the callback is the GAN being trained (no capture needed).
+                let mut this = Dynamic::from(handle.clone());
+                let r = cb.call_raw(
+                    ctx,
+                    Some(&mut this),
+                    [
+                        Dynamic::from(m.epoch as INT),
+                        Dynamic::from_map(last.clone()),
+                    ],
+                )?;
                 if r.as_bool() == Ok(false) {
-                    host.sink.text(&format!("on_epoch returned false: stopping `{name}` after epoch {}", m.epoch));
+                    host.sink.text(&format!(
+                        "on_epoch returned false: stopping `{name}` after epoch {}",
+                        m.epoch
+                    ));
                     break;
                 }
             }
@@ -127,22 +206,60 @@ pub fn fit(ctx: &NativeCallContext, host: &Arc<Host>, handle: &mut GanHandle, da
         }
     }
     host.sink.fit_end(&name);
+    if let Some(run) = &host.run {
+        let file = run
+            .resolve(&Host::per_gan(&name, "weights", "safetensors"))
+            .or_else(|e| err(format!("{e:#}")))?;
+        crate::checkpoint::save_weights(&file, &handle.lock().gan)
+            .or_else(|e| err(format!("{e:#}")))?;
+    }
     Ok(last)
 }
 
+/// Saves a checkpoint into `checkpoints/` (`checkpoints_<name>/` for further GANs), keeping the last `keep`.
+fn checkpoint(host: &Host, handle: &GanHandle, name: &str, keep: usize) -> anyhow::Result<()> {
+    let Some(run) = &host.run else { return Ok(()) };
+    let dir = run.resolve(&if name == "gan" {
+        "checkpoints".to_string()
+    } else {
+        format!("checkpoints_{name}")
+    })?;
+    let extra = serde_json::json!({
+        "gan_name": name,
+        "recipe": host.config.recipe_name,
+        "metrics_file": Host::per_gan(name, "metrics", "jsonl"),
+    });
+    crate::checkpoint::Checkpoint::save(&dir, &mut handle.lock().gan, extra)?;
+    crate::checkpoint::keep_last(&dir, keep)?;
+    Ok(())
+}
+
 /// Per-epoch outputs: the metrics line, history, and a sample grid from the fixed noise.
-fn after_epoch(host: &Host, handle: &GanHandle, name: &str, m: &EpochMetrics, samples_every: u64) -> anyhow::Result<()> {
+fn after_epoch(
+    host: &Host,
+    handle: &GanHandle,
+    name: &str,
+    m: &EpochMetrics,
+    samples_every: u64,
+) -> anyhow::Result<()> {
     let mut c = handle.lock();
     c.history.push(m.clone());
     if let Some(run) = &host.run {
-        run.append_line(&Host::per_gan(name, "metrics", "jsonl"), &serde_json::to_string(m)?)?;
+        run.append_line(
+            &Host::per_gan(name, "metrics", "jsonl"),
+            &serde_json::to_string(m)?,
+        )?;
     }
     host.sink.epoch(name, m);
     if samples_every > 0 && m.epoch % samples_every == 0 {
         if let Some(shape) = c.image {
             let x = c.gan.sample_fixed(100);
             let png = super::api_output::grid_png(&x, shape, 10)?;
-            let file = if name == "gan" { format!("samples_epoch_{}.png", m.epoch) } else { format!("samples_{name}_epoch_{}.png", m.epoch) };
+            let file = if name == "gan" {
+                format!("samples_epoch_{}.png", m.epoch)
+            } else {
+                format!("samples_{name}_epoch_{}.png", m.epoch)
+            };
             let saved = match &host.run {
                 Some(run) => Some(run.write(&file, &png)?),
                 None => None,

@@ -45,7 +45,8 @@ impl Samples {
     }
     pub fn std(&self) -> f64 {
         let m = self.mean();
-        (self.x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / self.x.len().max(1) as f64).sqrt()
+        (self.x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / self.x.len().max(1) as f64)
+            .sqrt()
     }
 }
 

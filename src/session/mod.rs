@@ -24,7 +24,13 @@ impl Session {
     pub fn new(config: HostConfig, sink: Arc<dyn Sink>) -> anyhow::Result<Self> {
         let host = Host::new(config, sink)?;
         let engine = script::build_engine(&host);
-        Ok(Session { host, engine, scope: Scope::new(), functions: AST::empty(), cells: 0 })
+        Ok(Session {
+            host,
+            engine,
+            scope: Scope::new(),
+            functions: AST::empty(),
+            cells: 0,
+        })
     }
 
     /// Evaluates one cell; variables and functions persist for the next. Returns the value of
@@ -41,7 +47,9 @@ impl Session {
         let ast = script::compile(&self.engine, &self.scope, source_name, text)?;
         // Earlier cells' functions are callable; this cell's functions are kept for later ones.
         let merged = self.functions.merge(&ast);
-        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
         let mut defs = ast;
         defs.clear_statements();
         self.functions = self.functions.merge(&defs);
@@ -51,17 +59,25 @@ impl Session {
     /// Runs a recipe file as one cell named after the file.
     pub fn run_file(&mut self, path: &Path) -> anyhow::Result<Dynamic> {
         let text = read_recipe(path)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let out = self.eval_named(&name, &text)?;
         for p in self.host.unused_params() {
-            self.host.sink.text(&format!("warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)"));
+            self.host.sink.text(&format!(
+                "warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)"
+            ));
         }
         Ok(out)
     }
 
     /// Names of the variables in scope with a short rendering of each value.
     pub fn vars(&self) -> Vec<(String, String)> {
-        self.scope.iter().map(|(n, _, v)| (n.to_string(), render(&v))).collect()
+        self.scope
+            .iter()
+            .map(|(n, _, v)| (n.to_string(), render(&v)))
+            .collect()
     }
 
     /// Asks a running cell to stop at the next step boundary (or script operation).
@@ -76,11 +92,15 @@ impl Session {
 
 /// Reads a recipe, refusing non-UTF-8 text with the byte offset of the first bad byte.
 pub fn read_recipe(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading recipe {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("reading recipe {}: {e}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        anyhow::anyhow!("{}:{line}: the recipe is not valid UTF-8 (bad byte at offset {at})", path.display())
+        anyhow::anyhow!(
+            "{}:{line}: the recipe is not valid UTF-8 (bad byte at offset {at})",
+            path.display()
+        )
     })
 }
 

@@ -1,0 +1,154 @@
+//! Script errors name the problem and the exact script position.
+
+mod common;
+
+use gan::script::ScriptError;
+
+fn error_of(text: &str) -> ScriptError {
+    let (mut s, _) = common::session(None, &[], None);
+    s.eval_named("recipe.rhai", text)
+        .expect_err("the script should fail")
+}
+
+#[test]
+fn unknown_option_key_names_the_key_at_the_call() {
+    let e = error_of("seed(1);\nlet o = sgd(#{ lr: 0.1, momentun: 0.5 });\n");
+    assert_eq!((e.line, e.col), (Some(2), Some(9)), "{e}");
+    assert!(
+        e.message.contains("unknown option `momentun` in sgd()"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message.contains("did you mean `momentum`?"),
+        "{}",
+        e.message
+    );
+    let r = e.render();
+    assert!(r.starts_with("recipe.rhai:2:9: unknown option"), "{r}");
+    // the source line and a caret under column 9
+    let lines: Vec<&str> = r.lines().collect();
+    assert_eq!(lines[1], "   2 | let o = sgd(#{ lr: 0.1, momentun: 0.5 });");
+    assert_eq!(lines[2], format!("{}^", " ".repeat(7 + 8)));
+}
+
+#[test]
+fn wrong_option_type_names_key_and_types() {
+    let e = error_of("let a = 1;\n  let o = adam(#{ lr: \"fast\" });");
+    assert_eq!((e.line, e.col), (Some(2), Some(11)), "{e}");
+    assert!(
+        e.message
+            .contains("option `lr` of adam() must be a number or a schedule"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("got string"), "{}", e.message);
+}
+
+#[test]
+fn unknown_fit_option_is_refused_before_training() {
+    let e = error_of(
+        "let g = stack(1).dense(4).relu().dense(1);\nlet d = stack(1).dense(4).relu().dense(1);\nlet m = gan(g, d);\n\
+         m.fit(gaussian_1d(0.0, 1.0, 200), #{ epochs: 1, bacth: 10 });",
+    );
+    assert_eq!((e.line, e.col), (Some(4), Some(3)), "{e}");
+    assert!(
+        e.message
+            .contains("unknown option `bacth` in fit() (did you mean `batch`?)"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn shape_mismatch_between_g_and_d_is_reported_at_gan() {
+    let e = error_of("let g = stack(10).dense(5).relu().dense(3);\nlet d = stack(2).dense(4).dense(1);\nlet x = gan(g, d);");
+    assert_eq!((e.line, e.col), (Some(3), Some(9)), "{e}");
+    assert_eq!(e.message, "G outputs 3 features but D takes 2 inputs");
+}
+
+#[test]
+fn d_with_more_than_one_output_is_refused() {
+    let e = error_of("let g = stack(2).dense(3);\nlet d = stack(3).dense(4);\nlet x = gan(g, d);");
+    assert_eq!((e.line, e.col), (Some(3), Some(9)));
+    assert!(
+        e.message
+            .contains("D must output 1 logit per example, but its stack outputs 4"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_bad_layer_points_at_its_own_declaration() {
+    // Too big to allocate: refused when built, pointing back at the layer that asked for it.
+    let e = error_of("let g = stack(2).dense(3);\nlet d = stack(3)\n    .dense(100000)\n    .dense(100000).dense(1);\nlet x = gan(g, d);");
+    assert_eq!((e.line, e.col), (Some(5), Some(9)), "{e}");
+    assert!(
+        e.message
+            .starts_with("discriminator: layer 2 `dense(100000)`"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("refusing to allocate"), "{}", e.message);
+    assert!(e.message.ends_with("(declared at 4:6)"), "{}", e.message);
+}
+
+#[test]
+fn invalid_layer_arguments_fail_at_the_layer_call() {
+    let e = error_of("let g = stack(2)\n  .dense(0);");
+    assert_eq!((e.line, e.col), (Some(2), Some(4)), "{e}");
+    assert!(
+        e.message
+            .contains("dense units must be a positive integer, got 0"),
+        "{}",
+        e.message
+    );
+    let e = error_of("let d = stack(2).dropout(1.5);");
+    assert_eq!((e.line, e.col), (Some(1), Some(18)));
+    assert!(e.message.contains("keep probability"), "{}", e.message);
+}
+
+#[test]
+fn vanilla_is_refused_as_ambiguous() {
+    let e = error_of("let g = stack(2).dense(1);\nlet d = stack(1).dense(1);\nlet x = gan(g, d, #{ loss: \"vanilla\" });");
+    assert!(
+        e.message.contains("\"vanilla\" is ambiguous"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("\"saturating\"") && e.message.contains("\"non_saturating\""));
+}
+
+#[test]
+fn syntax_errors_have_positions() {
+    let e = error_of("let x = 1;\nlet y = (2 + ;\n");
+    assert_eq!(e.line, Some(2));
+    assert!(e.message.starts_with("syntax error"), "{}", e.message);
+}
+
+#[test]
+fn set_values_must_parse_as_the_default_type() {
+    let (mut s, _) = common::session(None, &[("epochs", "ten")], None);
+    let e = s
+        .eval_named("r.rhai", "let e = param(\"epochs\", 5);")
+        .unwrap_err();
+    assert!(e.message.contains("--set epochs=ten"), "{}", e.message);
+    assert!(e.message.contains("must be an integer"), "{}", e.message);
+    let (mut s, _) = common::session(None, &[("epochs", "7")], None);
+    assert_eq!(s.eval("param(\"epochs\", 5)").unwrap().as_int().unwrap(), 7);
+}
+
+#[test]
+fn batch_larger_than_the_data_is_refused() {
+    let e = error_of(
+        "let g = stack(1).dense(4).relu().dense(1);\nlet d = stack(1).dense(4).relu().dense(1);\nlet m = gan(g, d);\n\
+         m.fit(gaussian_1d(0.0, 1.0, 50), #{ epochs: 1, batch: 100 });",
+    );
+    assert_eq!(e.line, Some(4));
+    assert!(
+        e.message.contains("needs 100 examples") && e.message.contains("only 50"),
+        "{}",
+        e.message
+    );
+}
