@@ -239,6 +239,13 @@ impl<Z: ConstDim, X: ConstDim> TypedGan<Z, X> {
         })
     }
 
+    /// The GAN's fixed noise batch as a typed tensor `(n, Z)`.
+    pub fn fixed_noise(&self, n: usize) -> Tensor<(usize, Z), f32, Dev> {
+        self.gan
+            .dev
+            .tensor_from_vec(self.gan.fixed_noise(n), (n, Z::default()))
+    }
+
     /// G(z) for a typed batch `(B, Z) → (B, X)`.
     pub fn generate(&self, z: Tensor<(usize, Z), f32, Dev>) -> Tensor<(usize, X), f32, Dev> {
         let z: Mat = z.realize::<(usize, usize)>();

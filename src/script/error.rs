@@ -81,7 +81,16 @@ impl ScriptError {
 fn message_of(e: &EvalAltResult) -> String {
     match e {
         EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
-            format!("in function `{name}`: {}", message_of(inner))
+            // where inside the function it failed (the outer position is the call site)
+            let at = match (inner.position().line(), inner.position().position()) {
+                (Some(l), Some(c)) => format!(" at {l}:{c}"),
+                _ => String::new(),
+            };
+            if name.starts_with("anon$") {
+                format!("in a closure: {}{at}", message_of(inner))
+            } else {
+                format!("in function `{name}`: {}{at}", message_of(inner))
+            }
         }
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
         EvalAltResult::ErrorTerminated(..) => "interrupted".into(),
