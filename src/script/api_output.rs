@@ -116,6 +116,20 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         },
     );
     let h = host.clone();
+    engine.register_fn("scatter", move |gan: GanHandle, data: DataHandle, file: &str| -> RhaiResult<()> {
+        let png = scatter_png(&gan, &data).or_else(|e| err(format!("scatter(): {e:#}")))?;
+        emit_png(&h, file, &png)
+    });
+    engine.register_fn("mode_stats", |gan: GanHandle, data: DataHandle| -> RhaiResult<Map> {
+        let s = mode_stats(&gan, &data, 2500).or_else(|e| err(format!("mode_stats(): {e:#}")))?;
+        let mut m = Map::new();
+        m.insert("modes".into(), Dynamic::from(s.modes as INT));
+        m.insert("modes_covered".into(), Dynamic::from(s.covered as INT));
+        m.insert("high_quality".into(), Dynamic::from(s.high_quality));
+        m.insert("samples".into(), Dynamic::from(s.samples as INT));
+        Ok(m)
+    });
+    let h = host.clone();
     engine.register_fn(
         "write_json",
         move |file: &str, value: Map| -> RhaiResult<()> {
@@ -161,7 +175,7 @@ pub fn history_png(gan: &GanHandle) -> anyhow::Result<Vec<u8>> {
     viz::encode_png(&img)
 }
 
-/// Real (black) and generated (red) points of 2-D data, 2,000 of each.
+/// Real (blue) and generated (red) points of 2-D data, 2,000 of each.
 pub fn scatter_png(gan: &GanHandle, data: &DataHandle) -> anyhow::Result<Vec<u8>> {
     anyhow::ensure!(
         data.0.dim == 2,
@@ -172,7 +186,7 @@ pub fn scatter_png(gan: &GanHandle, data: &DataHandle) -> anyhow::Result<Vec<u8>
     let pts = |v: &[f32]| v.chunks_exact(2).map(|p| [p[0], p[1]]).collect::<Vec<_>>();
     let n = data.0.rows().min(2000);
     let img = viz::scatter_2d(
-        "real (black) and generated (red)",
+        "real (blue) and generated (red)",
         &pts(&data.0.x[..n * 2]),
         &pts(&fake),
         560,
