@@ -8,6 +8,10 @@ fn main() {
     let args = cli::Cli::parse();
     let result = match args.command {
         cli::Command::Run(a) => cli::run::main(a),
+        cli::Command::Resume(a) => cli::resume::main(a),
+        cli::Command::Repl(a) => cli::repl::main(a),
+        cli::Command::Kernel(a) => cli::kernel::main(a),
+        cli::Command::Bench(a) => cli::bench::main(a),
         cli::Command::Data { command } => cli::data::main(command),
         cli::Command::Eval { command } => cli::eval::main(command),
     };

@@ -1,7 +1,11 @@
 //! Command-line front end: a thin renderer over the library's session.
 
+pub mod bench;
 pub mod data;
 pub mod eval;
+pub mod kernel;
+pub mod repl;
+pub mod resume;
 pub mod run;
 pub mod sink;
 
@@ -24,6 +28,14 @@ pub struct Cli {
 pub enum Command {
     /// Run a recipe script; outputs go to a run directory (default runs/<recipe stem>/).
     Run(run::RunArgs),
+    /// Continue a stopped run from its checkpoints (same recipe copy, seed and --set values).
+    Resume(resume::ResumeArgs),
+    /// An interactive session: multi-line input, history, Tab completion, Ctrl-C stops a cell.
+    Repl(repl::ReplArgs),
+    /// A Jupyter kernel for the DSL: `gan kernel install`, then pick "GAN (Rhai)" in Jupyter.
+    Kernel(kernel::KernelArgs),
+    /// Measure the engine's speed on the paper's MNIST GAN (bench/README.md compares it with PyTorch).
+    Bench(bench::BenchArgs),
     /// Datasets: download and verify.
     Data {
         #[command(subcommand)]

@@ -29,6 +29,12 @@ pub struct RunArgs {
     /// MNIST directory (default: GAN_DATA_DIR, else ./data/mnist).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Default checkpoint interval of fit, in epochs (0: none); fit's `checkpoint_every` wins.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<u64>,
+    /// Stop the recipe after SECS seconds of running (exit status 124).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
 }
 
 pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -57,6 +63,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&stem));
+    if let Some(t) = args.timeout {
+        check_timeout(t)?;
+    }
     let config = HostConfig {
         run_dir: Some(out.clone()),
         data_dir: super::data_dir(args.data_dir.clone()),
@@ -72,9 +81,39 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    run.write(&format!("recipe.rhai"), text.as_bytes())
+    run.write("recipe.rhai", text.as_bytes())
         .context("copying the recipe into the run directory")?;
+    // `import` resolves in the recipe's own folder.
+    let folder = args
+        .recipe
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from));
+    session.host.set_module_root(folder);
+    if let Some(n) = args.checkpoint_every {
+        session.host.set_default_checkpoint_every(n);
+    }
+    // Recorded from the start, so `gan resume` can rerun even a run killed before its first fit.
+    session.host.write_config().context("writing config.json")?;
+    execute(&mut session, &file, &text, args.timeout)
+}
 
+/// Refuses a `--timeout` that is not a positive number of seconds.
+pub fn check_timeout(t: f64) -> anyhow::Result<()> {
+    if !(t.is_finite() && t > 0.0) {
+        bail!("--timeout {t}: must be a positive number of seconds");
+    }
+    Ok(())
+}
+
+/// Runs `text` (named `file` in errors) in `session`, handling Ctrl-C and `--timeout`.
+pub fn execute(
+    session: &mut Session,
+    file: &str,
+    text: &str,
+    timeout: Option<f64>,
+) -> anyhow::Result<()> {
+    let run = session.host.run.clone().expect("a run directory");
     let flag = session.interrupt_handle();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::Relaxed) {
@@ -84,7 +123,10 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         eprintln!("\ninterrupt: stopping at the next step boundary (Ctrl-C again to quit now)");
     });
     let started = std::time::Instant::now();
-    match session.eval_named(&file, &text) {
+    if let Some(t) = timeout {
+        session.host.set_timeout(t);
+    }
+    match session.eval_named(file, text) {
         Ok(_) => {
             for p in session.host.unused_params() {
                 eprintln!("warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)");
@@ -95,6 +137,20 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
                 run.path().display()
             );
             Ok(())
+        }
+        Err(mut e) if session.host.stop_reason().is_some() => {
+            e.message = session.host.stop_reason().unwrap_or_default();
+            Err(anyhow::Error::new(e))
+        }
+        Err(mut e) if session.host.timed_out() => {
+            if !e.message.starts_with("timed out") {
+                e.message = format!(
+                    "timed out: the recipe ran past its --timeout of {} s and was stopped here",
+                    timeout.unwrap_or_default()
+                );
+            }
+            eprintln!("error: {e}");
+            std::process::exit(124);
         }
         Err(e) if e.interrupted => {
             eprintln!("{e}");

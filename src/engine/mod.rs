@@ -6,6 +6,8 @@
 //! - [`typed`] layers with compile-time sizes (a mismatch is a compile error) that lower to the same
 //!   [`Network`], so one training step serves both.
 
+#[cfg(not(feature = "cuda"))]
+pub mod fast;
 pub mod gan;
 pub mod layer;
 pub mod loss;
@@ -13,10 +15,12 @@ pub mod metrics;
 pub mod network;
 pub mod noise;
 pub mod optim;
+pub mod perf;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
 pub mod step;
+pub mod theory;
 pub mod trainer;
 pub mod typed;
 

@@ -90,8 +90,19 @@ impl Network {
         h
     }
 
-    /// Forward in evaluation mode (no dropout, no tape).
+    /// Forward in evaluation mode (no dropout, no tape): on the fast path when it is in use (see
+    /// [`super::fast`]), else through dfdx ([`Network::eval_reference`]). The two agree up to float
+    /// rounding (their GEMMs sum in different orders).
     pub fn eval(&self, x: Mat) -> Mat {
+        #[cfg(not(feature = "cuda"))]
+        if super::fast::enabled() {
+            return super::fast::eval(self, &x);
+        }
+        self.eval_reference(x)
+    }
+
+    /// Forward in evaluation mode through dfdx's ops.
+    pub fn eval_reference(&self, x: Mat) -> Mat {
         self.forward(x, &mut Masks::Off)
     }
 

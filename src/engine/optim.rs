@@ -5,6 +5,8 @@ use dfdx::optim::{AdamConfig, Momentum, SgdConfig, WeightDecay};
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(not(feature = "cuda"))]
+use super::fast::{kernels, FLayer, NetMirror};
 use super::network::{NamedValues, Network, Param};
 use super::schedule::Schedule;
 use super::Dev;
@@ -161,13 +163,7 @@ impl OptimizerState {
                 ..
             } => {
                 let mu = momentum.value(step, epoch);
-                // dfdx keeps u with θ ← θ − lr·u, u ← g + μ'u. pylearn2 keeps v = −lr_prev·u_prev,
-                // v ← μ v − lr g. They agree when μ' = μ · lr_prev / lr.
-                let mu_eff = if self.t == 0 || lr == 0.0 {
-                    mu
-                } else {
-                    mu * self.prev_lr / lr
-                };
+                let mu_eff = self.dfdx_momentum(mu, lr);
                 let m = if mu == 0.0 {
                     None
                 } else if *nesterov {
@@ -212,6 +208,104 @@ impl OptimizerState {
                             adam_one(&cfg, t, x, &mut self.first, &mut self.second, grads)
                         }
                     }
+                }
+                Applied {
+                    lr,
+                    momentum: *beta1,
+                }
+            }
+        };
+        self.t += 1;
+        self.prev_lr = lr;
+        applied
+    }
+
+    /// dfdx keeps u with θ ← θ − lr·u, u ← g + μ'u. pylearn2 keeps v = −lr_prev·u_prev,
+    /// v ← μ v − lr g. They agree when μ' = μ · lr_prev / lr.
+    fn dfdx_momentum(&self, mu: f64, lr: f64) -> f64 {
+        if self.t == 0 || lr == 0.0 {
+            mu
+        } else {
+            mu * self.prev_lr / lr
+        }
+    }
+
+    /// [`OptimizerState::update`] for the fast path: the same update, element for element (the
+    /// arithmetic of dfdx's SGD and Adam kernels), applied to the parameters held in `mirror`, with
+    /// `grads` in `net.params_mut()` order. The state (velocities, moments) stays keyed by `net`'s
+    /// tensors, so checkpoints see it as always; the caller writes `mirror` back into `net`.
+    #[cfg(not(feature = "cuda"))]
+    pub(crate) fn update_mirror(
+        &mut self,
+        spec: &OptimizerSpec,
+        net: &mut Network,
+        mirror: &mut NetMirror,
+        grads: &[Vec<f32>],
+        step: u64,
+        epoch: u64,
+    ) -> Applied {
+        let lr = spec.lr().value(step, epoch);
+        let bufs = mirror.layers.iter_mut().flat_map(|l| match l {
+            FLayer::Affine(a) => vec![&mut a.w, &mut a.b],
+            _ => vec![],
+        });
+        let params = net.params_mut();
+        assert_eq!(params.len(), grads.len(), "one gradient per parameter");
+        let applied = match spec {
+            OptimizerSpec::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
+                let mu = momentum.value(step, epoch);
+                let mu_eff = self.dfdx_momentum(mu, lr);
+                let s = kernels::SgdStep {
+                    lr: lr as f32,
+                    momentum: (mu != 0.0).then_some((mu_eff as f32, *nesterov)),
+                    l2: (*weight_decay != 0.0).then_some(*weight_decay as f32),
+                    decoupled: None,
+                };
+                for (((_, p), buf), g) in params.into_iter().zip(bufs).zip(grads) {
+                    let v = match &p {
+                        Param::Matrix(t) => self.first.get_or_alloc_mut(*t),
+                        Param::Vector(t) => self.first.get_or_alloc_mut(*t),
+                    }
+                    .expect("allocating a velocity");
+                    kernels::sgd(buf, v, g, s);
+                }
+                Applied { lr, momentum: mu }
+            }
+            OptimizerSpec::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => {
+                let t = (self.t + 1).min(i32::MAX as u64) as i32;
+                let betas = [*beta1 as f32, *beta2 as f32];
+                let s = kernels::AdamStep {
+                    lr: lr as f32,
+                    betas,
+                    eps: *eps as f32,
+                    corr: betas.map(|b| (1.0 - b.powi(t)).recip()),
+                    l2: None,
+                    decoupled: (*weight_decay != 0.0).then_some((*weight_decay * lr) as f32),
+                };
+                for (((_, p), buf), g) in params.into_iter().zip(bufs).zip(grads) {
+                    let (m1, m2) = match &p {
+                        Param::Matrix(t) => (
+                            self.first.get_or_alloc_mut(*t),
+                            self.second.get_or_alloc_mut(*t),
+                        ),
+                        Param::Vector(t) => (
+                            self.first.get_or_alloc_mut(*t),
+                            self.second.get_or_alloc_mut(*t),
+                        ),
+                    };
+                    let (m1, m2) = (m1.expect("allocating a moment"), m2.expect("allocating a moment"));
+                    kernels::adam(buf, m1, m2, g, s);
                 }
                 Applied {
                     lr,

@@ -21,9 +21,85 @@ fn mean_sigmoid(logits: &[f32]) -> f64 {
     logits.iter().map(|&l| sigmoid(l as f64)).sum::<f64>() / logits.len().max(1) as f64
 }
 
+/// What the training step keeps from one iteration to the next within an epoch: on CPU builds,
+/// the fast path's parameter mirrors and buffers ([`super::fast::Workspace`]). Make it when the
+/// iterations start; it is only valid while the GAN changes through [`train_step_rows`] alone.
+pub struct StepWorkspace {
+    #[cfg(not(feature = "cuda"))]
+    fast: Option<super::fast::Workspace>,
+}
+
+impl StepWorkspace {
+    pub fn new(gan: &Gan) -> Self {
+        #[cfg(feature = "cuda")]
+        let _ = gan;
+        StepWorkspace {
+            #[cfg(not(feature = "cuda"))]
+            fast: super::fast::enabled().then(|| super::fast::Workspace::new(gan)),
+        }
+    }
+}
+
+/// Runs one iteration on `real`: the iteration's real batches one after another, `batch` rows of
+/// `data_dim` values each (one batch for the simultaneous scheme, `k` for the alternating one),
+/// and advances `gan.step`. The fast path runs unless the dfdx reference path was chosen (see
+/// [`super::fast::set_reference`]); both give the same results up to float rounding.
+pub fn train_step_rows(
+    gan: &mut Gan,
+    ws: &mut StepWorkspace,
+    real: &[f32],
+    batch: usize,
+    opts: &Optimizers,
+    epoch: u64,
+) -> StepMetrics {
+    let started = std::time::Instant::now();
+    #[cfg(not(feature = "cuda"))]
+    let m = match ws.fast.as_mut() {
+        Some(w) => super::fast::train_step(gan, w, real, batch, opts.d, opts.g, epoch),
+        None => reference_on_rows(gan, real, batch, opts, epoch),
+    };
+    #[cfg(feature = "cuda")]
+    let m = {
+        let _ = ws;
+        reference_on_rows(gan, real, batch, opts, epoch)
+    };
+    super::perf::record_step(started.elapsed());
+    m
+}
+
+fn reference_on_rows(
+    gan: &mut Gan,
+    real: &[f32],
+    batch: usize,
+    opts: &Optimizers,
+    epoch: u64,
+) -> StepMetrics {
+    let dim = gan.data_dim();
+    let batches: Vec<Mat> = real
+        .chunks_exact(batch * dim)
+        .map(|b| gan.dev.tensor_from_vec(b.to_vec(), (batch, dim)))
+        .collect();
+    train_step_reference(gan, &batches, opts, epoch)
+}
+
 /// Runs one iteration on the real batches given (`(B, data_dim)` each: one for the simultaneous
-/// scheme, `k` for the alternating one) and advances `gan.step`.
+/// scheme, `k` for the alternating one) and advances `gan.step`. Each call loads the parameters
+/// afresh; a loop of iterations should keep a [`StepWorkspace`] and call [`train_step_rows`].
 pub fn train_step(gan: &mut Gan, real: &[Mat], opts: &Optimizers, epoch: u64) -> StepMetrics {
+    let batch = real.first().map_or(0, |r| r.shape().0);
+    let rows: Vec<f32> = real.iter().flat_map(|r| r.as_vec()).collect();
+    let mut ws = StepWorkspace::new(gan);
+    train_step_rows(gan, &mut ws, &rows, batch, opts, epoch)
+}
+
+/// The iteration on dfdx's autograd: the engine's original step, kept as the reference the fast
+/// path is tested against (and run instead of it with `GAN_ENGINE=reference`).
+pub fn train_step_reference(
+    gan: &mut Gan,
+    real: &[Mat],
+    opts: &Optimizers,
+    epoch: u64,
+) -> StepMetrics {
     // All randomness of this iteration comes from one stream keyed by the step.
     let mut rng = stream(gan.seed, Purpose::Step, gan.step);
     let loss = gan.spec.loss;

@@ -10,8 +10,7 @@ use super::metrics::{EpochMetrics, StepMetrics};
 use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
 use super::spec::UpdateScheme;
-use super::step::{train_step, Optimizers};
-use dfdx::prelude::*;
+use super::step::{train_step_rows, Optimizers, StepWorkspace};
 
 /// How to train, as plain data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +70,17 @@ impl Trainer {
             .map_err(|e| anyhow::anyhow!("g_opt: {e}"))?;
         if fit.batch == 0 {
             anyhow::bail!("batch must be at least 1");
+        }
+        let values = activation_values(&gan.spec, fit.batch);
+        if values > MAX_ACTIVATION_VALUES as u128 {
+            anyhow::bail!(
+                "batch {} through these networks needs about {values} activation values per iteration \
+                 ({:.1} GiB), more than the limit of {MAX_ACTIVATION_VALUES} ({} GiB); refusing to allocate: \
+                 use a smaller batch or narrower layers",
+                fit.batch,
+                values as f64 * 4.0 / (1u64 << 30) as f64,
+                (MAX_ACTIVATION_VALUES * 4) >> 30
+            );
         }
         let rows = data.len() / dim.max(1);
         let per_iter = fit.batch * Self::batches_per_iteration(gan);
@@ -147,27 +157,30 @@ impl Trainer {
             d: &fit.d_opt,
             g: &fit.g_opt,
         };
-        let mut buf = vec![0f32; fit.batch * dim];
+        // The iteration's real rows, gathered in place (all its batches, one after another).
+        let mut buf = vec![0f32; per_iter * fit.batch * dim];
+        // Kept across the epoch's iterations: nothing but the step changes the GAN in between
+        // (observers only see `&Gan`).
+        let mut ws = StepWorkspace::new(gan);
         while gan.batch_in_epoch < total {
             let started = Instant::now();
-            let it = gan.batch_in_epoch as usize;
-            let batches: Vec<_> = (0..per_iter)
-                .map(|j| {
-                    let first = (it * per_iter + j) * fit.batch;
-                    for (r, &idx) in order[first..first + fit.batch].iter().enumerate() {
-                        let src = idx as usize * dim;
-                        buf[r * dim..(r + 1) * dim].copy_from_slice(&data[src..src + dim]);
-                    }
-                    gan.dev.tensor_from_vec(buf.clone(), (fit.batch, dim))
-                })
-                .collect();
-            let m = train_step(gan, &batches, &opts, epoch);
+            let first = gan.batch_in_epoch as usize * per_iter * fit.batch;
+            let rows = &order[first..first + per_iter * fit.batch];
+            for (dst, &idx) in buf.chunks_exact_mut(dim).zip(rows) {
+                let src = idx as usize * dim;
+                dst.copy_from_slice(&data[src..src + dim]);
+            }
+            let m = train_step_rows(gan, &mut ws, &buf, fit.batch, &opts, epoch);
             if !(m.d_loss.is_finite() && m.g_loss.is_finite()) {
+                let what = if !m.d_loss.is_finite() {
+                    format!("d_loss is {} (g_loss = {})", m.d_loss, m.g_loss)
+                } else {
+                    format!("g_loss is {} (d_loss = {})", m.g_loss, m.d_loss)
+                };
                 anyhow::bail!(
-                    "training diverged at step {} (epoch {epoch}): d_loss = {}, g_loss = {}",
+                    "training diverged at step {} (epoch {epoch}, batch {} of {total}): {what}",
                     gan.step,
-                    m.d_loss,
-                    m.g_loss
+                    gan.batch_in_epoch + 1
                 );
             }
             gan.batch_in_epoch += 1;
@@ -177,6 +190,12 @@ impl Trainer {
                 return Ok((None, Control::Stop));
             }
         }
+        if let Some(bad) = non_finite_param(gan) {
+            anyhow::bail!(
+                "training diverged at step {} (end of epoch {epoch}): {bad}",
+                gan.step
+            );
+        }
         gan.epoch = epoch;
         gan.batch_in_epoch = 0;
         let metrics = gan.epoch_acc.finish(epoch, gan.step);
@@ -184,4 +203,56 @@ impl Trainer {
         let wish = obs.on_epoch(gan, &metrics)?;
         Ok((Some(metrics), wish))
     }
+}
+
+/// Most activation values one training iteration may hold (≈ 2 GiB of f32): a batch and layer
+/// widths past this are refused before anything is allocated.
+pub const MAX_ACTIVATION_VALUES: usize = 1 << 29;
+
+/// About how many activation values one iteration of `spec` holds for a batch of `batch`: every
+/// layer's outputs (maxout's pre-activations too) of G once and of D three times (real, fake,
+/// and fake again for G's gradient), times the batches of an alternating step.
+pub fn activation_values(spec: &super::spec::GanSpec, batch: usize) -> u128 {
+    fn stack(s: &super::spec::StackSpec) -> u128 {
+        let mut width = s.input as u128;
+        let mut total = width;
+        for l in &s.layers {
+            if let super::spec::LayerSpec::Maxout { units, pieces, .. } = l {
+                total = total.saturating_add((*units as u128).saturating_mul(*pieces as u128));
+            }
+            width = l.output_size(width as usize).map_or(width, |w| w as u128);
+            total = total.saturating_add(width);
+        }
+        total
+    }
+    let k = match spec.scheme {
+        UpdateScheme::Simultaneous => 1,
+        UpdateScheme::Alternating { k } => k.max(1) as u128 + 1,
+    };
+    let per_row = stack(&spec.g).saturating_add(stack(&spec.d).saturating_mul(3));
+    per_row.saturating_mul(batch as u128).saturating_mul(k)
+}
+
+/// The first parameter tensor of G or D holding NaN or infinite values, described (which
+/// network, which tensor, how many bad values); None when all are finite.
+pub fn non_finite_param(gan: &Gan) -> Option<String> {
+    for (who, net) in [("G", &gan.g), ("D", &gan.d)] {
+        for (i, layer) in net.layers.iter().enumerate() {
+            if let super::layer::Layer::Affine { w, b, .. } = layer {
+                for (name, values) in [("w", w.as_vec()), ("b", b.as_vec())] {
+                    let nan = values.iter().filter(|v| v.is_nan()).count();
+                    let inf = values.iter().filter(|v| v.is_infinite()).count();
+                    if nan + inf > 0 {
+                        return Some(format!(
+                            "{who} parameter `{i}.{name}` (layer {} `{}`) has {nan} NaN and {inf} infinite values out of {}",
+                            i + 1,
+                            net.spec.layers.get(i).map(|l| l.name()).unwrap_or_default(),
+                            values.len()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
 }

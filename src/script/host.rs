@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::data::Dataset;
 use crate::engine::EpochMetrics;
@@ -70,6 +71,21 @@ pub struct Host {
     gan_names: Mutex<BTreeSet<String>>,
     /// `config.json` as built so far: one entry per GAN.
     pub config_json: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// `--timeout`: when the script must stop, and the limit in seconds (for messages).
+    deadline: Mutex<Option<(Instant, f64)>>,
+    timed_out: AtomicBool,
+    /// Most memory (resident bytes) the process may use while a script runs; 0: no limit.
+    memory_limit: AtomicU64,
+    /// Why the host stopped the script, when it did (memory budget).
+    stop_reason: Mutex<Option<String>>,
+    /// `--checkpoint-every`: the default of fit's `checkpoint_every`.
+    checkpoint_every: Mutex<Option<u64>>,
+    /// The folder `import` resolves in (the recipe's own folder); None: imports are refused.
+    module_root: Mutex<Option<PathBuf>>,
+    /// Calls of `fit` so far, per GAN name (checkpoints record which call they belong to).
+    fit_calls: Mutex<HashMap<String, u64>>,
+    /// `gan resume`: how each GAN's fits pick up from its checkpoints.
+    pub resume: Mutex<Option<super::resume::ResumeState>>,
 }
 
 impl Host {
@@ -89,7 +105,111 @@ impl Host {
             mnist: Mutex::default(),
             gan_names: Mutex::default(),
             config_json: Mutex::default(),
+            deadline: Mutex::default(),
+            timed_out: AtomicBool::new(false),
+            memory_limit: AtomicU64::new(default_memory_limit().unwrap_or(0)),
+            stop_reason: Mutex::default(),
+            checkpoint_every: Mutex::default(),
+            module_root: Mutex::default(),
+            fit_calls: Mutex::default(),
+            resume: Mutex::default(),
         }))
+    }
+
+    /// `--timeout SECS`: the script is stopped (at the next script operation or training step)
+    /// once `secs` seconds have passed from now.
+    pub fn set_timeout(&self, secs: f64) {
+        let at = Duration::try_from_secs_f64(secs.max(0.0))
+            .ok()
+            .and_then(|d| Instant::now().checked_add(d));
+        *self.deadline.lock().unwrap() = at.map(|i| (i, secs));
+    }
+
+    /// The `--timeout` in seconds, if one is set.
+    pub fn timeout_secs(&self) -> Option<f64> {
+        self.deadline.lock().unwrap().map(|(_, s)| s)
+    }
+
+    /// Whether the `--timeout` has passed (checked now; it stays true once it is).
+    pub fn timed_out(&self) -> bool {
+        if self.timed_out.load(Ordering::Relaxed) {
+            return true;
+        }
+        let past = matches!(*self.deadline.lock().unwrap(), Some((at, _)) if Instant::now() >= at);
+        if past {
+            self.timed_out.store(true, Ordering::Relaxed);
+        }
+        past
+    }
+
+    /// Sets the most resident memory (bytes) the process may hold while script code runs
+    /// (None: no limit). The default is three quarters of the machine's memory. Checked between
+    /// script operations, so a recipe growing a collection without end gets a clean error, not
+    /// the kernel's OOM killer; training itself allocates only what `fit` checked beforehand.
+    pub fn set_memory_limit(&self, bytes: Option<u64>) {
+        self.memory_limit.store(bytes.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Whether the process is over its memory limit (then [`Host::stop_reason`] says so).
+    pub fn memory_exceeded(&self) -> bool {
+        let limit = self.memory_limit.load(Ordering::Relaxed);
+        if limit == 0 {
+            return false;
+        }
+        match resident_bytes() {
+            Some(rss) if rss > limit => {
+                *self.stop_reason.lock().unwrap() = Some(format!(
+                    "out of memory: the recipe's values grew past the memory limit of {} MiB (the process holds {} MiB)",
+                    limit >> 20,
+                    rss >> 20
+                ));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Why the host stopped the running script, other than an interrupt or `--timeout`.
+    pub fn stop_reason(&self) -> Option<String> {
+        self.stop_reason.lock().unwrap().clone()
+    }
+
+    /// `--checkpoint-every N`: the default interval of fit's checkpoints (fit's own
+    /// `checkpoint_every` option still wins).
+    pub fn set_default_checkpoint_every(&self, n: u64) {
+        *self.checkpoint_every.lock().unwrap() = Some(n);
+    }
+
+    pub fn default_checkpoint_every(&self) -> Option<u64> {
+        *self.checkpoint_every.lock().unwrap()
+    }
+
+    /// The folder `import "name"` reads `name.rhai` from (the recipe's folder). Without one,
+    /// imports are refused.
+    pub fn set_module_root(&self, dir: Option<PathBuf>) {
+        *self.module_root.lock().unwrap() = dir;
+    }
+
+    pub fn module_root(&self) -> Option<PathBuf> {
+        self.module_root.lock().unwrap().clone()
+    }
+
+    /// Counts a call of `fit` on GAN `name`; returns its number (1 for the first).
+    pub fn next_fit_index(&self, name: &str) -> u64 {
+        let mut calls = self.fit_calls.lock().unwrap();
+        let n = calls.entry(name.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    /// Makes each GAN's first `fit` continue from its latest checkpoint in the run directory
+    /// (`gan resume`).
+    pub fn enable_resume(&self) {
+        *self.resume.lock().unwrap() = Some(super::resume::ResumeState::default());
+    }
+
+    pub fn resuming(&self) -> bool {
+        self.resume.lock().unwrap().is_some()
     }
 
     pub fn seed(&self) -> u64 {
@@ -109,8 +229,9 @@ impl Host {
         *self.seed.lock().unwrap() = s;
     }
 
+    /// Stop requested: an interrupt (Ctrl-C, Jupyter) or the `--timeout` passed.
     pub fn interrupted(&self) -> bool {
-        self.interrupt.load(Ordering::Relaxed)
+        self.interrupt.load(Ordering::Relaxed) || self.timed_out()
     }
 
     /// The `--set` text for `name`, marking it used.
@@ -193,6 +314,14 @@ impl Host {
             "seed": self.seed(),
             "params": *self.resolved_params.lock().unwrap(),
             "gans": serde_json::Value::Object(self.config_json.lock().unwrap().clone()),
+            // What `gan resume` needs to run the recipe again exactly as it was started.
+            "invocation": {
+                "seed": self.config.seed,
+                "set": self.config.params,
+                "checkpoint_every": self.default_checkpoint_every(),
+                "data_dir": self.config.data_dir.canonicalize().unwrap_or_else(|_| self.config.data_dir.clone()),
+                "recipe_dir": self.module_root(),
+            },
         });
         run.write("config.json", serde_json::to_string_pretty(&v)?.as_bytes())?;
         Ok(())
@@ -206,6 +335,21 @@ impl Host {
             format!("{base}_{name}.{ext}")
         }
     }
+}
+
+/// Resident memory of this process in bytes (Linux; None elsewhere).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Three quarters of the machine's memory (Linux; None elsewhere).
+fn default_memory_limit() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024 / 4 * 3)
 }
 
 pub fn hex(bytes: &[u8]) -> String {

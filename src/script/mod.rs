@@ -3,11 +3,15 @@
 
 pub mod api_data;
 pub mod api_output;
+pub mod api_paper;
 pub mod api_stack;
 pub mod api_train;
+pub mod docs;
 pub mod error;
 pub mod host;
 pub mod options;
+pub mod resume;
+pub mod sandbox;
 pub mod train_loop;
 pub mod values;
 
@@ -44,13 +48,21 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
         .set_strict_variables(true);
     // `eval` would run text that was never checked as part of the recipe.
     engine.disable_symbol("eval");
+    // `import` reads only from the recipe's own folder.
+    engine.set_module_resolver(sandbox::SandboxResolver::new(host.clone()));
     let h = host.clone();
     engine.on_print(move |s| h.sink.text(s));
     let h = host.clone();
     engine.on_debug(move |s, _, pos| h.sink.text(&format!("[{pos}] {s}")));
     let h = host.clone();
-    engine.on_progress(move |_| {
-        if h.interrupted() {
+    engine.on_progress(move |ops| {
+        // The interrupt flag is cheap to read; the clock (for `--timeout`) is read every 256 operations,
+        // The process's memory, every 65536 operations (a map grown by `m[k] = v` escapes
+        // Rhai's own size limits).
+        if h.interrupt.load(std::sync::atomic::Ordering::Relaxed)
+            || (ops % 256 == 0 && h.timed_out())
+            || (ops % 65536 == 0 && h.memory_exceeded())
+        {
             Some(Dynamic::from("interrupted"))
         } else {
             None
@@ -60,6 +72,8 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     api_data::register(&mut engine, host);
     api_train::register(&mut engine, host);
     api_output::register(&mut engine, host);
+    api_paper::register(&mut engine, host);
+    resume::register(&mut engine, host);
     engine
 }
 

@@ -9,6 +9,7 @@ use rhai::{Dynamic, FnPtr, Map, NativeCallContext, INT};
 use super::api_train::optimizer_opt;
 use super::host::{Host, Progress};
 use super::options::{err, Opts, RhaiResult};
+use super::resume::{self, FitMode};
 use super::values::{DataHandle, GanHandle};
 use crate::engine::trainer::{Control, FitObserver};
 use crate::engine::{EpochMetrics, FitSpec, Gan, OptimizerSpec, StepMetrics, Trainer};
@@ -99,15 +100,32 @@ pub fn fit(
         if data.0.image.is_some() { 1 } else { 0 },
         0,
     )?;
-    let checkpoint_every = o.count("checkpoint_every", 1, 0)?;
+    let checkpoint_every = o.count(
+        "checkpoint_every",
+        host.default_checkpoint_every().unwrap_or(1),
+        0,
+    )?;
     let keep = o.count("keep_checkpoints", 2, 1)? as usize;
     let max_secs = o.opt_f64("max_minutes")?.map(|m| m * 60.0);
     let d = data.0.clone();
 
-    let (name, fit_spec) = {
+    let (name, fit_spec, fit_index, mode) = {
         let mut c = handle.lock();
+        let fit_index = host.next_fit_index(&c.name);
+        let mode = resume::fit_mode(host, &c.name, fit_index).or_else(|e| err(format!("{e:#}")))?;
         // `epochs` counts from here; an interrupted epoch in progress is the first of them.
         let target = c.gan.epoch + more;
+        if let FitMode::Load(path) = &mode {
+            // `gan resume`: this is the fit the checkpoint was taken in.
+            let m = resume::load_into(host, &mut c, path).or_else(|e| err(format!("{e:#}")))?;
+            if m.epoch > target {
+                return err(format!(
+                    "resume: {} is at epoch {}, past this fit's last epoch {target}",
+                    path.display(),
+                    m.epoch
+                ));
+            }
+        }
         let fit_spec = FitSpec {
             epochs: target,
             batch,
@@ -130,8 +148,10 @@ pub fn fit(
             .lock()
             .unwrap()
             .insert(c.name.clone(), entry);
-        (c.name.clone(), fit_spec)
+        (c.name.clone(), fit_spec, fit_index, mode)
     };
+    // Replaying a fit the interrupted run finished: its metrics lines and checkpoints exist.
+    let replay = mode == FitMode::Replay;
     host.write_config().or_else(|e| err(format!("{e:#}")))?;
 
     let mut last = Map::new();
@@ -160,23 +180,58 @@ pub fn fit(
             if c.gan.epoch >= fit_spec.epochs {
                 break;
             }
-            Trainer::run_epoch(&mut c.gan, &d.x, d.dim, &fit_spec, &mut obs)
-                .or_else(|e| err(format!("{e:#}")))?
+            match Trainer::run_epoch(&mut c.gan, &d.x, d.dim, &fit_spec, &mut obs) {
+                Ok(r) => r,
+                Err(e) => {
+                    drop(c);
+                    host.sink.fit_end(&name);
+                    return err(diverged_message(host, &name, &format!("{e:#}")));
+                }
+            }
         };
         let Some(m) = m else {
             host.sink.fit_end(&name);
+            // Stopped at a step boundary (Ctrl-C, --timeout): a consistent state, saved so that
+            // `gan resume` loses nothing.
+            let saved = if !replay && checkpoint_every > 0 && host.run.is_some() {
+                checkpoint(host, handle, &name, keep, fit_index, &fit_spec)
+                    .or_else(|e| err(format!("{e:#}")))?;
+                resume::find(host, &name).ok().flatten().map(|f| {
+                    format!(
+                        "; its state is saved in {}: `gan resume {}` continues from there",
+                        f.path.display(),
+                        host.run.as_ref().map(|r| r.path().display().to_string()).unwrap_or_default()
+                    )
+                })
+            } else {
+                None
+            };
             let c = handle.lock();
+            if host.timed_out() {
+                return err(format!(
+                    "timed out: the run passed its --timeout of {} s at step {} (epoch {}, batch {}) of `{}`{}",
+                    host.timeout_secs().unwrap_or_default(),
+                    c.gan.step,
+                    c.gan.epoch + 1,
+                    c.gan.batch_in_epoch,
+                    c.name,
+                    saved.unwrap_or_default()
+                ));
+            }
             return err(format!(
-                "interrupted at step {} (epoch {}, batch {}); `{}` keeps its state: call fit again to continue",
+                "interrupted at step {} (epoch {}, batch {}); `{}` keeps its state: call fit again to continue{}",
                 c.gan.step,
                 c.gan.epoch + 1,
                 c.gan.batch_in_epoch,
-                c.name
+                c.name,
+                saved.unwrap_or_default()
             ));
         };
-        after_epoch(host, handle, &name, &m, samples_every).or_else(|e| err(format!("{e:#}")))?;
-        if checkpoint_every > 0 && m.epoch % checkpoint_every == 0 {
-            checkpoint(host, handle, &name, keep).or_else(|e| err(format!("{e:#}")))?;
+        after_epoch(host, handle, &name, &m, samples_every, !replay)
+            .or_else(|e| err(format!("{e:#}")))?;
+        if !replay && checkpoint_every > 0 && m.epoch % checkpoint_every == 0 {
+            checkpoint(host, handle, &name, keep, fit_index, &fit_spec)
+                .or_else(|e| err(format!("{e:#}")))?;
         }
         last_epoch_secs = epoch_started.elapsed().as_secs_f64();
         last = metrics_map(&m);
@@ -216,18 +271,61 @@ pub fn fit(
     Ok(last)
 }
 
-/// Saves a checkpoint into `checkpoints/` (`checkpoints_<name>/` for further GANs), keeping the last `keep`.
-fn checkpoint(host: &Host, handle: &GanHandle, name: &str, keep: usize) -> anyhow::Result<()> {
-    let Some(run) = &host.run else { return Ok(()) };
-    let dir = run.resolve(&if name == "gan" {
-        "checkpoints".to_string()
+/// A divergence (non-finite loss or parameter) as the script sees it: what went wrong where,
+/// and the checkpoint to go back to. Other training errors pass through unchanged.
+fn diverged_message(host: &Host, name: &str, e: &str) -> String {
+    if !e.starts_with("training diverged") {
+        return e.to_string();
+    }
+    let who = if name == "gan" {
+        String::new()
     } else {
-        format!("checkpoints_{name}")
-    })?;
+        format!(" of `{name}`")
+    };
+    let hint = match resume::find(host, name) {
+        Ok(Some(f)) => {
+            let run = host
+                .run
+                .as_ref()
+                .map(|r| r.path().display().to_string())
+                .unwrap_or_default();
+            format!(
+                "nothing of the diverged epoch was saved; the last good checkpoint is {} (epoch {}, step {}): \
+                 `gan resume {run}` continues from it (lower the learning rate in {run}/recipe.rhai first)",
+                f.path.display(),
+                f.epoch,
+                f.step
+            )
+        }
+        _ if host.run.is_some() => {
+            "nothing of the diverged epoch was saved, and no checkpoint was saved before it".into()
+        }
+        _ => "nothing was saved (this session has no run directory)".into(),
+    };
+    format!("{}{who}; {hint}", e.trim_end_matches('.'))
+}
+
+/// Saves a checkpoint into `checkpoints/` (`checkpoints_<name>/` for further GANs), keeping the last `keep`.
+fn checkpoint(
+    host: &Host,
+    handle: &GanHandle,
+    name: &str,
+    keep: usize,
+    fit_index: u64,
+    fit_spec: &FitSpec,
+) -> anyhow::Result<()> {
+    let Some(run) = &host.run else { return Ok(()) };
+    let dir = run.resolve(&resume::checkpoint_dir_name(name))?;
+    let metrics_file = Host::per_gan(name, "metrics", "jsonl");
     let extra = serde_json::json!({
         "gan_name": name,
         "recipe": host.config.recipe_name,
-        "metrics_file": Host::per_gan(name, "metrics", "jsonl"),
+        "metrics_file": metrics_file,
+        // `gan resume` cuts the metrics file back to this many lines.
+        "metrics_lines": resume::count_lines(&run.resolve(&metrics_file)?)?,
+        // Which call of `fit` on this GAN took the checkpoint, and that fit's settings.
+        "fit_index": fit_index,
+        "fit": fit_spec,
     });
     crate::checkpoint::Checkpoint::save(&dir, &mut handle.lock().gan, extra)?;
     crate::checkpoint::keep_last(&dir, keep)?;
@@ -241,10 +339,11 @@ fn after_epoch(
     name: &str,
     m: &EpochMetrics,
     samples_every: u64,
+    write_metrics: bool,
 ) -> anyhow::Result<()> {
     let mut c = handle.lock();
     c.history.push(m.clone());
-    if let Some(run) = &host.run {
+    if let (Some(run), true) = (&host.run, write_metrics) {
         run.append_line(
             &Host::per_gan(name, "metrics", "jsonl"),
             &serde_json::to_string(m)?,

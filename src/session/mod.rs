@@ -10,6 +10,15 @@ use rhai::{Dynamic, Engine, Scope, AST};
 
 use crate::script::{self, Host, HostConfig, ScriptError, Sink};
 
+pub mod clock;
+pub mod interactive;
+pub mod notebook;
+pub mod output;
+
+pub use interactive::{complete_with, is_complete, overview, Completeness};
+pub use notebook::{Cell, Notebook};
+pub use output::{Collector, MetricsTable, MimeBundle, Output, OutputSink};
+
 /// An interactive or batch session over the DSL.
 pub struct Session {
     pub host: Arc<Host>,

@@ -1,0 +1,156 @@
+//! `gan resume RUN_DIR`: continues a run that stopped (killed, crashed, timed out, diverged).
+//!
+//! Runs the run's own copy of its recipe (`recipe.rhai`) again with the seed, `--set` values and
+//! checkpoint interval recorded in `config.json`; each GAN's `fit` picks up from the newest
+//! checkpoint in the run directory (see `gan::script::resume`). With the same recipe the result
+//! is bit for bit the run that was never stopped.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::Value;
+
+use gan::script::{host::hex, HostConfig};
+use gan::session::{read_recipe, Session};
+
+use super::sink::TerminalSink;
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The run directory to continue (made by `gan run`).
+    pub run_dir: PathBuf,
+    /// MNIST directory (default: the one the run used, else GAN_DATA_DIR, else ./data/mnist).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Stop the recipe after SECS seconds of running (exit status 124).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+}
+
+/// How the run was started, as `config.json` recorded it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Invocation {
+    pub recipe_name: String,
+    pub recipe_sha256: Option<String>,
+    pub seed: Option<u64>,
+    pub params: BTreeMap<String, String>,
+    pub checkpoint_every: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+    pub recipe_dir: Option<PathBuf>,
+}
+
+/// Reads what `gan run` recorded in `config.json`. Runs recorded before `invocation` existed
+/// fall back to the resolved `seed` and `params`.
+pub fn invocation(config: &Value) -> anyhow::Result<Invocation> {
+    let mut inv = Invocation {
+        recipe_name: config
+            .get("recipe")
+            .and_then(Value::as_str)
+            .unwrap_or("run")
+            .to_string(),
+        recipe_sha256: config
+            .get("recipe_sha256")
+            .and_then(Value::as_str)
+            .map(String::from),
+        ..Default::default()
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match config.get("invocation") {
+        Some(i) => {
+            inv.seed = i.get("seed").and_then(Value::as_u64);
+            if let Some(Value::Object(set)) = i.get("set") {
+                inv.params = set.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+            }
+            inv.checkpoint_every = i.get("checkpoint_every").and_then(Value::as_u64);
+            let path = |k: &str| i.get(k).and_then(Value::as_str).map(PathBuf::from);
+            inv.data_dir = path("data_dir");
+            inv.recipe_dir = path("recipe_dir");
+        }
+        None => {
+            inv.seed = config.get("seed").and_then(Value::as_u64);
+            if let Some(Value::Object(p)) = config.get("params") {
+                inv.params = p.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+            }
+        }
+    }
+    Ok(inv)
+}
+
+pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
+    let dir = &args.run_dir;
+    if !dir.is_dir() {
+        bail!("{}: no such run directory", dir.display());
+    }
+    let recipe = dir.join("recipe.rhai");
+    if !recipe.is_file() {
+        bail!(
+            "{}: no recipe.rhai here; `gan resume` continues a run directory made by `gan run`",
+            dir.display()
+        );
+    }
+    let text = read_recipe(&recipe)?;
+    let config_path = dir.join("config.json");
+    let bytes = std::fs::read(&config_path).with_context(|| {
+        format!(
+            "reading {} (it records the run's seed and --set values)",
+            config_path.display()
+        )
+    })?;
+    let config: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not valid JSON", config_path.display()))?;
+    let inv = invocation(&config)?;
+    if let Some(t) = args.timeout {
+        super::run::check_timeout(t)?;
+    }
+    use sha2::Digest;
+    if let Some(want) = &inv.recipe_sha256 {
+        if *want != hex(&sha2::Sha256::digest(text.as_bytes())) {
+            eprintln!(
+                "note: {} was changed since the run started; resuming with it as it is now",
+                recipe.display()
+            );
+        }
+    }
+    let data_dir = match (&args.data_dir, &inv.data_dir) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) if d.exists() => d.clone(),
+        _ => super::data_dir(None),
+    };
+    let config = HostConfig {
+        run_dir: Some(dir.clone()),
+        data_dir,
+        params: inv.params.clone(),
+        seed: inv.seed,
+        recipe_name: inv.recipe_name.clone(),
+        recipe_text: text.clone(),
+    };
+    let mut session = Session::new(config, Arc::new(TerminalSink::new()))?;
+    session.host.enable_resume();
+    session
+        .host
+        .set_module_root(inv.recipe_dir.clone().filter(|d| d.is_dir()));
+    if let Some(n) = inv.checkpoint_every {
+        session.host.set_default_checkpoint_every(n);
+    }
+    let sets: Vec<String> = inv.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!(
+        "resuming {} (recipe {}{}{})",
+        dir.display(),
+        inv.recipe_name,
+        inv.seed
+            .map(|s| format!(", --seed {s}"))
+            .unwrap_or_default(),
+        if sets.is_empty() {
+            String::new()
+        } else {
+            format!(", --set {}", sets.join(" --set "))
+        }
+    );
+    super::run::execute(&mut session, "recipe.rhai", &text, args.timeout)
+}

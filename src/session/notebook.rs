@@ -1,0 +1,169 @@
+//! A session whose cells return their outputs instead of printing them: what a notebook front
+//! end without a live channel wants (evcxr_jupyter cells, tests). Each [`Notebook::run`] gives
+//! a [`Cell`]: the outputs in order, the value as a MIME bundle and the error, if any.
+//!
+//! ```no_run
+//! let mut nb = gan::session::Notebook::new(None).unwrap();
+//! let cell = nb.run("let x = 6 * 7; x");
+//! assert_eq!(cell.text(), "42");
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::output::{fold_updates, print_evcxr_bundle, Collector, MimeBundle, Output};
+use super::Session;
+use crate::script::{HostConfig, ScriptError};
+
+/// One executed cell.
+#[derive(Clone, Debug, Default)]
+pub struct Cell {
+    pub outputs: Vec<Output>,
+    /// The value of the cell's last expression (`None` for `()` or after an error).
+    pub value: Option<MimeBundle>,
+    pub error: Option<ScriptError>,
+}
+
+impl Cell {
+    /// The value's plain text (empty when there is none).
+    pub fn text(&self) -> String {
+        self.value
+            .as_ref()
+            .and_then(|b| b.get("text/plain").cloned())
+            .unwrap_or_default()
+    }
+
+    /// Everything printed, as one string.
+    pub fn stdout(&self) -> String {
+        self.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Stream(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The PNG images shown, decoded.
+    pub fn images(&self) -> Vec<Vec<u8>> {
+        self.outputs
+            .iter()
+            .filter_map(Output::data)
+            .chain(self.value.iter())
+            .filter_map(|b| b.get("image/png"))
+            .filter_map(|s| super::output::unbase64(s))
+            .collect()
+    }
+
+    /// Inline display in evcxr_jupyter: printed text, every display, the value, then the error.
+    pub fn evcxr_display(&self) {
+        for o in &self.outputs {
+            match o {
+                Output::Stream(s) => print!("{s}"),
+                Output::Display { data, .. } | Output::Update { data, .. } => {
+                    print_evcxr_bundle(data)
+                }
+            }
+        }
+        if let Some(v) = &self.value {
+            print_evcxr_bundle(v);
+        }
+        if let Some(e) = &self.error {
+            print_evcxr(
+                "text/html",
+                &format!(
+                    "<pre style=\"color:#b00\">{}</pre>",
+                    super::output::html_escape(&e.render())
+                ),
+            );
+        }
+    }
+}
+
+use super::output::print_evcxr;
+
+/// A [`Session`] with a collecting sink.
+pub struct Notebook {
+    pub session: Session,
+    collector: Arc<Collector>,
+}
+
+impl Notebook {
+    /// A notebook session writing files into `run_dir` (or nowhere), reading MNIST from
+    /// `GAN_DATA_DIR` (else `./data/mnist`).
+    pub fn new(run_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let config = HostConfig {
+            run_dir,
+            data_dir: crate::data::resolve_data_dir(None),
+            recipe_name: "notebook".into(),
+            ..Default::default()
+        };
+        Self::with_config(config)
+    }
+
+    pub fn with_config(config: HostConfig) -> anyhow::Result<Self> {
+        let collector = Collector::new();
+        let session = Session::new(config, collector.sink())?;
+        Ok(Notebook { session, collector })
+    }
+
+    /// Runs a cell and returns what it showed.
+    pub fn run(&mut self, code: &str) -> Cell {
+        let r = self.session.eval(code);
+        let outputs = fold_updates(self.collector.take());
+        match r {
+            Ok(v) => Cell {
+                outputs,
+                value: self.session.value_bundle(&v),
+                error: None,
+            },
+            Err(e) => Cell {
+                outputs,
+                value: None,
+                error: Some(e),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::values::{GanHandle, Samples};
+    use crate::session::MetricsTable;
+
+    #[test]
+    fn cells_return_outputs_values_and_errors() {
+        let mut nb = Notebook::new(None).unwrap();
+        let c = nb.run("print(\"hi\"); 6 * 7");
+        assert_eq!(c.stdout(), "hi\n");
+        assert_eq!(c.text(), "42");
+        assert!(c.error.is_none());
+
+        let c = nb.run(
+            "seed(3);\nlet data = gaussian_1d(4.0, 0.5, 1000);\n\
+             let toy = gan(stack(1).dense(8).tanh().dense(1), stack(1).dense(8).relu().dense(1));\n\
+             toy.fit(data, #{ epochs: 2, batch: 100 });\nlet z = toy.sample(5);",
+        );
+        assert!(c.error.is_none(), "{:?}", c.error);
+        // one progress display folded to its last state, then the metrics table
+        let displays: Vec<_> = c.outputs.iter().filter_map(Output::data).collect();
+        assert_eq!(displays.len(), 2, "{:#?}", c.outputs);
+        assert!(displays[0]["text/plain"].contains("trained epochs 1–2"));
+        assert!(displays[1]["text/html"].contains("<table"));
+
+        let s: Samples = nb.session.var("z").unwrap();
+        assert_eq!(s.rows(), 5);
+        assert!(s.grid_png().is_none(), "toy rows are not images");
+        let g: GanHandle = nb.session.var("toy").unwrap();
+        let t = MetricsTable::new("toy", g.lock().history.clone());
+        assert_eq!(t.rows.len(), 2);
+        assert!(nb.session.var::<Samples>("toy").is_none());
+
+        let c = nb.run("let a = 1;\nlet b = stack(0);");
+        let e = c.error.unwrap();
+        assert_eq!((e.line, e.col), (Some(2), Some(9)));
+        assert!(nb.session.help("stack").unwrap().contains("stack(inputs: int)"));
+        assert!(nb.session.help("toy").unwrap().starts_with("toy: Gan"));
+    }
+}

@@ -1,0 +1,194 @@
+//! The native Jupyter kernel through real clients: jupyter_kernel_test's conformance suite, the
+//! quickstart notebook executed headless with nbclient, and an interrupt during training.
+//!
+//! The Python side lives in tests/kernel/ and runs in a venv that tests/kernel/setup.sh makes
+//! under target/ (pip from PyPI). When it cannot be made the tests are skipped with a message,
+//! unless GAN_REQUIRE_KERNEL_TESTS=1 (then they fail).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// One Python client at a time: the interrupt test measures latency.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn mnist_dir() -> PathBuf {
+    match std::env::var_os("GAN_DATA_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => root().join("../shared/data/mnist"),
+    }
+}
+
+/// The venv's python, or why there is none.
+fn python() -> Result<PathBuf, String> {
+    static PY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PY.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(root().join("tests/kernel/setup.sh"))
+            .output()
+            .map_err(|e| format!("running tests/kernel/setup.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "tests/kernel/setup.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let py = stdout.lines().last().unwrap_or("").trim().to_string();
+        if py.is_empty() || !Path::new(&py).exists() {
+            return Err(format!("tests/kernel/setup.sh printed no python: {stdout}"));
+        }
+        Ok(PathBuf::from(py))
+    })
+    .clone()
+}
+
+/// A JUPYTER_PATH with the `gan-rhai` kernelspec installed by the binary under test.
+fn jupyter_path() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(["kernel", "install", "--jupyter-path"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gan kernel install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("kernels/gan-rhai/kernel.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(spec["interrupt_mode"], "message");
+    assert_eq!(spec["language"], "rhai");
+    assert_eq!(spec["argv"][0], env!("CARGO_BIN_EXE_gan"));
+    assert!(dir.path().join("kernels/gan-rhai/logo-64x64.png").exists());
+    dir
+}
+
+/// Runs a script of tests/kernel/ with the venv; `None` when skipped.
+fn run_python(args: &[&str]) -> Option<String> {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let py = match python() {
+        Ok(p) => p,
+        Err(why) => {
+            if std::env::var_os("GAN_REQUIRE_KERNEL_TESTS").is_some_and(|v| v == "1") {
+                panic!("kernel tests required but the Python venv is missing: {why}");
+            }
+            eprintln!("SKIPPED: the Jupyter client venv could not be made: {why}");
+            return None;
+        }
+    };
+    let jp = jupyter_path();
+    let scratch = tempfile::tempdir().unwrap();
+    let out = Command::new(py)
+        .args(args)
+        .current_dir(root().join("tests/kernel"))
+        .env("JUPYTER_PATH", jp.path())
+        // keep the client from reading or writing the user's Jupyter config and runtime files
+        .env("JUPYTER_CONFIG_DIR", scratch.path().join("config"))
+        .env("JUPYTER_RUNTIME_DIR", scratch.path().join("runtime"))
+        .env("JUPYTER_DATA_DIR", scratch.path().join("data"))
+        .env("GAN_DATA_DIR", mnist_dir())
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "{args:?} failed:\n{text}");
+    Some(text)
+}
+
+fn have_mnist() -> bool {
+    let ok = mnist_dir().join("t10k-images-idx3-ubyte.gz").exists()
+        || mnist_dir().join("t10k-images-idx3-ubyte").exists();
+    if !ok {
+        eprintln!("SKIPPED: no MNIST in {} (set GAN_DATA_DIR)", mnist_dir().display());
+    }
+    ok
+}
+
+#[test]
+fn jupyter_kernel_test_conformance() {
+    if let Some(out) = run_python(&["-m", "unittest", "-v", "test_protocol"]) {
+        assert!(out.contains("OK"), "{out}");
+    }
+}
+
+#[test]
+fn quickstart_notebook_runs_headless() {
+    if !have_mnist() {
+        return;
+    }
+    let nb = root().join("examples/notebooks/01-quickstart.ipynb");
+    if let Some(out) = run_python(&["run_notebook.py", nb.to_str().unwrap()]) {
+        assert!(out.contains("notebook checks passed"), "{out}");
+    }
+}
+
+#[test]
+fn interrupt_during_training_replies_fast_and_keeps_the_model() {
+    if let Some(out) = run_python(&["test_interrupt.py"]) {
+        assert!(out.contains("interrupt checks passed"), "{out}");
+    }
+}
+
+/// The Rust cells of examples/notebooks/02-rust-evcxr.ipynb as plain Rust (evcxr itself is not
+/// needed): the API they use compiles and behaves, and the evcxr_display methods print content
+/// blocks.
+#[test]
+fn evcxr_notebook_cells_as_plain_rust() {
+    use gan::script::values::{GanHandle, Samples};
+    use gan::session::{MetricsTable, Notebook};
+
+    let mut nb = Notebook::with_config(gan::script::HostConfig {
+        data_dir: mnist_dir(),
+        ..Default::default()
+    })
+    .unwrap();
+    let c = nb.run(
+        r#"
+seed(7);
+let data = gaussian_1d(4.0, 0.5);
+let g = stack(1).dense(32, 0.5).tanh().dense(32, 0.5).tanh().dense(1, 0.5);
+let d = stack(1).dense(64, 0.5).relu().dense(64, 0.5).relu().dense(1, 0.5);
+let toy = gan(g, d, #{ name: "toy", noise_scale: 1.0 });
+toy
+"#,
+    );
+    assert!(c.text().starts_with("GAN `toy`"), "{}", c.text());
+    c.evcxr_display();
+    let c = nb.run(r#"toy.fit(data, #{ epochs: 2, batch: 100, opt: adam(#{ lr: 0.001, beta1: 0.5 }) })"#);
+    assert!(c.error.is_none(), "{:?}", c.error);
+    let c = nb.run(r#"figure1([figure1_panel(toy, data, #{ label: "after 2 epochs", mean: 4.0, std: 0.5 })], "figure1.png")"#);
+    assert_eq!(c.images().len(), 1);
+    let toy: GanHandle = nb.session.var("toy").unwrap();
+    let s = toy.lock().gan.sample(2000);
+    assert_eq!(s.len(), 2000);
+    let t = MetricsTable::new("toy", toy.lock().history.clone());
+    assert_eq!(t.rows.len(), 2);
+    t.evcxr_display();
+    if have_mnist() {
+        let c = nb.run(
+            r#"let grid = mnist("test").rows_of(0, 100);"#,
+        );
+        assert!(c.error.is_none(), "{:?}", c.error);
+        let grid: Samples = nb.session.var("grid").unwrap();
+        let png = grid.grid_png().unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        grid.evcxr_display();
+    }
+    let c = nb.run("let fine = stack(784);\nlet broken = fine.dense(0);");
+    assert_eq!(c.error.as_ref().unwrap().line, Some(2));
+    c.evcxr_display();
+}

@@ -1,0 +1,308 @@
+//! `gan resume RUN_DIR` through the real binary: a run killed with SIGKILL in the middle of an
+//! epoch and resumed ends bit for bit where the run that was never stopped ends.
+//! Run in release mode (`cargo test --release`): these train real (small) networks.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn gan() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gan"))
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "gan failed ({:?}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A 1-D toy GAN. `n` rows at batch 20: 15 000 steps an epoch for n = 300 000 (a few seconds).
+const ONE_FIT: &str = r#"
+seed(3);
+let n = param("n", 300000);
+let data = gaussian_1d(4.0, 0.5, n);
+let g = stack(1).dense(128, 0.5).relu().dense(128, 0.5).relu().dense(1, 0.5);
+let d = stack(1).dropout(0.9).dense(128, 0.5).relu().dense(1, 0.5);
+let m = gan(g, d);
+m.fit(data, #{ epochs: param("epochs", 2), batch: 20, opt: adam(#{ lr: 0.001 }) });
+write_json("final.json", #{ epoch: m.epoch, step: m.step });
+"#;
+
+/// Two fits of one GAN with script work between them, and a second GAN.
+const TWO_FITS: &str = r#"
+let n = param("n", 100000);
+let data = gaussian_1d(4.0, 0.5, n);
+let g = stack(1).dense(64, 0.5).relu().dense(64, 0.5).relu().dense(1, 0.5);
+let d = stack(1).dropout(0.9).dense(64, 0.5).relu().dense(1, 0.5);
+let m = gan(g, d);
+m.fit(data, #{ epochs: 1, batch: 20, opt: adam(#{ lr: 0.001 }) });
+let s = m.sample(1000);
+write_json("between.json", #{ mean: s.mean(), std: s.std(), epoch: m.epoch });
+m.fit(data, #{ epochs: 2, batch: 20, opt: sgd(#{ lr: 0.01, momentum: 0.5 }) });
+let other = gan(g, d, #{ name: "other", scheme: "alternating", k: 2 });
+other.fit(data.slice(0, 20000), #{ epochs: 2, batch: 20 });
+write_json("final.json", #{ m: m.sample(100).mean(), other: other.sample(100).mean() });
+"#;
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    recipe: PathBuf,
+    root: PathBuf,
+}
+
+fn setup(text: &str) -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let recipe = root.join("toy.rhai");
+    fs::write(&recipe, text).unwrap();
+    Setup {
+        _tmp: tmp,
+        recipe,
+        root,
+    }
+}
+
+fn run_args(s: &Setup, out: &Path, extra: &[&str]) -> Command {
+    let mut c = gan();
+    c.arg("run").arg(&s.recipe).arg("--out").arg(out).args(extra);
+    c
+}
+
+/// metrics lines with the timing fields (`secs`, `it_per_s`) removed.
+fn metrics(dir: &Path, file: &str) -> Vec<Value> {
+    fs::read_to_string(dir.join(file))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            assert!(o.remove("secs").is_some() && o.remove("it_per_s").is_some());
+            v
+        })
+        .collect()
+}
+
+/// Starts `cmd`, waits until `ready` holds for the run directory, lets it train on for a moment
+/// and kills it with SIGKILL.
+fn kill_when(mut cmd: Command, ready: impl Fn() -> bool) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        assert!(started.elapsed() < Duration::from_secs(600), "timed out");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+}
+
+fn has_checkpoint(dir: &Path, step: u64) -> bool {
+    dir.join(format!("ckpt-{step:010}/manifest.json")).exists()
+}
+
+#[test]
+fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
+    let s = setup(ONE_FIT);
+    let (a, b) = (s.root.join("a"), s.root.join("b"));
+    let args = ["--seed", "5", "--set", "n=300000", "--checkpoint-every", "1"];
+    ok(run_args(&s, &a, &args).output().unwrap());
+
+    // the same run, killed with SIGKILL once epoch 1's checkpoint is saved: mid epoch 2
+    kill_when(run_args(&s, &b, &args), || {
+        has_checkpoint(&b.join("checkpoints"), 15000)
+    });
+    assert_eq!(
+        metrics(&b, "metrics.jsonl").len(),
+        1,
+        "killed in epoch 2, after epoch 1's line"
+    );
+    assert!(
+        !b.join("weights.safetensors").exists() && !b.join("final.json").exists(),
+        "epoch 2 finished before the kill: make the epochs longer"
+    );
+
+    let out = ok(gan().arg("resume").arg(&b).output().unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("--seed 5") && stdout.contains("--set n=300000"), "{stdout}");
+    assert!(
+        stdout.contains("resuming `gan` from") && stdout.contains("ckpt-0000015000 (epoch 1, step 15000)"),
+        "{stdout}"
+    );
+
+    assert_eq!(metrics(&a, "metrics.jsonl"), metrics(&b, "metrics.jsonl"));
+    assert_eq!(metrics(&a, "metrics.jsonl").len(), 2);
+    assert!(
+        fs::read(a.join("weights.safetensors")).unwrap()
+            == fs::read(b.join("weights.safetensors")).unwrap(),
+        "final weights differ"
+    );
+    assert_eq!(
+        fs::read_to_string(a.join("final.json")).unwrap(),
+        fs::read_to_string(b.join("final.json")).unwrap()
+    );
+    // the same checkpoints are kept
+    let names = |d: &Path| {
+        let mut v: Vec<String> = fs::read_dir(d.join("checkpoints"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&a), names(&b));
+    assert_eq!(names(&a), ["ckpt-0000015000", "ckpt-0000030000"]);
+    // recorded how it was started
+    let config: Value = serde_json::from_slice(&fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["invocation"]["seed"], 5);
+    assert_eq!(config["invocation"]["set"]["n"], "300000");
+    assert_eq!(config["invocation"]["checkpoint_every"], 1);
+}
+
+#[test]
+fn resume_replays_earlier_fits_and_continues_the_killed_one() {
+    let s = setup(TWO_FITS);
+    let (a, b) = (s.root.join("a"), s.root.join("b"));
+    let args = ["--seed", "9"];
+    ok(run_args(&s, &a, &args).output().unwrap());
+    // killed in the third epoch of `gan`, during its second fit (5 000 steps an epoch)
+    kill_when(run_args(&s, &b, &args), || {
+        has_checkpoint(&b.join("checkpoints"), 10000)
+    });
+    assert_eq!(metrics(&b, "metrics.jsonl").len(), 2, "killed in epoch 3");
+    assert!(!b.join("metrics_other.jsonl").exists());
+
+    let out = ok(gan().arg("resume").arg(&b).output().unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ckpt-0000010000 (epoch 2, step 10000)"), "{stdout}");
+    assert!(stdout.contains("`other` has no checkpoint"), "{stdout}");
+
+    for file in ["metrics.jsonl", "metrics_other.jsonl"] {
+        assert_eq!(metrics(&a, file), metrics(&b, file), "{file}");
+    }
+    assert_eq!(metrics(&a, "metrics.jsonl").len(), 3);
+    for file in [
+        "weights.safetensors",
+        "weights_other.safetensors",
+        "between.json",
+        "final.json",
+    ] {
+        assert!(
+            fs::read(a.join(file)).unwrap() == fs::read(b.join(file)).unwrap(),
+            "{file} differs"
+        );
+    }
+}
+
+#[test]
+fn a_changed_recipe_that_no_longer_fits_the_checkpoint_is_refused() {
+    let s = setup(ONE_FIT);
+    let run = s.root.join("r");
+    ok(run_args(&s, &run, &["--set", "n=2000"]).output().unwrap());
+    // lose the end of the run, then change D in the run's recipe copy
+    fs::remove_dir_all(run.join("checkpoints/ckpt-0000000200")).unwrap();
+    let text = fs::read_to_string(run.join("recipe.rhai")).unwrap();
+    fs::write(
+        run.join("recipe.rhai"),
+        text.replace(
+            "stack(1).dropout(0.9).dense(128, 0.5)",
+            "stack(1).dropout(0.9).dense(64, 0.5)",
+        ),
+    )
+    .unwrap();
+    let out = gan().arg("resume").arg(&run).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("recipe.rhai was changed since the run started"), "{stderr}");
+    assert!(
+        stderr.contains("recipe.rhai:8:3:")
+            && stderr.contains("ckpt-0000000100 does not fit the recipe's GAN `gan`")
+            && stderr.contains("the recipe's D is stack(1).dropout(0.9).dense(64)")
+            && stderr.contains("the checkpoint's is stack(1).dropout(0.9).dense(128)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn resume_needs_a_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = gan().arg("resume").arg(tmp.path().join("nope")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("nope: no such run directory"), "{stderr}");
+    let out = gan().arg("resume").arg(tmp.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no recipe.rhai here"), "{stderr}");
+    fs::write(tmp.path().join("recipe.rhai"), "print(1);").unwrap();
+    let out = gan().arg("resume").arg(tmp.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.json"), "{stderr}");
+}
+
+#[test]
+fn checkpoint_every_flag_sets_fits_default_interval() {
+    let s = setup(ONE_FIT);
+    let run = s.root.join("r");
+    ok(run_args(&s, &run, &["--set", "n=2000", "--set", "epochs=5", "--checkpoint-every", "2"])
+        .output()
+        .unwrap());
+    let mut names: Vec<String> = fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // epochs 2 and 4 (100 steps each); keep_checkpoints defaults to 2
+    assert_eq!(names, ["ckpt-0000000200", "ckpt-0000000400"]);
+    // a resumed run keeps the interval: it continues from epoch 4 and saves no other checkpoint
+    fs::remove_file(run.join("weights.safetensors")).unwrap();
+    let out = ok(gan().arg("resume").arg(&run).output().unwrap());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(epoch 4, step 400)"));
+    assert_eq!(fs::read_dir(run.join("checkpoints")).unwrap().count(), 2);
+    assert_eq!(metrics(&run, "metrics.jsonl").len(), 5);
+    assert!(run.join("weights.safetensors").exists());
+}
+
+/// A run stopped by `--timeout` saves its state at the step it stopped at (mid-epoch), and
+/// `gan resume` finishes it exactly.
+#[test]
+fn a_run_stopped_by_its_timeout_resumes_exactly() {
+    let s = setup(ONE_FIT);
+    let (a, b) = (s.root.join("a"), s.root.join("b"));
+    let args = ["--set", "n=300000"];
+    ok(run_args(&s, &a, &args).output().unwrap());
+    let out = run_args(&s, &b, &["--set", "n=300000", "--timeout", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(124), "{stderr}");
+    assert!(
+        stderr.contains("timed out: the run passed its --timeout of 1 s at step")
+            && stderr.contains("its state is saved in")
+            && stderr.contains("`gan resume "),
+        "{stderr}"
+    );
+    assert!(!b.join("weights.safetensors").exists());
+    let out = ok(gan().arg("resume").arg(&b).output().unwrap());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("resuming `gan` from"));
+    assert_eq!(metrics(&a, "metrics.jsonl"), metrics(&b, "metrics.jsonl"));
+    assert!(
+        fs::read(a.join("weights.safetensors")).unwrap()
+            == fs::read(b.join("weights.safetensors")).unwrap(),
+        "final weights differ"
+    );
+}
