@@ -68,7 +68,8 @@ const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
 fn mnist_dir(n: u32, images: Option<Vec<u8>>, labels: Option<Vec<u8>>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let img = images.unwrap_or_else(|| idx(&[n, 28, 28], &vec![128; n as usize * 784]));
-    let lbl = labels.unwrap_or_else(|| idx(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>()));
+    let lbl =
+        labels.unwrap_or_else(|| idx(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>()));
     fs::write(dir.path().join(TEST_IMAGES), img).unwrap();
     fs::write(dir.path().join(TEST_LABELS), lbl).unwrap();
     dir
@@ -98,21 +99,40 @@ fn truncated_idx_names_the_file_and_the_shortfall() {
         &e,
         2,
         12,
-        &[TEST_IMAGES, "truncated data", "10×28×28 = 7840 bytes", "file has 500 bytes"],
+        &[
+            TEST_IMAGES,
+            "truncated data",
+            "10×28×28 = 7840 bytes",
+            "file has 500 bytes",
+        ],
     );
     // a header cut short
     let dir = mnist_dir(10, Some(vec![0, 0, 8, 3, 0, 0]), None);
-    assert_error(&error_in(dir.path(), LOAD), 2, 12, &[TEST_IMAGES, "truncated header"]);
+    assert_error(
+        &error_in(dir.path(), LOAD),
+        2,
+        12,
+        &[TEST_IMAGES, "truncated header"],
+    );
     // trailing garbage is not silently ignored
     let mut long = idx(&[10], &[1; 10]);
     long.extend_from_slice(b"junk");
     let dir = mnist_dir(10, None, Some(long));
-    assert_error(&error_in(dir.path(), LOAD), 2, 12, &[TEST_LABELS, "4 unexpected trailing bytes"]);
+    assert_error(
+        &error_in(dir.path(), LOAD),
+        2,
+        12,
+        &[TEST_LABELS, "4 unexpected trailing bytes"],
+    );
 }
 
 #[test]
 fn a_header_claiming_a_huge_size_is_refused_before_allocating() {
-    let dir = mnist_dir(10, Some(idx(&[u32::MAX, u32::MAX, u32::MAX], &[0; 64])), None);
+    let dir = mnist_dir(
+        10,
+        Some(idx(&[u32::MAX, u32::MAX, u32::MAX], &[0; 64])),
+        None,
+    );
     let e = error_in(dir.path(), LOAD);
     assert_error(&e, 2, 12, &[TEST_IMAGES]);
     assert!(
@@ -129,9 +149,18 @@ fn corrupt_gzip_names_the_file() {
     let mid = bad.len() / 2;
     bad.truncate(mid);
     fs::write(dir.path().join(format!("{TEST_IMAGES}.gz")), bad).unwrap();
-    fs::write(dir.path().join(format!("{TEST_LABELS}.gz")), gzip(&idx(&[10], &[0; 10]))).unwrap();
+    fs::write(
+        dir.path().join(format!("{TEST_LABELS}.gz")),
+        gzip(&idx(&[10], &[0; 10])),
+    )
+    .unwrap();
     let e = error_in(dir.path(), LOAD);
-    assert_error(&e, 2, 12, &[&format!("{TEST_IMAGES}.gz"), "corrupt gzip data"]);
+    assert_error(
+        &e,
+        2,
+        12,
+        &[&format!("{TEST_IMAGES}.gz"), "corrupt gzip data"],
+    );
 }
 
 #[test]
@@ -142,30 +171,73 @@ fn mislabeled_idx_files_are_reported_as_such() {
         &error_in(dir.path(), LOAD),
         2,
         12,
-        &[TEST_IMAGES, "bad magic number", "expected 0x00000803 (ubyte, 3 dims)", "found 0x00000801 (ubyte, 1 dims)"],
+        &[
+            TEST_IMAGES,
+            "bad magic number",
+            "expected 0x00000803 (ubyte, 3 dims)",
+            "found 0x00000801 (ubyte, 1 dims)",
+        ],
     );
     // counts that disagree
     let dir = mnist_dir(10, None, Some(idx(&[9], &[0; 9])));
-    assert_error(&error_in(dir.path(), LOAD), 2, 12, &["count mismatch", "10 images", "9 labels"]);
+    assert_error(
+        &error_in(dir.path(), LOAD),
+        2,
+        12,
+        &["count mismatch", "10 images", "9 labels"],
+    );
     // a label that is not a digit
     let dir = mnist_dir(10, None, Some(idx(&[10], &[0, 1, 2, 12, 4, 5, 6, 7, 8, 9])));
-    assert_error(&error_in(dir.path(), LOAD), 2, 12, &[TEST_LABELS, "label 12 at index 3"]);
+    assert_error(
+        &error_in(dir.path(), LOAD),
+        2,
+        12,
+        &[TEST_LABELS, "label 12 at index 3"],
+    );
     // a float IDX
     let mut f = idx(&[10], &[0; 40]);
     f[2] = 0x0d;
     let dir = mnist_dir(10, None, Some(f));
-    assert_error(&error_in(dir.path(), LOAD), 2, 12, &[TEST_LABELS, "bad magic number", "f32"]);
+    assert_error(
+        &error_in(dir.path(), LOAD),
+        2,
+        12,
+        &[TEST_LABELS, "bad magic number", "f32"],
+    );
     // too few rows for the split that needs them
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join(TRAIN_IMAGES), idx(&[10, 28, 28], &[0; 7840])).unwrap();
+    fs::write(
+        dir.path().join(TRAIN_IMAGES),
+        idx(&[10, 28, 28], &[0; 7840]),
+    )
+    .unwrap();
     fs::write(dir.path().join(TRAIN_LABELS), idx(&[10], &[0; 10])).unwrap();
     let e = error_in(dir.path(), "let d =\n   mnist(\"train\");");
-    assert_error(&e, 2, 4, &[TRAIN_IMAGES, "has 10 images", "split train needs rows 0..50000"]);
+    assert_error(
+        &e,
+        2,
+        4,
+        &[
+            TRAIN_IMAGES,
+            "has 10 images",
+            "split train needs rows 0..50000",
+        ],
+    );
     // a split that does not exist, and no files at all
     let e = error_of("let d = mnist(\"training\");");
-    assert_error(&e, 1, 9, &["unknown MNIST split \"training\"", "train, valid, test"]);
+    assert_error(
+        &e,
+        1,
+        9,
+        &["unknown MNIST split \"training\"", "train, valid, test"],
+    );
     let e = error_of(LOAD);
-    assert_error(&e, 2, 12, &[TEST_IMAGES, "not found", "gan data fetch mnist"]);
+    assert_error(
+        &e,
+        2,
+        12,
+        &[TEST_IMAGES, "not found", "gan data fetch mnist"],
+    );
 }
 
 fn png(path: &Path, w: u32, h: u32) {
@@ -192,13 +264,19 @@ fn image_folders_with_mixed_sizes_junk_or_nothing() {
     assert_eq!((v[0].as_int().unwrap(), v[1].as_int().unwrap()), (3, 96));
     // a file that is not an image is named, not skipped
     fs::write(faces.join("notes.txt"), "not an image").unwrap();
-    let e = error_in(data.path(), "let x = 0;\nlet f = image_folder(\"faces\", #{ width: 8 });");
+    let e = error_in(
+        data.path(),
+        "let x = 0;\nlet f = image_folder(\"faces\", #{ width: 8 });",
+    );
     assert_error(&e, 2, 9, &["notes.txt", "not a decodable image"]);
     // a PNG that is cut short
     fs::remove_file(faces.join("notes.txt")).unwrap();
     let bytes = fs::read(faces.join("b.png")).unwrap();
     fs::write(faces.join("b.png"), &bytes[..bytes.len() / 3]).unwrap();
-    let e = error_in(data.path(), "let f = image_folder(\"faces\", #{ width: 8 });");
+    let e = error_in(
+        data.path(),
+        "let f = image_folder(\"faces\", #{ width: 8 });",
+    );
     assert_error(&e, 1, 9, &["b.png", "not a decodable image"]);
     // empty, missing, or a file instead of a folder
     fs::create_dir(data.path().join("empty")).unwrap();
@@ -210,23 +288,66 @@ fn image_folders_with_mixed_sizes_junk_or_nothing() {
     let e = error_in(data.path(), "let f = image_folder(\"faces/a.png\", #{});");
     assert_error(&e, 1, 9, &["a.png", "cannot read image folder"]);
     // options
-    let e = error_in(data.path(), "let f = image_folder(\"faces\", #{ widht: 8 });");
-    assert_error(&e, 1, 9, &["unknown option `widht` in image_folder() (did you mean `width`?)"]);
-    let e = error_in(data.path(), "let f = image_folder(\"faces\", #{ width: 0 });");
-    assert_error(&e, 1, 9, &["option `width` of image_folder() must be ≥ 1, got 0"]);
-    let e = error_in(data.path(), "let f = image_folder(\"faces\", #{ color: \"cmyk\" });");
+    let e = error_in(
+        data.path(),
+        "let f = image_folder(\"faces\", #{ widht: 8 });",
+    );
+    assert_error(
+        &e,
+        1,
+        9,
+        &["unknown option `widht` in image_folder() (did you mean `width`?)"],
+    );
+    let e = error_in(
+        data.path(),
+        "let f = image_folder(\"faces\", #{ width: 0 });",
+    );
+    assert_error(
+        &e,
+        1,
+        9,
+        &["option `width` of image_folder() must be ≥ 1, got 0"],
+    );
+    let e = error_in(
+        data.path(),
+        "let f = image_folder(\"faces\", #{ color: \"cmyk\" });",
+    );
     assert_error(&e, 1, 9, &["option `color` of image_folder()", "cmyk"]);
-    let e = error_in(data.path(), "let f = image_folder(\"faces\", #{ color: 3 });");
-    assert_error(&e, 1, 9, &["option `color` of image_folder() must be a string, got integer `3`"]);
+    let e = error_in(
+        data.path(),
+        "let f = image_folder(\"faces\", #{ color: 3 });",
+    );
+    assert_error(
+        &e,
+        1,
+        9,
+        &["option `color` of image_folder() must be a string, got integer `3`"],
+    );
 }
 
 #[test]
 fn unknown_option_keys_name_the_key_and_the_call() {
     for (text, col, want) in [
-        ("let x = ring(8, #{ radius: 1.0, sdt: 0.1 });", 9, "unknown option `sdt` in ring() (did you mean `std`?)"),
-        ("let x = grid(25, #{ spacing: 1.0, n: 10, seeds: 3 });", 9, "unknown option `seeds` in grid()"),
-        ("let x = gan(stack(1).dense(1), stack(1).dense(1), #{ los: \"saturating\" });", 9, "unknown option `los` in gan() (did you mean `loss`?)"),
-        ("let x = adam(#{ lr: 0.1, beta: 0.5 });", 9, "unknown option `beta` in adam()"),
+        (
+            "let x = ring(8, #{ radius: 1.0, sdt: 0.1 });",
+            9,
+            "unknown option `sdt` in ring() (did you mean `std`?)",
+        ),
+        (
+            "let x = grid(25, #{ spacing: 1.0, n: 10, seeds: 3 });",
+            9,
+            "unknown option `seeds` in grid()",
+        ),
+        (
+            "let x = gan(stack(1).dense(1), stack(1).dense(1), #{ los: \"saturating\" });",
+            9,
+            "unknown option `los` in gan() (did you mean `loss`?)",
+        ),
+        (
+            "let x = adam(#{ lr: 0.1, beta: 0.5 });",
+            9,
+            "unknown option `beta` in adam()",
+        ),
     ] {
         let e = error_of(&format!("let a = 1;\n{text}"));
         assert_error(&e, 2, col, &[want]);
@@ -237,17 +358,37 @@ fn unknown_option_keys_name_the_key_and_the_call() {
 fn wrong_types_name_the_key_and_both_types() {
     let fit = "let m = gan(stack(1).dense(4).relu().dense(1), stack(1).dense(4).relu().dense(1));\nlet data = gaussian_1d(0.0, 1.0, 100);\n";
     for (call, want) in [
-        ("m.fit(data, #{ epochs: \"ten\" });", "option `epochs` of fit() must be an integer, got string `ten`"),
-        ("m.fit(data, #{ batch: 2.5 });", "option `batch` of fit() must be an integer, got number `2.5`"),
-        ("m.fit(data, #{ opt: 0.1 });", "option `opt` of fit() must be an optimizer"),
-        ("m.fit(data, #{ on_epoch: 3 });", "option `on_epoch` of fit() must be a function"),
-        ("m.fit(data, #{ max_minutes: \"soon\" });", "option `max_minutes` of fit() must be a number"),
+        (
+            "m.fit(data, #{ epochs: \"ten\" });",
+            "option `epochs` of fit() must be an integer, got string `ten`",
+        ),
+        (
+            "m.fit(data, #{ batch: 2.5 });",
+            "option `batch` of fit() must be an integer, got number `2.5`",
+        ),
+        (
+            "m.fit(data, #{ opt: 0.1 });",
+            "option `opt` of fit() must be an optimizer",
+        ),
+        (
+            "m.fit(data, #{ on_epoch: 3 });",
+            "option `on_epoch` of fit() must be a function",
+        ),
+        (
+            "m.fit(data, #{ max_minutes: \"soon\" });",
+            "option `max_minutes` of fit() must be a number",
+        ),
     ] {
         let e = error_of(&format!("{fit}{call}"));
         assert_error(&e, 3, 3, &[want]);
     }
     let e = error_of("let o = sgd(#{ nesterov: \"yes\" });");
-    assert_error(&e, 1, 9, &["option `nesterov` of sgd() must be true or false, got string `yes`"]);
+    assert_error(
+        &e,
+        1,
+        9,
+        &["option `nesterov` of sgd() must be true or false, got string `yes`"],
+    );
     let e = error_of("let d = gaussian_1d(\"4\", 1.0);");
     assert_error(&e, 1, 9, &["gaussian_1d"]);
     let e = error_of("let g = stack(1).dense(\"wide\");");
@@ -257,16 +398,52 @@ fn wrong_types_name_the_key_and_both_types() {
 #[test]
 fn zero_and_negative_sizes_are_refused_where_given() {
     for (text, col, want) in [
-        ("let s = stack(0);", 9, "stack input size must be a positive integer, got 0"),
-        ("let s = stack(-3);", 9, "stack input size must be a positive integer, got -3"),
-        ("let s = stack(2).dense(-1);", 18, "dense units must be a positive integer, got -1"),
-        ("let s = stack(2).maxout(3, 0);", 18, "maxout pieces must be a positive integer, got 0"),
-        ("let d = gaussian_1d(0.0, 1.0, 0);", 9, "n must be a positive integer, got 0"),
-        ("let d = gaussian_1d(0.0, -1.0, 10);", 9, "std must be finite and non-negative"),
-        ("let d = ring(0);", 9, "modes must be a positive integer, got 0"),
+        (
+            "let s = stack(0);",
+            9,
+            "stack input size must be a positive integer, got 0",
+        ),
+        (
+            "let s = stack(-3);",
+            9,
+            "stack input size must be a positive integer, got -3",
+        ),
+        (
+            "let s = stack(2).dense(-1);",
+            18,
+            "dense units must be a positive integer, got -1",
+        ),
+        (
+            "let s = stack(2).maxout(3, 0);",
+            18,
+            "maxout pieces must be a positive integer, got 0",
+        ),
+        (
+            "let d = gaussian_1d(0.0, 1.0, 0);",
+            9,
+            "n must be a positive integer, got 0",
+        ),
+        (
+            "let d = gaussian_1d(0.0, -1.0, 10);",
+            9,
+            "std must be finite and non-negative",
+        ),
+        (
+            "let d = ring(0);",
+            9,
+            "modes must be a positive integer, got 0",
+        ),
         ("let d = grid(10);", 9, "needs a square number of modes"),
-        ("let d = ring(8, #{ n: -5 });", 9, "option `n` of ring() must be ≥ 1, got -5"),
-        ("let d = gaussian_1d(0.0, 1.0, 10).slice(5, 2);", 35, "slice(5, 2): need 0 ≤ start ≤ end"),
+        (
+            "let d = ring(8, #{ n: -5 });",
+            9,
+            "option `n` of ring() must be ≥ 1, got -5",
+        ),
+        (
+            "let d = gaussian_1d(0.0, 1.0, 10).slice(5, 2);",
+            35,
+            "slice(5, 2): need 0 ≤ start ≤ end",
+        ),
         ("let d = gaussian_1d(0.0, 1.0, 10).slice(0, 20);", 35, "20"),
     ] {
         let e = error_of(&format!("let a = 1;\n{text}"));
@@ -274,11 +451,31 @@ fn zero_and_negative_sizes_are_refused_where_given() {
     }
     let m = "let m = gan(stack(1).dense(4).relu().dense(1), stack(1).dense(4).relu().dense(1));\nlet data = gaussian_1d(0.0, 1.0, 100);\n";
     for (call, col, want) in [
-        ("m.fit(data, #{ batch: 0 });", 3, "option `batch` of fit() must be ≥ 1, got 0"),
-        ("m.fit(data, #{ epochs: -1 });", 3, "option `epochs` of fit() must be ≥ 0, got -1"),
-        ("m.fit(data, #{ steps_per_epoch: 0 });", 3, "option `steps_per_epoch` of fit() must be ≥ 1"),
-        ("let s = m.sample(0);", 11, "sample(n): n must be ≥ 1, got 0"),
-        ("let s = m.sample(-4);", 11, "sample(n): n must be ≥ 1, got -4"),
+        (
+            "m.fit(data, #{ batch: 0 });",
+            3,
+            "option `batch` of fit() must be ≥ 1, got 0",
+        ),
+        (
+            "m.fit(data, #{ epochs: -1 });",
+            3,
+            "option `epochs` of fit() must be ≥ 0, got -1",
+        ),
+        (
+            "m.fit(data, #{ steps_per_epoch: 0 });",
+            3,
+            "option `steps_per_epoch` of fit() must be ≥ 1",
+        ),
+        (
+            "let s = m.sample(0);",
+            11,
+            "sample(n): n must be ≥ 1, got 0",
+        ),
+        (
+            "let s = m.sample(-4);",
+            11,
+            "sample(n): n must be ≥ 1, got -4",
+        ),
         ("let s = m.sample(5000000);", 11, "more than 1,000,000 rows"),
     ] {
         let e = error_of(&format!("{m}{call}"));
@@ -292,7 +489,15 @@ fn a_batch_larger_than_the_data_counts_the_d_steps() {
         "let m = gan(stack(1).dense(4).relu().dense(1), stack(1).dense(4).relu().dense(1), #{ scheme: \"alternating\", k: 3 });\n\
          m.fit(gaussian_1d(0.0, 1.0, 100), #{ batch: 40 });",
     );
-    assert_error(&e, 2, 3, &["one iteration needs 120 examples (batch 40 × 3 D-steps)", "only 100"]);
+    assert_error(
+        &e,
+        2,
+        3,
+        &[
+            "one iteration needs 120 examples (batch 40 × 3 D-steps)",
+            "only 100",
+        ],
+    );
 }
 
 #[test]
@@ -302,10 +507,20 @@ fn stacks_that_do_not_fit_the_data_or_each_other() {
         "let m = gan(stack(1).dense(4).relu().dense(2), stack(2).dense(4).relu().dense(1));\n\
          m.fit(gaussian_1d(0.0, 1.0, 100), #{ batch: 10 });",
     );
-    assert_error(&e, 2, 3, &["the data has 1 features per example but D takes 2 inputs (and G outputs 2)"]);
+    assert_error(
+        &e,
+        2,
+        3,
+        &["the data has 1 features per example but D takes 2 inputs (and G outputs 2)"],
+    );
     // D's output is not 1, after activations
     let e = error_of("let x = gan(stack(1).dense(2), stack(2).dense(3).relu());");
-    assert_error(&e, 1, 9, &["D must output 1 logit per example, but its stack outputs 3"]);
+    assert_error(
+        &e,
+        1,
+        9,
+        &["D must output 1 logit per example, but its stack outputs 3"],
+    );
     // the noise and G disagree
     let e = error_of("let x = gan(stack(3).dense(2), stack(2).dense(1), #{ noise: \"laplace\" });");
     assert_error(&e, 1, 9, &["unknown prior \"laplace\""]);
@@ -314,16 +529,39 @@ fn stacks_that_do_not_fit_the_data_or_each_other() {
 #[test]
 fn sizes_that_would_exhaust_memory_are_refused_before_allocating() {
     // parameters: refused when the GAN is built, pointing at the layer
-    let e = error_of("let g = stack(1)\n  .dense(2000000000).dense(1);\nlet x = gan(g, stack(1).dense(1));");
-    assert_error(&e, 3, 9, &["generator: layer 1 `dense(2000000000)`", "refusing to allocate", "(declared at 2:4)"]);
-    let e = error_of("let g = stack(1).maxout(100000, 100000);\nlet x = gan(g, stack(100000).dense(1));");
+    let e = error_of(
+        "let g = stack(1)\n  .dense(2000000000).dense(1);\nlet x = gan(g, stack(1).dense(1));",
+    );
+    assert_error(
+        &e,
+        3,
+        9,
+        &[
+            "generator: layer 1 `dense(2000000000)`",
+            "refusing to allocate",
+            "(declared at 2:4)",
+        ],
+    );
+    let e = error_of(
+        "let g = stack(1).maxout(100000, 100000);\nlet x = gan(g, stack(100000).dense(1));",
+    );
     assert_error(&e, 2, 9, &["refusing to allocate"]);
     // activations: a batch × width that cannot fit, refused by fit before training
     let e = error_of(
         "let g = stack(1).dense(100000).relu().dense(1);\nlet m = gan(g, stack(1).dense(8).relu().dense(1));\n\
          let data = gaussian_1d(0.0, 1.0, 200000);\nm.fit(data, #{ batch: 100000 });",
     );
-    assert_error(&e, 4, 3, &["batch 100000", "activation values", "refusing to allocate", "smaller batch"]);
+    assert_error(
+        &e,
+        4,
+        3,
+        &[
+            "batch 100000",
+            "activation values",
+            "refusing to allocate",
+            "smaller batch",
+        ],
+    );
 }
 
 #[test]
@@ -409,11 +647,24 @@ fn a_corrupt_checkpoint_is_skipped_on_resume() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("ckpt-0000000200 (epoch 2, step 200)"), "{stdout}");
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("ckpt-0000000200 (epoch 2, step 200)"),
+        "{stdout}"
+    );
     assert!(
         fs::read(a.join("weights.safetensors")).unwrap()
             == fs::read(b.join("weights.safetensors")).unwrap()
     );
-    assert_eq!(fs::read_to_string(b.join("metrics.jsonl")).unwrap().lines().count(), 3);
+    assert_eq!(
+        fs::read_to_string(b.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
 }

@@ -113,7 +113,10 @@ fn have_mnist() -> bool {
     let ok = mnist_dir().join("t10k-images-idx3-ubyte.gz").exists()
         || mnist_dir().join("t10k-images-idx3-ubyte").exists();
     if !ok {
-        eprintln!("SKIPPED: no MNIST in {} (set GAN_DATA_DIR)", mnist_dir().display());
+        eprintln!(
+            "SKIPPED: no MNIST in {} (set GAN_DATA_DIR)",
+            mnist_dir().display()
+        );
     }
     ok
 }
@@ -168,7 +171,8 @@ toy
     );
     assert!(c.text().starts_with("GAN `toy`"), "{}", c.text());
     c.evcxr_display();
-    let c = nb.run(r#"toy.fit(data, #{ epochs: 2, batch: 100, opt: adam(#{ lr: 0.001, beta1: 0.5 }) })"#);
+    let c = nb
+        .run(r#"toy.fit(data, #{ epochs: 2, batch: 100, opt: adam(#{ lr: 0.001, beta1: 0.5 }) })"#);
     assert!(c.error.is_none(), "{:?}", c.error);
     let c = nb.run(r#"figure1([figure1_panel(toy, data, #{ label: "after 2 epochs", mean: 4.0, std: 0.5 })], "figure1.png")"#);
     assert_eq!(c.images().len(), 1);
@@ -179,9 +183,7 @@ toy
     assert_eq!(t.rows.len(), 2);
     t.evcxr_display();
     if have_mnist() {
-        let c = nb.run(
-            r#"let grid = mnist("test").rows_of(0, 100);"#,
-        );
+        let c = nb.run(r#"let grid = mnist("test").rows_of(0, 100);"#);
         assert!(c.error.is_none(), "{:?}", c.error);
         let grid: Samples = nb.session.var("grid").unwrap();
         let png = grid.grid_png().unwrap();

@@ -39,15 +39,23 @@ fn a_diverging_run_stops_and_points_to_the_last_good_checkpoint() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     // where: the fit call, the step, the epoch and batch; what: the loss that went bad
-    assert!(stderr.contains("boom.rhai:5:3: training diverged at step 10"), "{stderr}");
+    assert!(
+        stderr.contains("boom.rhai:5:3: training diverged at step 10"),
+        "{stderr}"
+    );
     assert!(stderr.contains("(epoch 2, batch "), "{stderr}");
     assert!(
-        stderr.contains("d_loss is NaN") || stderr.contains("g_loss is NaN")
-            || stderr.contains("d_loss is inf") || stderr.contains("g_loss is inf"),
+        stderr.contains("d_loss is NaN")
+            || stderr.contains("g_loss is NaN")
+            || stderr.contains("d_loss is inf")
+            || stderr.contains("g_loss is inf"),
         "{stderr}"
     );
     // the checkpoint to resume from
-    let ckpt = run.canonicalize().unwrap().join("checkpoints/ckpt-0000000100");
+    let ckpt = run
+        .canonicalize()
+        .unwrap()
+        .join("checkpoints/ckpt-0000000100");
     assert!(
         stderr.contains(&format!(
             "the last good checkpoint is {} (epoch 1, step 100)",
@@ -64,7 +72,10 @@ fn a_diverging_run_stops_and_points_to_the_last_good_checkpoint() {
         .collect();
     assert_eq!(ckpts, [100]);
     assert_eq!(
-        fs::read_to_string(run.join("metrics.jsonl")).unwrap().lines().count(),
+        fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
         1
     );
     assert!(!run.join("weights.safetensors").exists());
@@ -82,10 +93,20 @@ fn a_diverging_run_stops_and_points_to_the_last_good_checkpoint() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("ckpt-0000000100 (epoch 1, step 100)"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ckpt-0000000100 (epoch 1, step 100)"),
+        "{stdout}"
+    );
     assert_eq!(
-        fs::read_to_string(run.join("metrics.jsonl")).unwrap().lines().count(),
+        fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
         3
     );
     assert!(run.join("weights.safetensors").exists());
@@ -169,7 +190,10 @@ fn a_non_finite_parameter_is_caught_at_the_end_of_the_epoch() {
          has 0 NaN and 1 infinite values out of 4"
     );
     assert_eq!(gan.epoch, 0, "the epoch is not counted as done");
-    assert!(list(tmp.path().join("ckpt")).unwrap().is_empty(), "nothing saved");
+    assert!(
+        list(tmp.path().join("ckpt")).unwrap().is_empty(),
+        "nothing saved"
+    );
 
     let mut gan = Gan::try_new(spec(), 4).unwrap();
     poison(&mut gan, "2.w", 1, f32::NAN);

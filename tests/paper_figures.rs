@@ -28,10 +28,7 @@ fn floats(d: Dynamic) -> Vec<f32> {
 }
 
 fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| ((x - y) as f64).powi(2))
-        .sum()
+    a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum()
 }
 
 fn to_byte(v: f32) -> u8 {
@@ -68,7 +65,10 @@ fn figure2_last_column_is_the_nearest_training_image() {
             .chunks_exact(784)
             .map(|t| sq_dist(q, t))
             .enumerate()
-            .fold((0, f64::INFINITY), |a, (i, d)| if d < a.1 { (i, d) } else { a });
+            .fold(
+                (0, f64::INFINITY),
+                |a, (i, d)| if d < a.1 { (i, d) } else { a },
+            );
         let got = sq_dist(q, &train[nearest[r] * 784..][..784]);
         assert!(
             nearest[r] == best || (got - best_d).abs() < 1e-6 * best_d.max(1.0),
@@ -99,8 +99,16 @@ fn figure2_last_column_is_the_nearest_training_image() {
         for y in 0..28u32 {
             for x in 0..28u32 {
                 let i = (y * 28 + x) as usize;
-                assert_eq!(img.get_pixel(x0 + x, y0 + y).0[0], to_byte(nb[i]), "row {r} neighbour at ({x},{y})");
-                assert_eq!(img.get_pixel(pad + x, y0 + y).0[0], to_byte(first[i]), "row {r} sample at ({x},{y})");
+                assert_eq!(
+                    img.get_pixel(x0 + x, y0 + y).0[0],
+                    to_byte(nb[i]),
+                    "row {r} neighbour at ({x},{y})"
+                );
+                assert_eq!(
+                    img.get_pixel(pad + x, y0 + y).0[0],
+                    to_byte(first[i]),
+                    "row {r} sample at ({x},{y})"
+                );
             }
         }
         assert_eq!(*img.get_pixel(x0 - 1, y0), gan::viz::FIGURE2_PAD_COLOR);
@@ -171,9 +179,20 @@ fn figure3_rows_are_linear_paths_from_g_of_z0_to_g_of_z1() {
     for r in 0..3 {
         let first = &images[(r * 7) * 784..][..784];
         let last = &images[(r * 7 + 6) * 784..][..784];
-        let max = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
-        assert!(max(first, &g0[r * 784..][..784]) < 1e-6, "row {r} starts at G(z0)");
-        assert!(max(last, &g1[r * 784..][..784]) < 1e-6, "row {r} ends at G(z1)");
+        let max = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max)
+        };
+        assert!(
+            max(first, &g0[r * 784..][..784]) < 1e-6,
+            "row {r} starts at G(z0)"
+        );
+        assert!(
+            max(last, &g1[r * 784..][..784]) < 1e-6,
+            "row {r} ends at G(z1)"
+        );
         // and moves: the middle differs from both ends
         let mid = &images[(r * 7 + 3) * 784..][..784];
         assert!(max(mid, first) > 1e-4 && max(mid, last) > 1e-4);
@@ -190,10 +209,7 @@ fn figure3_rows_are_linear_paths_from_g_of_z0_to_g_of_z1() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("same number of rows"), "{e}");
-    let e = s
-        .eval("figure3(m, #{ steps: 1 })")
-        .unwrap_err()
-        .to_string();
+    let e = s.eval("figure3(m, #{ steps: 1 })").unwrap_err().to_string();
     assert!(e.contains("steps must be between 2 and 1000"), "{e}");
 }
 
@@ -222,7 +238,10 @@ fn load_weights_reads_only_inside_the_run_or_data_directory() {
             .eval(&format!("load_weights(m, \"{bad}\")"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("run directory or the data directory"), "{bad}: {e}");
+        assert!(
+            e.contains("run directory or the data directory"),
+            "{bad}: {e}"
+        );
     }
     let e = s
         .eval("load_weights(m, \"nope.safetensors\")")
@@ -239,7 +258,9 @@ fn loss_study_records_both_losses_step_by_step() {
         &[("steps", "6"), ("probe_every", "3")],
         None,
     );
-    let _ = s.run_file(&common::recipe("paper/loss_study.rhai")).unwrap();
+    let _ = s
+        .run_file(&common::recipe("paper/loss_study.rhai"))
+        .unwrap();
     let j: Value =
         serde_json::from_str(&fs::read_to_string(dir.path().join("loss_study.json")).unwrap())
             .unwrap();
@@ -265,12 +286,19 @@ fn loss_study_records_both_losses_step_by_step() {
     let at = |v: &str, key: &str, i: usize| j[v][key][i].as_f64().unwrap();
     // Same seed, same first minibatch: both runs start from the same D(x), D(G(z)) and D loss …
     for key in ["d_fake", "d_real", "d_loss"] {
-        assert_eq!(at("saturating", key, 0), at("non_saturating", key, 0), "{key}");
+        assert_eq!(
+            at("saturating", key, 0),
+            at("non_saturating", key, 0),
+            "{key}"
+        );
     }
     // … and G's losses are the two objectives at D(G(z)) ≈ ½: log(1 − ½) and −log ½.
     assert!((at("saturating", "g_loss", 0) + 2f64.ln()).abs() < 0.01);
     assert!((at("non_saturating", "g_loss", 0) - 2f64.ln()).abs() < 0.01);
     assert!(j["summary"]["saturating_mean_d_fake_early"].is_number());
     let png = fs::read(dir.path().join("loss_study.png")).unwrap();
-    assert!(image::load_from_memory(&png).unwrap().height() > 600, "three panels");
+    assert!(
+        image::load_from_memory(&png).unwrap().height() > 600,
+        "three panels"
+    );
 }

@@ -19,11 +19,7 @@ fn num(v: &Value, key: &str) -> f64 {
 fn figure1_recipe_checks_proposition_1_and_theorem_1() {
     let dir = tempfile::tempdir().unwrap();
     // A shorter game than the recipe's default (40 epochs instead of 100): about 25 s.
-    let (mut s, rec) = common::session(
-        Some(dir.path()),
-        &[("epochs", "40")],
-        None,
-    );
+    let (mut s, rec) = common::session(Some(dir.path()), &[("epochs", "40")], None);
     let _ = s.run_file(&common::recipe("paper/figure1.rhai")).unwrap();
     let r: Value =
         serde_json::from_str(&fs::read_to_string(dir.path().join("results.json")).unwrap())
@@ -60,7 +56,10 @@ fn figure1_recipe_checks_proposition_1_and_theorem_1() {
     let jsd = num(&r, "jsd_final");
     assert!(jsd.abs() < 0.01, "JSD ≈ {jsd}");
     let (m, sd) = (num(&r, "pg_mean"), num(&r, "pg_std"));
-    assert!(m.abs() < 0.1 && (sd - 1.0).abs() < 0.1, "p_g: mean {m}, std {sd}");
+    assert!(
+        m.abs() < 0.1 && (sd - 1.0).abs() < 0.1,
+        "p_g: mean {m}, std {sd}"
+    );
 
     // The figure: four panels side by side.
     let png = fs::read(dir.path().join("figure1.png")).unwrap();
@@ -78,8 +77,9 @@ fn figure1_recipe_checks_proposition_1_and_theorem_1() {
 #[test]
 fn theory_functions_explain_misuse() {
     let (mut s, _) = common::session(None, &[], Some(1));
-    let _ = s.eval(
-        r#"
+    let _ = s
+        .eval(
+            r#"
         let data2 = ring(4);
         let g2 = stack(2).dense(8).relu().dense(2);
         let d2 = stack(2).dense(8).relu().dense(1);
@@ -89,10 +89,16 @@ fn theory_functions_explain_misuse() {
         let d = stack(1).dense(8).leaky_relu(0.2).dense(1);
         let one = gan(g, d, #{ noise: "gaussian", noise_scale: 1.0 });
         "#,
-    )
-    .unwrap();
-    let e = s.eval("let x = 1;\nlet c = density_ratio_check(two, 0.0, 1.0);").unwrap_err();
-    assert_eq!((e.line, e.col), (Some(2), Some(9)), "the call's position: {e}");
+        )
+        .unwrap();
+    let e = s
+        .eval("let x = 1;\nlet c = density_ratio_check(two, 0.0, 1.0);")
+        .unwrap_err();
+    assert_eq!(
+        (e.line, e.col),
+        (Some(2), Some(9)),
+        "the call's position: {e}"
+    );
     let e = e.to_string();
     assert!(e.contains("1-D") && e.contains("2 features"), "{e}");
     let e = s
@@ -137,5 +143,24 @@ fn theory_functions_explain_misuse() {
     assert!(out[0].as_bool().unwrap(), "G unchanged by train_d");
     assert_eq!(out[1].as_int().unwrap(), 50);
     assert_eq!(out[2].as_int().unwrap(), 50);
-    assert_eq!(out[3].as_int().unwrap(), 0, "train_d is not a step of the game");
+    assert_eq!(
+        out[3].as_int().unwrap(),
+        0,
+        "train_d is not a step of the game"
+    );
+
+    // Gradient probes: the GAN's own loss (non-saturating here) and both losses at one state.
+    let g = s
+        .eval("one.g_grad_norm(#{ n: 50 })")
+        .unwrap()
+        .cast::<rhai::Map>();
+    let get = |k: &str| g[k].as_float().unwrap();
+    assert_eq!(get("norm"), get("non_saturating"));
+    assert!(get("saturating") > 0.0 && get("norm") > 0.0);
+    assert_eq!(g["loss"].clone().into_string().unwrap(), "non_saturating");
+    let e = s
+        .eval("one.g_grad_norm(#{ n: 5, z: one.noise(5) })")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("give `n` or `z`, not both"), "{e}");
 }

@@ -78,11 +78,13 @@ fn repl_multiline_completion_errors_interrupt_and_history() {
 
     // :help NAME
     p.send_line(":help maxout").unwrap();
-    p.exp_string("Stack.maxout(units: int, pieces: int) -> Stack").unwrap();
+    p.exp_string("Stack.maxout(units: int, pieces: int) -> Stack")
+        .unwrap();
     p.exp_string("gan> ").unwrap();
 
     // Ctrl-C during training stops it at a step; the model keeps its state
-    p.send_line("seed(7); let data = gaussian_1d(4.0, 0.5);").unwrap();
+    p.send_line("seed(7); let data = gaussian_1d(4.0, 0.5);")
+        .unwrap();
     p.exp_string("gan> ").unwrap();
     p.send_line(
         "let toy = gan(stack(1).dense(32).tanh().dense(1), stack(1).dense(32).relu().dense(1));",
@@ -105,7 +107,8 @@ fn repl_multiline_completion_errors_interrupt_and_history() {
     assert!(steps > 0, "{m}");
     p.exp_string("gan> ").unwrap();
     // fit again continues from there
-    p.send_line("toy.fit(data, #{ epochs: 1 }); print(`now ${toy.step}`)").unwrap();
+    p.send_line("toy.fit(data, #{ epochs: 1 }); print(`now ${toy.step}`)")
+        .unwrap();
     let (_, m) = p.exp_regex(r"now \d+").unwrap();
     let later: u64 = m.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(later > steps, "{later} after {steps}");

@@ -72,7 +72,11 @@ fn setup(text: &str) -> Setup {
 
 fn run_args(s: &Setup, out: &Path, extra: &[&str]) -> Command {
     let mut c = gan();
-    c.arg("run").arg(&s.recipe).arg("--out").arg(out).args(extra);
+    c.arg("run")
+        .arg(&s.recipe)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
     c
 }
 
@@ -120,7 +124,14 @@ fn has_checkpoint(dir: &Path, step: u64) -> bool {
 fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
     let s = setup(ONE_FIT);
     let (a, b) = (s.root.join("a"), s.root.join("b"));
-    let args = ["--seed", "5", "--set", "n=300000", "--checkpoint-every", "1"];
+    let args = [
+        "--seed",
+        "5",
+        "--set",
+        "n=300000",
+        "--checkpoint-every",
+        "1",
+    ];
     ok(run_args(&s, &a, &args).output().unwrap());
 
     // the same run, killed with SIGKILL once epoch 1's checkpoint is saved: mid epoch 2
@@ -139,9 +150,13 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
 
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("--seed 5") && stdout.contains("--set n=300000"), "{stdout}");
     assert!(
-        stdout.contains("resuming `gan` from") && stdout.contains("ckpt-0000015000 (epoch 1, step 15000)"),
+        stdout.contains("--seed 5") && stdout.contains("--set n=300000"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("resuming `gan` from")
+            && stdout.contains("ckpt-0000015000 (epoch 1, step 15000)"),
         "{stdout}"
     );
 
@@ -189,7 +204,10 @@ fn resume_replays_earlier_fits_and_continues_the_killed_one() {
 
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("ckpt-0000010000 (epoch 2, step 10000)"), "{stdout}");
+    assert!(
+        stdout.contains("ckpt-0000010000 (epoch 2, step 10000)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("`other` has no checkpoint"), "{stdout}");
 
     for file in ["metrics.jsonl", "metrics_other.jsonl"] {
@@ -228,7 +246,10 @@ fn a_changed_recipe_that_no_longer_fits_the_checkpoint_is_refused() {
     let out = gan().arg("resume").arg(&run).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("recipe.rhai was changed since the run started"), "{stderr}");
+    assert!(
+        stderr.contains("recipe.rhai was changed since the run started"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("recipe.rhai:8:3:")
             && stderr.contains("ckpt-0000000100 does not fit the recipe's GAN `gan`")
@@ -241,7 +262,11 @@ fn a_changed_recipe_that_no_longer_fits_the_checkpoint_is_refused() {
 #[test]
 fn resume_needs_a_run_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = gan().arg("resume").arg(tmp.path().join("nope")).output().unwrap();
+    let out = gan()
+        .arg("resume")
+        .arg(tmp.path().join("nope"))
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("nope: no such run directory"), "{stderr}");
@@ -258,9 +283,20 @@ fn resume_needs_a_run_directory() {
 fn checkpoint_every_flag_sets_fits_default_interval() {
     let s = setup(ONE_FIT);
     let run = s.root.join("r");
-    ok(run_args(&s, &run, &["--set", "n=2000", "--set", "epochs=5", "--checkpoint-every", "2"])
-        .output()
-        .unwrap());
+    ok(run_args(
+        &s,
+        &run,
+        &[
+            "--set",
+            "n=2000",
+            "--set",
+            "epochs=5",
+            "--checkpoint-every",
+            "2",
+        ],
+    )
+    .output()
+    .unwrap());
     let mut names: Vec<String> = fs::read_dir(run.join("checkpoints"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -293,11 +293,17 @@ fn a_map_grown_without_end_hits_the_memory_limit() {
     let rss = gan::script::host::resident_bytes().expect("Linux /proc");
     s.host.set_memory_limit(Some(rss + (256 << 20)));
     let e = s
-        .eval_named("recipe.rhai", "let m = #{};\nfor i in 0..1000000000 { m[`k${i}`] = i; }")
+        .eval_named(
+            "recipe.rhai",
+            "let m = #{};\nfor i in 0..1000000000 { m[`k${i}`] = i; }",
+        )
         .unwrap_err();
     assert_eq!(e.line, Some(2), "{e}");
     let why = s.host.stop_reason().expect("a stop reason");
-    assert!(why.starts_with("out of memory: the recipe's values grew past the memory limit"), "{why}");
+    assert!(
+        why.starts_with("out of memory: the recipe's values grew past the memory limit"),
+        "{why}"
+    );
     sb.assert_nothing_outside_run();
 }
 
@@ -367,9 +373,7 @@ fn the_cli_timeout_stops_an_infinite_loop() {
         .args(["run", recipe.to_str().unwrap(), "--timeout", "0"])
         .output()
         .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--timeout 0: must be a positive number")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout 0: must be a positive number"));
 }
 
 /// The DSL offers no way to run programs, reach the network or read the environment: no such

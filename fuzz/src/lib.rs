@@ -16,7 +16,13 @@ use gan::session::Session;
 pub fn idx(data: &[u8]) {
     if let Ok(t) = parse_idx(data, "fuzz.idx") {
         let n: usize = t.dims.iter().product();
-        assert_eq!(n, t.data.len(), "dims {:?} vs {} bytes", t.dims, t.data.len());
+        assert_eq!(
+            n,
+            t.data.len(),
+            "dims {:?} vs {} bytes",
+            t.dims,
+            t.data.len()
+        );
     }
     if let Ok(bytes) = idx::maybe_gunzip(data, "fuzz.idx.gz") {
         for ndims in [1, 3] {
@@ -65,12 +71,23 @@ pub fn script(data: &[u8]) {
     let _ = s.eval_named("fuzz.rhai", text);
     let mut names: Vec<String> = fs::read_dir(root.path())
         .expect("listing the temporary folder")
-        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
-    assert_eq!(names, ["data", "run"], "the script wrote outside its run directory");
     assert_eq!(
-        fs::read_dir(root.path().join("data")).map(|d| d.count()).unwrap_or(0),
+        names,
+        ["data", "run"],
+        "the script wrote outside its run directory"
+    );
+    assert_eq!(
+        fs::read_dir(root.path().join("data"))
+            .map(|d| d.count())
+            .unwrap_or(0),
         0,
         "the script wrote into the data directory"
     );

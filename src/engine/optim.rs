@@ -6,7 +6,7 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(not(feature = "cuda"))]
-use super::fast::{kernels, FLayer, NetMirror};
+use super::fast::kernels;
 use super::network::{NamedValues, Network, Param};
 use super::schedule::Schedule;
 use super::Dev;
@@ -230,28 +230,12 @@ impl OptimizerState {
         }
     }
 
-    /// [`OptimizerState::update`] for the fast path: the same update, element for element (the
-    /// arithmetic of dfdx's SGD and Adam kernels), applied to the parameters held in `mirror`, with
-    /// `grads` in `net.params_mut()` order. The state (velocities, moments) stays keyed by `net`'s
-    /// tensors, so checkpoints see it as always; the caller writes `mirror` back into `net`.
+    /// The update [`OptimizerState::update`] would apply now, as the fast path's kernels take it
+    /// (the same f32 values dfdx's kernels use). Apply it to every parameter, then [`Self::advance`].
     #[cfg(not(feature = "cuda"))]
-    pub(crate) fn update_mirror(
-        &mut self,
-        spec: &OptimizerSpec,
-        net: &mut Network,
-        mirror: &mut NetMirror,
-        grads: &[Vec<f32>],
-        step: u64,
-        epoch: u64,
-    ) -> Applied {
+    pub(crate) fn plan(&self, spec: &OptimizerSpec, step: u64, epoch: u64) -> UpdatePlan {
         let lr = spec.lr().value(step, epoch);
-        let bufs = mirror.layers.iter_mut().flat_map(|l| match l {
-            FLayer::Affine(a) => vec![&mut a.w, &mut a.b],
-            _ => vec![],
-        });
-        let params = net.params_mut();
-        assert_eq!(params.len(), grads.len(), "one gradient per parameter");
-        let applied = match spec {
+        match spec {
             OptimizerSpec::Sgd {
                 momentum,
                 nesterov,
@@ -260,21 +244,15 @@ impl OptimizerState {
             } => {
                 let mu = momentum.value(step, epoch);
                 let mu_eff = self.dfdx_momentum(mu, lr);
-                let s = kernels::SgdStep {
-                    lr: lr as f32,
-                    momentum: (mu != 0.0).then_some((mu_eff as f32, *nesterov)),
-                    l2: (*weight_decay != 0.0).then_some(*weight_decay as f32),
-                    decoupled: None,
-                };
-                for (((_, p), buf), g) in params.into_iter().zip(bufs).zip(grads) {
-                    let v = match &p {
-                        Param::Matrix(t) => self.first.get_or_alloc_mut(*t),
-                        Param::Vector(t) => self.first.get_or_alloc_mut(*t),
-                    }
-                    .expect("allocating a velocity");
-                    kernels::sgd(buf, v, g, s);
+                UpdatePlan {
+                    applied: Applied { lr, momentum: mu },
+                    step: StepKind::Sgd(kernels::SgdStep {
+                        lr: lr as f32,
+                        momentum: (mu != 0.0).then_some((mu_eff as f32, *nesterov)),
+                        l2: (*weight_decay != 0.0).then_some(*weight_decay as f32),
+                        decoupled: None,
+                    }),
                 }
-                Applied { lr, momentum: mu }
             }
             OptimizerSpec::Adam {
                 beta1,
@@ -285,37 +263,53 @@ impl OptimizerState {
             } => {
                 let t = (self.t + 1).min(i32::MAX as u64) as i32;
                 let betas = [*beta1 as f32, *beta2 as f32];
-                let s = kernels::AdamStep {
-                    lr: lr as f32,
-                    betas,
-                    eps: *eps as f32,
-                    corr: betas.map(|b| (1.0 - b.powi(t)).recip()),
-                    l2: None,
-                    decoupled: (*weight_decay != 0.0).then_some((*weight_decay * lr) as f32),
-                };
-                for (((_, p), buf), g) in params.into_iter().zip(bufs).zip(grads) {
-                    let (m1, m2) = match &p {
-                        Param::Matrix(t) => (
-                            self.first.get_or_alloc_mut(*t),
-                            self.second.get_or_alloc_mut(*t),
-                        ),
-                        Param::Vector(t) => (
-                            self.first.get_or_alloc_mut(*t),
-                            self.second.get_or_alloc_mut(*t),
-                        ),
-                    };
-                    let (m1, m2) = (m1.expect("allocating a moment"), m2.expect("allocating a moment"));
-                    kernels::adam(buf, m1, m2, g, s);
-                }
-                Applied {
-                    lr,
-                    momentum: *beta1,
+                UpdatePlan {
+                    applied: Applied {
+                        lr,
+                        momentum: *beta1,
+                    },
+                    step: StepKind::Adam(kernels::AdamStep {
+                        lr: lr as f32,
+                        betas,
+                        eps: *eps as f32,
+                        corr: betas.map(|b| (1.0 - b.powi(t)).recip()),
+                        l2: None,
+                        decoupled: (*weight_decay != 0.0).then_some((*weight_decay * lr) as f32),
+                    }),
                 }
             }
-        };
+        }
+    }
+
+    /// Counts an update planned by [`Self::plan`] as applied.
+    #[cfg(not(feature = "cuda"))]
+    pub(crate) fn advance(&mut self, plan: &UpdatePlan) {
         self.t += 1;
-        self.prev_lr = lr;
-        applied
+        self.prev_lr = plan.applied.lr;
+    }
+
+    /// The first state buffer of `t` (SGD velocity, Adam's first moment), allocated (zeros) if new.
+    #[cfg(not(feature = "cuda"))]
+    pub(crate) fn first_mut<S: Shape>(&mut self, t: &Tensor<S, f32, Dev>) -> &mut [f32] {
+        self.first
+            .get_or_alloc_mut(t)
+            .expect("allocating optimizer state")
+    }
+
+    /// Both state buffers of `t`.
+    #[cfg(not(feature = "cuda"))]
+    pub(crate) fn moments_mut<S: Shape>(
+        &mut self,
+        t: &Tensor<S, f32, Dev>,
+    ) -> (&mut [f32], &mut [f32]) {
+        (
+            self.first
+                .get_or_alloc_mut(t)
+                .expect("allocating optimizer state"),
+            self.second
+                .get_or_alloc_mut(t)
+                .expect("allocating optimizer state"),
+        )
     }
 
     /// State tensors by parameter name (`"<param>.m1"`, `"<param>.m2"`), for checkpoints.
@@ -376,6 +370,22 @@ impl OptimizerState {
         self.prev_lr = prev_lr;
         Ok(())
     }
+}
+
+/// One optimizer update as the fast path applies it.
+#[cfg(not(feature = "cuda"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UpdatePlan {
+    /// What the update reports (metrics).
+    pub applied: Applied,
+    pub step: StepKind,
+}
+
+#[cfg(not(feature = "cuda"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StepKind {
+    Sgd(kernels::SgdStep),
+    Adam(kernels::AdamStep),
 }
 
 fn sgd_one<S: Shape>(

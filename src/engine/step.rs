@@ -63,7 +63,7 @@ pub fn train_step_rows(
         let _ = ws;
         reference_on_rows(gan, real, batch, opts, epoch)
     };
-    super::perf::record_step(started.elapsed());
+    super::perf::record_step_at(started, started.elapsed());
     m
 }
 

@@ -189,6 +189,8 @@ pub fn value(gan: &Gan, real: &[f32], z: &[f32]) -> ValueEstimate {
 /// pdf × width at the midpoint for a Gaussian one, whose grid spans ±8 std) and spreads it
 /// evenly over [G(z_i), G(z_{i+1})]. Summing over segments counts every preimage, so G need not
 /// be monotone. Returns p_g at each `x` and the support [min G, max G] of the interpolant.
+/// G computes in f32, so each segment's width carries a rounding error of about 1e-7·|x|: with
+/// 20001 points the density is good to a relative 1e-3 or so (D* = p/(p + p_g) to ~1e-4).
 pub fn pg_density_1d(
     gan: &Gan,
     xs: &[f64],
@@ -462,7 +464,10 @@ mod tests {
         let (p, _) = pg_density_1d(&gan, &xs, 20001).unwrap();
         for (got, &x) in p.iter().zip(&xs) {
             let want = crate::data::normal_pdf(x, 3.0, 2.0);
-            assert!((got - want).abs() < 1e-5, "p_g({x}) = {got}, want {want}");
+            assert!(
+                (got - want).abs() < 2e-3 * want,
+                "p_g({x}) = {got}, want {want}"
+            );
         }
     }
 

@@ -116,19 +116,26 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         },
     );
     let h = host.clone();
-    engine.register_fn("scatter", move |gan: GanHandle, data: DataHandle, file: &str| -> RhaiResult<()> {
-        let png = scatter_png(&gan, &data).or_else(|e| err(format!("scatter(): {e:#}")))?;
-        emit_png(&h, file, &png)
-    });
-    engine.register_fn("mode_stats", |gan: GanHandle, data: DataHandle| -> RhaiResult<Map> {
-        let s = mode_stats(&gan, &data, 2500).or_else(|e| err(format!("mode_stats(): {e:#}")))?;
-        let mut m = Map::new();
-        m.insert("modes".into(), Dynamic::from(s.modes as INT));
-        m.insert("modes_covered".into(), Dynamic::from(s.covered as INT));
-        m.insert("high_quality".into(), Dynamic::from(s.high_quality));
-        m.insert("samples".into(), Dynamic::from(s.samples as INT));
-        Ok(m)
-    });
+    engine.register_fn(
+        "scatter",
+        move |gan: GanHandle, data: DataHandle, file: &str| -> RhaiResult<()> {
+            let png = scatter_png(&gan, &data).or_else(|e| err(format!("scatter(): {e:#}")))?;
+            emit_png(&h, file, &png)
+        },
+    );
+    engine.register_fn(
+        "mode_stats",
+        |gan: GanHandle, data: DataHandle| -> RhaiResult<Map> {
+            let s =
+                mode_stats(&gan, &data, 2500).or_else(|e| err(format!("mode_stats(): {e:#}")))?;
+            let mut m = Map::new();
+            m.insert("modes".into(), Dynamic::from(s.modes as INT));
+            m.insert("modes_covered".into(), Dynamic::from(s.covered as INT));
+            m.insert("high_quality".into(), Dynamic::from(s.high_quality));
+            m.insert("samples".into(), Dynamic::from(s.samples as INT));
+            Ok(m)
+        },
+    );
     let h = host.clone();
     engine.register_fn(
         "write_json",

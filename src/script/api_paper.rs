@@ -120,7 +120,7 @@ fn mass_opt(o: &Opts, call: &str) -> RhaiResult<f64> {
 }
 
 fn check_normal(mean: f64, std: f64, what: &str) -> RhaiResult<()> {
-    if !mean.is_finite() || !(std > 0.0 && std.is_finite()) {
+    if !(mean.is_finite() && std > 0.0 && std.is_finite()) {
         return err(format!(
             "{what}: needs a finite mean and a positive std, got mean {mean}, std {std}"
         ));
@@ -648,7 +648,9 @@ fn loss_opt(o: &Opts, key: &str, default: GanLoss, call: &str) -> RhaiResult<Gan
     })
 }
 
-/// `gan.g_grad_norm(#{ n, loss, z })`: ‖∇θ_G L_G‖ on G's images of `n` fixed noise rows.
+/// `gan.g_grad_norm(#{ n, loss, z })`: ‖∇θ_G L_G‖ on G's images of `n` fixed noise rows (or the
+/// rows `z`), D in evaluation mode: `norm` for `loss` (default: the GAN's own), and always
+/// `saturating` and `non_saturating` for the two cross-entropy G losses at the same state.
 fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let call = "g_grad_norm()";
     let o = Opts::new(opts, call, &["n", "loss", "z"])?;
@@ -676,9 +678,17 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
             c.gan.fixed_noise(n)
         }
     };
-    let (norm, d) = theory::g_grad_norm(&c.gan, loss, &z);
+    let (sat, d) = theory::g_grad_norm(&c.gan, GanLoss::Saturating, &z);
+    let (ns, _) = theory::g_grad_norm(&c.gan, GanLoss::NonSaturating, &z);
+    let norm = match loss {
+        GanLoss::Saturating => sat,
+        GanLoss::NonSaturating => ns,
+        other => theory::g_grad_norm(&c.gan, other, &z).0,
+    };
     let mut m = Map::new();
     m.insert("norm".into(), Dynamic::from(norm));
+    m.insert("saturating".into(), Dynamic::from(sat));
+    m.insert("non_saturating".into(), Dynamic::from(ns));
     m.insert("d_fake".into(), Dynamic::from(d));
     m.insert("loss".into(), Dynamic::from(loss.name().to_string()));
     m.insert(
@@ -688,6 +698,9 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     Ok(m)
 }
 
+/// A gradient probe: the game's step, ‖∇ saturating‖, ‖∇ non-saturating‖, mean D(G(z)).
+type Probe = (u64, f64, f64, f64);
+
 /// Records every step of `train_steps` and probes G's gradient now and then.
 struct Recorder<'a> {
     host: &'a Host,
@@ -696,7 +709,7 @@ struct Recorder<'a> {
     steps: Vec<(u64, StepMetrics)>,
     probe_every: u64,
     probe_z: Vec<f32>,
-    probes: Vec<(u64, f64, f64, f64)>,
+    probes: Vec<Probe>,
 }
 
 impl Recorder<'_> {
@@ -714,10 +727,10 @@ impl FitObserver for Recorder<'_> {
     fn on_step(&mut self, gan: &Gan, m: &StepMetrics, done: u64, total: u64) -> Control {
         self.steps.push((gan.step, *m));
         let n = self.steps.len() as u64;
-        if self.probe_every > 0 && (n % self.probe_every == 0 || n == self.want) {
+        if self.probe_every > 0 && (n.is_multiple_of(self.probe_every) || n == self.want) {
             self.probe(gan);
         }
-        if n % 20 == 0 || n == self.want {
+        if n.is_multiple_of(20) || n == self.want {
             self.host.sink.progress(&Progress {
                 gan: self.name.clone(),
                 epoch: gan.epoch + 1,
@@ -826,7 +839,7 @@ fn train_steps(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> R
     m.insert("d_fake".into(), col(&|m| m.d_fake));
     if probe_every > 0 {
         let mut p = Map::new();
-        let pc = |f: &dyn Fn(&(u64, f64, f64, f64)) -> Dynamic| -> Dynamic {
+        let pc = |f: &dyn Fn(&Probe) -> Dynamic| -> Dynamic {
             Dynamic::from_array(rec.probes.iter().map(f).collect())
         };
         p.insert("step".into(), pc(&|t| Dynamic::from(t.0 as INT)));

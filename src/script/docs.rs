@@ -652,9 +652,7 @@ mod tests {
         assert_eq!(c, vec!["gaussian_1d"]);
         let vars = vec!["generator".to_string(), "d".to_string()];
         let (_, c) = complete("ge", 2, &vars, &[]);
-        assert!(
-            c.contains(&"generator".to_string()) && c.contains(&"generate".to_string())
-        );
+        assert!(c.contains(&"generator".to_string()) && c.contains(&"generate".to_string()));
         let (_, c) = complete("print(\"sta", 10, &[], &[]);
         assert!(c.is_empty());
         let (_, c) = complete("g.st", 4, &[], &[]);

@@ -147,7 +147,8 @@ impl Host {
     /// script operations, so a recipe growing a collection without end gets a clean error, not
     /// the kernel's OOM killer; training itself allocates only what `fit` checked beforehand.
     pub fn set_memory_limit(&self, bytes: Option<u64>) {
-        self.memory_limit.store(bytes.unwrap_or(0), Ordering::Relaxed);
+        self.memory_limit
+            .store(bytes.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// Whether the process is over its memory limit (then [`Host::stop_reason`] says so).

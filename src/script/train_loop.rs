@@ -200,7 +200,10 @@ pub fn fit(
                     format!(
                         "; its state is saved in {}: `gan resume {}` continues from there",
                         f.path.display(),
-                        host.run.as_ref().map(|r| r.path().display().to_string()).unwrap_or_default()
+                        host.run
+                            .as_ref()
+                            .map(|r| r.path().display().to_string())
+                            .unwrap_or_default()
                     )
                 })
             } else {

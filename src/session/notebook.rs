@@ -163,7 +163,11 @@ mod tests {
         let c = nb.run("let a = 1;\nlet b = stack(0);");
         let e = c.error.unwrap();
         assert_eq!((e.line, e.col), (Some(2), Some(9)));
-        assert!(nb.session.help("stack").unwrap().contains("stack(inputs: int)"));
+        assert!(nb
+            .session
+            .help("stack")
+            .unwrap()
+            .contains("stack(inputs: int)"));
         assert!(nb.session.help("toy").unwrap().starts_with("toy: Gan"));
     }
 }

@@ -80,7 +80,10 @@ pub fn matmul(c: &mut [f32], ldc: usize, a: MatRef, b: MatRef, acc: Option<f32>)
     // The views' last elements must lie inside their slices.
     for v in [&a, &b] {
         if v.rows > 0 && v.cols > 0 {
-            assert!((v.rows - 1) * v.ld + v.cols <= v.data.len(), "operand buffer");
+            assert!(
+                (v.rows - 1) * v.ld + v.cols <= v.data.len(),
+                "operand buffer"
+            );
         }
     }
     if k == 0 {
@@ -141,7 +144,9 @@ mod tests {
 
     fn values(n: usize, seed: u32) -> Vec<f32> {
         (0..n)
-            .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
+            })
             .collect()
     }
 
@@ -157,7 +162,13 @@ mod tests {
                 .all(|(&x, &y)| (x as f64 - y).abs() < 1e-4)
         };
         let mut c = vec![0f32; m * n];
-        matmul(&mut c, n, MatRef::new(&a, m, k), MatRef::new(&b, k, n), None);
+        matmul(
+            &mut c,
+            n,
+            MatRef::new(&a, m, k),
+            MatRef::new(&b, k, n),
+            None,
+        );
         assert!(close(&c));
         // the same product from transposed storage: aᵀ stored as k × m, bᵀ as n × k
         let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
@@ -173,7 +184,13 @@ mod tests {
         assert!(close(&c2));
         // accumulate: c ← 0.5 c + a·b
         let mut c3 = c.clone();
-        matmul(&mut c3, n, MatRef::new(&a, m, k), MatRef::new(&b, k, n), Some(0.5));
+        matmul(
+            &mut c3,
+            n,
+            MatRef::new(&a, m, k),
+            MatRef::new(&b, k, n),
+            Some(0.5),
+        );
         for (x, y) in c3.iter().zip(&want) {
             assert!((*x as f64 - 1.5 * y).abs() < 1e-4);
         }

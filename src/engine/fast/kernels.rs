@@ -23,7 +23,8 @@ fn rows_per_task(rows: usize, width: usize) -> usize {
     if t <= 1 || rows < 2 || rows * width < PAR_MIN {
         rows.max(1)
     } else {
-        rows.div_ceil(t)
+        // a few tasks per thread, so that a thread another process holds up does not stall the rest
+        rows.div_ceil(4 * t).max((PAR_MIN / 4).div_ceil(width))
     }
 }
 
@@ -168,7 +169,14 @@ pub fn bias_maxout(z: &mut [f32], b: &[f32], h: &mut [f32], pieces: usize) {
 
 /// Maxout backward for one block of rows: `δz[r, u·p + q] = δh[r, u] · [z == h]` (dfdx gives the
 /// gradient to every piece equal to the max). `z`, `dz`: rows × units·pieces; `h`, `dh`: rows × units.
-pub fn maxout_backward(dz: &mut [f32], z: &[f32], h: &[f32], dh: &[f32], units: usize, pieces: usize) {
+pub fn maxout_backward(
+    dz: &mut [f32],
+    z: &[f32],
+    h: &[f32],
+    dh: &[f32],
+    units: usize,
+    pieces: usize,
+) {
     let cols = units * pieces;
     debug_assert!(dz.len() == z.len() && h.len() == dh.len() && dz.len() / cols == h.len() / units);
     par_rows(dz, cols, |r0, dc| {
@@ -177,7 +185,11 @@ pub fn maxout_backward(dz: &mut [f32], z: &[f32], h: &[f32], dh: &[f32], units: 
             let zr = &z[r * cols..(r + 1) * cols];
             let hr = &h[r * units..(r + 1) * units];
             let gr = &dh[r * units..(r + 1) * units];
-            for (u, (dzs, zs)) in dzr.chunks_exact_mut(pieces).zip(zr.chunks_exact(pieces)).enumerate() {
+            for (u, (dzs, zs)) in dzr
+                .chunks_exact_mut(pieces)
+                .zip(zr.chunks_exact(pieces))
+                .enumerate()
+            {
                 let (o, go) = (hr[u], gr[u]);
                 for (d, &v) in dzs.iter_mut().zip(zs) {
                     *d = go * if o == v { 1.0 } else { 0.0 };
@@ -327,6 +339,20 @@ pub fn sgd(p: &mut [f32], v: &mut [f32], g: &[f32], s: SgdStep) {
     });
 }
 
+/// `θ ← θ − u·lr` after a GEMM put the new velocity in `u` (the fused SGD of the fast path; dfdx
+/// computes `g = u·lr; θ −= g`).
+pub fn sgd_fused(p: &mut [f32], v: &[f32], lr: f32) {
+    assert_eq!(p.len(), v.len());
+    let pp = SendPtr(p.as_mut_ptr());
+    par_flat(p.len(), |r| {
+        // SAFETY: disjoint ranges inside `p`.
+        let p = unsafe { pp.slice(r.clone()) };
+        for (p, &v) in p.iter_mut().zip(&v[r]) {
+            *p -= v * lr;
+        }
+    });
+}
+
 /// What dfdx's Adam kernel does to one parameter.
 #[derive(Clone, Copy, Debug)]
 pub struct AdamStep {
@@ -348,7 +374,13 @@ pub fn adam(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], s: AdamStep)
     );
     par_flat(p.len(), |r| {
         // SAFETY: disjoint ranges inside `p`, `m` and `v`.
-        let (p, m, v) = unsafe { (pp.slice(r.clone()), mp.slice(r.clone()), vp.slice(r.clone())) };
+        let (p, m, v) = unsafe {
+            (
+                pp.slice(r.clone()),
+                mp.slice(r.clone()),
+                vp.slice(r.clone()),
+            )
+        };
         for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(&g[r]) {
             let mut g = g;
             if let Some(wd) = s.l2 {
