@@ -68,6 +68,10 @@ struct Report {
     overhead_pct: f64,
     /// 1 / the fastest timed step: what the machine does when no other process interferes.
     best_step_it_per_s: f64,
+    /// CPU seconds (all threads, user + system) per timed iteration, where /proc tells them:
+    /// less sensitive than wall time to other processes taking the cores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_secs_per_iter: Option<f64>,
     /// Analytic FLOPs of one iteration (the work the simultaneous step needs), in GFLOP.
     gflop_per_iter: f64,
     /// `gflop_per_iter × it_per_s`.
@@ -79,6 +83,8 @@ struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     reference_best_step_it_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    reference_cpu_secs_per_iter: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     samples_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     secs_10k_samples: Option<f64>,
@@ -86,6 +92,9 @@ struct Report {
     reference_samples_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parzen_secs: Option<f64>,
+    /// Of which in its matrix products (dfdx's matmul).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parzen_gemm_secs: Option<f64>,
     /// FMA throughput of this machine measured now (all `threads` threads), GFLOP/s.
     #[serde(skip_serializing_if = "Option::is_none")]
     peak_gflops: Option<f64>,
@@ -221,7 +230,10 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
         r.gflop_per_iter
     ));
 
-    let (its, over, best) = train_rate(&data_dir, &args, false)?;
+    // The fast path, whatever the process default (GAN_ENGINE) is.
+    gan::engine::fast::set_reference(false);
+    let (its, over, best, cpu) = train_rate(&data_dir, &args, false)?;
+    r.cpu_secs_per_iter = cpu;
     r.it_per_s = its;
     r.overhead_pct = over;
     r.best_step_it_per_s = best;
@@ -233,8 +245,9 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     ));
     if args.reference {
         gan::engine::fast::set_reference(true);
-        let (its, over, best) = train_rate(&data_dir, &args, true)?;
+        let (its, over, best, cpu) = train_rate(&data_dir, &args, true)?;
         gan::engine::fast::set_reference(false);
+        r.reference_cpu_secs_per_iter = cpu;
         r.reference_it_per_s = Some(its);
         r.reference_overhead_pct = Some(over);
         r.reference_best_step_it_per_s = Some(best);
@@ -258,11 +271,12 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
             r.reference_samples_per_s = Some(sps);
             say(format!("sampling, dfdx reference path: {sps:.0} samples/s"));
         }
-        let p = gan::eval::parzen::bench_parzen_random(1);
+        let (p, t) = gan::eval::parzen::bench_parzen_random_timed(1);
         r.parzen_secs = Some(p.secs);
+        r.parzen_gemm_secs = Some(t.gemm_secs);
         say(format!(
-            "Parzen protocol (10,000 samples, 1,000 validation + 10,000 test rows, d = 784): {:.3} s",
-            p.secs
+            "Parzen protocol (10,000 samples, 1,000 validation + 10,000 test rows, d = 784): {:.3} s ({:.3} s in its GEMMs)",
+            p.secs, t.gemm_secs
         ));
         let peak = peak_gflops();
         r.peak_gflops = Some(peak);
@@ -284,7 +298,7 @@ fn train_rate(
     data_dir: &std::path::Path,
     args: &BenchArgs,
     reference: bool,
-) -> anyhow::Result<(f64, f64, f64)> {
+) -> anyhow::Result<(f64, f64, f64, Option<f64>)> {
     let config = HostConfig {
         data_dir: data_dir.to_path_buf(),
         seed: Some(1234),
@@ -322,9 +336,11 @@ fn train_rate(
     let (steps0, secs0) = gan::engine::perf::steps();
     gan::engine::perf::take_fastest_step();
     gan::engine::perf::take_step_window();
+    let cpu0 = cpu_secs();
     let t = Instant::now();
     run(&mut s, &timed)?;
     let wall = t.elapsed().as_secs_f64();
+    let cpu = cpu0.zip(cpu_secs()).map(|(a, b)| b - a);
     let (steps1, secs1) = gan::engine::perf::steps();
     let n = steps1 - steps0;
     if n != epochs * args.per_epoch {
@@ -343,7 +359,19 @@ fn train_rate(
         n as f64 / wall,
         100.0 * (1.0 - inside / window).max(0.0),
         1.0 / fastest,
+        cpu.map(|c| c / n as f64),
     ))
+}
+
+/// User + system CPU seconds of this process so far (Linux /proc; None elsewhere).
+fn cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // fields after the command name (which is in parentheses and may hold spaces)
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (utime, stime): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+    // the kernel reports clock ticks; USER_HZ is 100 on every Linux build that matters here
+    Some((utime + stime) / 100.0)
 }
 
 /// Samples/s of G at batch 1,000 (the best of five rounds of 10 batches) and the time of the

@@ -8,6 +8,14 @@
 
 #[cfg(not(feature = "cuda"))]
 pub mod fast;
+/// CUDA builds train on dfdx alone: the fast CPU path is absent, its switch stays so callers build.
+#[cfg(feature = "cuda")]
+pub mod fast {
+    pub fn set_reference(_on: bool) {}
+    pub fn enabled() -> bool {
+        false
+    }
+}
 pub mod gan;
 pub mod layer;
 pub mod loss;

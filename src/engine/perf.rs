@@ -49,7 +49,7 @@ pub fn record_step(d: Duration) {
 /// than a mean to other processes taking the CPU, for comparing changes on a busy machine.
 pub fn take_fastest_step() -> Option<f64> {
     let n = FASTEST_NANOS.swap(u64::MAX, Ordering::Relaxed);
-    (n != u64::MAX).then(|| n as f64 * 1e-9)
+    (n != u64::MAX).then_some(n as f64 * 1e-9)
 }
 
 /// Steps recorded so far and the seconds they took.

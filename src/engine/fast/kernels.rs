@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 /// Below this many elements a kernel runs on the calling thread (splitting costs more).
-const PAR_MIN: usize = 1 << 14;
+const PAR_MIN: usize = 1 << 16;
 
 fn threads() -> usize {
     rayon::current_num_threads()

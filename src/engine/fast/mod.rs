@@ -347,6 +347,9 @@ struct Seg {
     weights: bool,
 }
 
+/// An element-wise backward kernel on one segment: (output rows, δ range, tape range).
+type RowKernel<'a> = dyn Fn(&mut [f32], std::ops::Range<usize>, std::ops::Range<usize>) + 'a;
+
 /// Gradient buffers of one backward sweep.
 #[derive(Default, Debug)]
 struct Back {
@@ -411,15 +414,13 @@ fn backward(
         let Back { cur, nxt, dz, gb } = &mut *back;
         let cur: &[f32] = cur;
         // Element-wise layers, segment by segment (δ rows ↔ tape rows), for rows ≥ lo_in.
-        let elementwise =
-            |nxt: &mut [f32],
-             f: &dyn Fn(&mut [f32], std::ops::Range<usize>, std::ops::Range<usize>)| {
-                for s in segs.iter().filter(|s| s.delta >= lo_in) {
-                    let d = s.delta * win..(s.delta + s.rows) * win;
-                    let t = s.tape * win..(s.tape + s.rows) * win;
-                    f(&mut nxt[d.clone()], d, t);
-                }
-            };
+        let elementwise = |nxt: &mut [f32], f: &RowKernel| {
+            for s in segs.iter().filter(|s| s.delta >= lo_in) {
+                let d = s.delta * win..(s.delta + s.rows) * win;
+                let t = s.tape * win..(s.tape + s.rows) * win;
+                f(&mut nxt[d.clone()], d, t);
+            }
+        };
         match &mut net.layers[i] {
             FLayer::Affine(a) => {
                 let units = a.cols / a.pieces;
@@ -657,6 +658,8 @@ struct Updater<'a> {
     net: &'a mut Network,
     plan: UpdatePlan,
     grads: &'a mut [Vec<f32>],
+    /// Leave the weights' write-back to the end of the step ([`store_weights`]).
+    defer_weights: bool,
 }
 
 impl Updater<'_> {
@@ -714,9 +717,32 @@ impl Sink for Updater<'_> {
                 kernels::adam(&mut a.b, m, v, gb, s);
             }
         }
-        w.copy_from(&a.w);
         b.copy_from(&a.b);
+        if !self.defer_weights {
+            w.copy_from(&a.w);
+        }
     }
+}
+
+/// Whether the updaters of a step leave the weight write-back to [`store_weights`] at its end:
+/// with several threads that copy runs on all of them at once (one tensor each), where a copy
+/// right after each layer's update (while its weights are in cache, better on one thread) would
+/// leave the other threads idle.
+fn defer_weights() -> bool {
+    rayon::current_num_threads() > 1
+}
+
+/// Writes the weight matrices of both mirrors back to the GAN's tensors, one task per tensor.
+fn store_weights(ws: &Workspace, gan: &mut Gan) {
+    rayon::scope(|s| {
+        for (net, mirror) in [(&mut gan.g, &ws.g), (&mut gan.d, &ws.d)] {
+            for (l, fl) in net.layers.iter_mut().zip(&mirror.layers) {
+                if let (Layer::Affine { w, .. }, FLayer::Affine(a)) = (l, fl) {
+                    s.spawn(move |_| w.copy_from(&a.w));
+                }
+            }
+        }
+    });
 }
 
 /// One iteration on the fast path; `real` holds the iteration's real rows (`batches × batch`).
@@ -827,6 +853,7 @@ fn simultaneous(
     epoch: u64,
 ) -> StepMetrics {
     let loss = gan.spec.loss;
+    let defer = defer_weights();
     let pos = generate(gan, ws, rng, b);
     let end = discriminate(ws, rng, Some(real), b, pos);
     rng.set_word_pos(end);
@@ -868,6 +895,7 @@ fn simultaneous(
         net: &mut gan.d,
         plan: d_plan,
         grads: &mut ws.d_grads,
+        defer_weights: defer,
     };
     backward(
         &mut ws.d,
@@ -891,6 +919,7 @@ fn simultaneous(
         net: &mut gan.g,
         plan: g_plan,
         grads: &mut ws.g_grads,
+        defer_weights: defer,
     };
     backward(
         &mut ws.g,
@@ -900,6 +929,9 @@ fn simultaneous(
         &mut ws.back,
         Some(&mut g_up),
     );
+    if defer {
+        store_weights(ws, gan);
+    }
     gan.d_state.advance(&d_plan);
     gan.g_state.advance(&g_plan);
     m.lr_d = d_plan.applied.lr;
@@ -921,6 +953,7 @@ fn alternating(
 ) -> StepMetrics {
     let loss = gan.spec.loss;
     let dim = ws.d.input;
+    let defer = defer_weights();
     let mut m = StepMetrics::default();
     let (mut dl, mut dr, mut df) = (0.0, 0.0, 0.0);
     let k = real.len() / (b * dim);
@@ -947,6 +980,7 @@ fn alternating(
             net: &mut gan.d,
             plan,
             grads: &mut ws.d_grads,
+            defer_weights: defer,
         };
         backward(
             &mut ws.d,
@@ -989,6 +1023,7 @@ fn alternating(
         net: &mut gan.g,
         plan,
         grads: &mut ws.g_grads,
+        defer_weights: defer,
     };
     backward(
         &mut ws.g,
@@ -998,6 +1033,9 @@ fn alternating(
         &mut ws.back,
         Some(&mut up),
     );
+    if defer {
+        store_weights(ws, gan);
+    }
     gan.g_state.advance(&plan);
     m.lr_g = plan.applied.lr;
     m
