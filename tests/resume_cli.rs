@@ -193,11 +193,13 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
 fn resume_replays_earlier_fits_and_continues_the_killed_one() {
     let s = setup(TWO_FITS);
     let (a, b) = (s.root.join("a"), s.root.join("b"));
-    let args = ["--seed", "9"];
+    // 50 000 steps an epoch: long enough that the kill, 200 ms after epoch 2's checkpoint,
+    // lands inside epoch 3 however fast the engine is
+    let args = ["--seed", "9", "--set", "n=1000000"];
     ok(run_args(&s, &a, &args).output().unwrap());
-    // killed in the third epoch of `gan`, during its second fit (5 000 steps an epoch)
+    // killed in the third epoch of `gan`, during its second fit
     kill_when(run_args(&s, &b, &args), || {
-        has_checkpoint(&b.join("checkpoints"), 10000)
+        has_checkpoint(&b.join("checkpoints"), 100000)
     });
     assert_eq!(metrics(&b, "metrics.jsonl").len(), 2, "killed in epoch 3");
     assert!(!b.join("metrics_other.jsonl").exists());
@@ -205,7 +207,7 @@ fn resume_replays_earlier_fits_and_continues_the_killed_one() {
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("ckpt-0000010000 (epoch 2, step 10000)"),
+        stdout.contains("ckpt-0000100000 (epoch 2, step 100000)"),
         "{stdout}"
     );
     assert!(stdout.contains("`other` has no checkpoint"), "{stdout}");

@@ -85,10 +85,10 @@ fn toy_1d_recipe_learns_the_data_mean_and_std() {
     let config: Value =
         serde_json::from_slice(&fs::read(dir.path().join("config.json")).unwrap()).unwrap();
     assert_eq!(config["gans"]["gan"]["gan"]["loss"], "non_saturating");
-    assert_eq!(config["gans"]["gan"]["fit"]["epochs"], 150);
+    assert_eq!(config["gans"]["gan"]["fit"]["epochs"], 100);
     assert_eq!(
         metrics_without_timing(dir.path(), "metrics.jsonl").len(),
-        150
+        100
     );
     assert!(dir.path().join("weights.safetensors").exists());
     assert!(dir.path().join("history.png").exists());

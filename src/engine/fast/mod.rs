@@ -51,8 +51,8 @@ const REFERENCE: u8 = 2;
 static MODE: AtomicU8 = AtomicU8::new(UNSET);
 
 /// Forces the dfdx-autograd reference path (`true`) or the fast path (`false`) for the rest of
-/// the process; for benchmarks and tests that compare the two. The default is the dfdx reference path;
-/// `GAN_ENGINE=fast` selects the fast path. CUDA builds always use dfdx.
+/// the process; for benchmarks and tests that compare the two. The default is the fast path;
+/// `GAN_ENGINE=reference` selects the dfdx path. CUDA builds always use dfdx.
 pub fn set_reference(on: bool) {
     MODE.store(if on { REFERENCE } else { FAST }, Ordering::Relaxed);
 }
@@ -66,9 +66,9 @@ pub fn enabled() -> bool {
         FAST => true,
         REFERENCE => false,
         _ => {
-            // Until the fast path is finished and its results re-validated against the
-            // recipes' acceptance tests, the dfdx reference path is the default.
-            let reference = !std::env::var("GAN_ENGINE").is_ok_and(|v| v.trim() == "fast");
+            // The fast path is the default; `GAN_ENGINE=reference` selects the dfdx-autograd
+            // step (the engine's reference: the fast path is tested against it).
+            let reference = std::env::var("GAN_ENGINE").is_ok_and(|v| v.trim() == "reference");
             set_reference(reference);
             !reference
         }
