@@ -18,52 +18,8 @@ mod common;
 use gan::data::{load_mnist, MnistSplit};
 use gan::engine::network::NamedValues;
 use gan::engine::{
-    Control, FitObserver, FitSpec, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec,
-    StackSpec, StepMetrics, Trainer, UpdateScheme,
+    Control, FitObserver, FitSpec, Gan, GanSpec, OptimizerSpec, StepMetrics, Trainer, UpdateScheme,
 };
-
-pub fn paper_spec() -> GanSpec {
-    let dense = |units| LayerSpec::Dense {
-        units,
-        irange: None,
-    };
-    let maxout = LayerSpec::Maxout {
-        units: 240,
-        pieces: 5,
-        irange: None,
-    };
-    GanSpec {
-        g: StackSpec {
-            input: 100,
-            layers: vec![
-                dense(1200),
-                LayerSpec::Relu,
-                dense(1200),
-                LayerSpec::Relu,
-                dense(784),
-                LayerSpec::Sigmoid,
-            ],
-        },
-        d: StackSpec {
-            input: 784,
-            layers: vec![
-                LayerSpec::Dropout { keep: 0.8 },
-                maxout.clone(),
-                LayerSpec::Dropout { keep: 0.5 },
-                maxout,
-                LayerSpec::Dropout { keep: 0.5 },
-                dense(1),
-            ],
-        },
-        loss: GanLoss::NonSaturating,
-        scheme: UpdateScheme::Simultaneous,
-        noise: Noise::Uniform {
-            dim: 100,
-            half_width: 3f64.sqrt(),
-        },
-        init_g_bias_from_marginals: true,
-    }
-}
 
 struct Steps(Vec<StepMetrics>);
 impl FitObserver for Steps {
@@ -98,7 +54,7 @@ fn moved(before: &[NamedValues], after: &[NamedValues]) -> Vec<[f64; 2]> {
 fn short_run(scheme: UpdateScheme) -> Run {
     let data = load_mnist(&common::mnist_dir(), MnistSplit::Train)
         .expect("MNIST is needed: set GAN_DATA_DIR or run `gan data fetch mnist`");
-    let mut spec = paper_spec();
+    let mut spec = GanSpec::paper_mnist();
     spec.scheme = scheme;
     let mut gan = Gan::try_new(spec, 1234).unwrap();
     // G's output bias is set from the data marginals on the first fit: start from there.

@@ -22,7 +22,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 
-use gan::engine::{GanLoss, GanSpec, LayerSpec, Noise, StackSpec, UpdateScheme};
+use gan::engine::{GanSpec, LayerSpec, StackSpec};
 use gan::script::{HostConfig, NullSink};
 use gan::session::Session;
 
@@ -117,50 +117,6 @@ let gan = gan(g, d, #{
 let opt = sgd(#{ lr: exp_decay(0.1, 1.000004, 1e-6), momentum: ramp(0.5, 0.7, 1, 250) });
 "#;
 
-/// The same GAN as [`SETUP`], for the sampling measurement.
-fn paper_spec() -> GanSpec {
-    let dense = |units| LayerSpec::Dense {
-        units,
-        irange: None,
-    };
-    let maxout = || LayerSpec::Maxout {
-        units: 240,
-        pieces: 5,
-        irange: None,
-    };
-    GanSpec {
-        g: StackSpec {
-            input: 100,
-            layers: vec![
-                dense(1200),
-                LayerSpec::Relu,
-                dense(1200),
-                LayerSpec::Relu,
-                dense(784),
-                LayerSpec::Sigmoid,
-            ],
-        },
-        d: StackSpec {
-            input: 784,
-            layers: vec![
-                LayerSpec::Dropout { keep: 0.8 },
-                maxout(),
-                LayerSpec::Dropout { keep: 0.5 },
-                maxout(),
-                LayerSpec::Dropout { keep: 0.5 },
-                dense(1),
-            ],
-        },
-        loss: GanLoss::NonSaturating,
-        scheme: UpdateScheme::Simultaneous,
-        noise: Noise::Uniform {
-            dim: 100,
-            half_width: 3f64.sqrt(),
-        },
-        init_g_bias_from_marginals: true,
-    }
-}
-
 /// FLOPs (multiply and add counted apart) of one row through each affine layer of a stack.
 fn affine_flops(s: &StackSpec) -> Vec<f64> {
     let mut width = s.input;
@@ -211,7 +167,7 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     }
     let threads = rayon::current_num_threads();
     let data_dir = super::data_dir(args.data_dir.clone());
-    let spec = paper_spec();
+    let spec = GanSpec::paper_mnist();
     let mut r = Report {
         engine: "gan",
         threads,
@@ -473,7 +429,7 @@ mod tests {
     #[test]
     fn analytic_flops_of_the_paper_iteration() {
         // G: 100·1200 + 1200·1200 + 1200·784 weights; D: 784·1200 + 240·1200 + 240·1.
-        let gf = iteration_flops(&paper_spec(), 100);
+        let gf = iteration_flops(&GanSpec::paper_mnist(), 100);
         assert!((gf * 1e-9 - 2.8208).abs() < 1e-3, "{gf}");
     }
 }

@@ -189,28 +189,7 @@ mod tests {
     use crate::engine::{device, rng};
 
     fn paper_d() -> StackSpec {
-        StackSpec {
-            input: 784,
-            layers: vec![
-                LayerSpec::Dropout { keep: 0.8 },
-                LayerSpec::Maxout {
-                    units: 240,
-                    pieces: 5,
-                    irange: None,
-                },
-                LayerSpec::Dropout { keep: 0.5 },
-                LayerSpec::Maxout {
-                    units: 240,
-                    pieces: 5,
-                    irange: None,
-                },
-                LayerSpec::Dropout { keep: 0.5 },
-                LayerSpec::Dense {
-                    units: 1,
-                    irange: None,
-                },
-            ],
-        }
+        crate::engine::GanSpec::paper_mnist().d
     }
 
     #[test]

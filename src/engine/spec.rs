@@ -218,6 +218,54 @@ pub struct GanSpec {
 }
 
 impl GanSpec {
+    /// The paper's MNIST game (its code's mnist.yaml): G 100 → 1200 ReLU → 1200 ReLU → 784
+    /// sigmoid, D dropout(0.8) → maxout 240×5 → dropout(0.5) → maxout 240×5 → dropout(0.5) →
+    /// one logit; non-saturating G loss, the simultaneous update, z ~ U(−√3, √3)^100, G's output
+    /// bias from the data marginals. `scripts/mnist_paper.rhai` declares the same game.
+    pub fn paper_mnist() -> Self {
+        let dense = |units| LayerSpec::Dense {
+            units,
+            irange: None,
+        };
+        let maxout = || LayerSpec::Maxout {
+            units: 240,
+            pieces: 5,
+            irange: None,
+        };
+        let dropout = |keep| LayerSpec::Dropout { keep };
+        GanSpec {
+            g: StackSpec {
+                input: 100,
+                layers: vec![
+                    dense(1200),
+                    LayerSpec::Relu,
+                    dense(1200),
+                    LayerSpec::Relu,
+                    dense(784),
+                    LayerSpec::Sigmoid,
+                ],
+            },
+            d: StackSpec {
+                input: 784,
+                layers: vec![
+                    dropout(0.8),
+                    maxout(),
+                    dropout(0.5),
+                    maxout(),
+                    dropout(0.5),
+                    dense(1),
+                ],
+            },
+            loss: GanLoss::NonSaturating,
+            scheme: UpdateScheme::Simultaneous,
+            noise: Noise::Uniform {
+                dim: 100,
+                half_width: 3f64.sqrt(),
+            },
+            init_g_bias_from_marginals: true,
+        }
+    }
+
     /// Checks both stacks and that they fit each other and the data width: G maps noise to data,
     /// D maps data to one logit.
     pub fn try_check(&self, data_dim: Option<usize>) -> Result<(), GanShapeError> {

@@ -199,55 +199,8 @@ fn nesterov_weight_decay_and_adam_match_the_reference_path() {
 #[test]
 fn paper_model_gradients_match_the_reference_path() {
     let spec = GanSpec {
-        g: StackSpec {
-            input: 100,
-            layers: vec![
-                LayerSpec::Dense {
-                    units: 1200,
-                    irange: None,
-                },
-                LayerSpec::Relu,
-                LayerSpec::Dense {
-                    units: 1200,
-                    irange: None,
-                },
-                LayerSpec::Relu,
-                LayerSpec::Dense {
-                    units: 784,
-                    irange: None,
-                },
-                LayerSpec::Sigmoid,
-            ],
-        },
-        d: StackSpec {
-            input: 784,
-            layers: vec![
-                LayerSpec::Dropout { keep: 0.8 },
-                LayerSpec::Maxout {
-                    units: 240,
-                    pieces: 5,
-                    irange: None,
-                },
-                LayerSpec::Dropout { keep: 0.5 },
-                LayerSpec::Maxout {
-                    units: 240,
-                    pieces: 5,
-                    irange: None,
-                },
-                LayerSpec::Dropout { keep: 0.5 },
-                LayerSpec::Dense {
-                    units: 1,
-                    irange: None,
-                },
-            ],
-        },
-        loss: GanLoss::NonSaturating,
-        scheme: UpdateScheme::Simultaneous,
-        noise: Noise::Uniform {
-            dim: 100,
-            half_width: 3f64.sqrt(),
-        },
         init_g_bias_from_marginals: false,
+        ..GanSpec::paper_mnist()
     };
     let opt = OptimizerSpec::Sgd {
         lr: Schedule::Constant { value: 1.0 },
