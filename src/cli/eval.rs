@@ -1,4 +1,5 @@
-//! `gan eval parzen RUN_DIR`: the paper's Parzen-window log-likelihood of a trained generator.
+//! `gan eval parzen RUN_DIR`: the paper's Parzen-window log-likelihood of a trained generator;
+//! `gan eval classifier RUN_DIR`: Fréchet distance and classifier score on an MNIST classifier.
 
 use std::path::PathBuf;
 
@@ -20,6 +21,21 @@ pub enum EvalCommand {
         #[arg(long)]
         sigma: Option<f64>,
         /// Print one JSON object: {"ll", "se", "sigma", "n_samples", "n_test", "secs"}.
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Fréchet distance (penultimate features of an MNIST classifier the engine trains and caches)
+    /// and classifier score of generator samples, with the real data's own values as references.
+    Classifier {
+        /// A run directory (reads weights.safetensors) or a .safetensors weights file.
+        run: PathBuf,
+        /// Generator samples to evaluate.
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+        /// Print one JSON object: {"fd", "score", "n_samples", "ref_test_score", "ref_train_fd",
+        /// "accuracy", "secs", "classifier_dir", "classifier_trained"}.
         #[arg(long)]
         json: bool,
         #[arg(long)]
@@ -59,7 +75,55 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        EvalCommand::Classifier {
+            run,
+            samples,
+            json,
+            data_dir,
+        } => classifier(&run, samples, json, data_dir),
     }
+}
+
+fn classifier(
+    run: &std::path::Path,
+    samples: usize,
+    json: bool,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        samples >= 2,
+        "--samples must be at least 2 (a covariance needs 2 rows), got {samples}"
+    );
+    let weights = weights_of(run)?;
+    let mut model = gan::checkpoint::read_gan(&weights)
+        .with_context(|| format!("loading the generator from {}", weights.display()))?;
+    let dir = super::data_dir(data_dir);
+    // Progress and cache messages go to stderr so that --json output stays one object.
+    let ev = gan::eval::MnistEvaluator::open(&dir, &mut |line| eprintln!("{line}"))?;
+    let r = ev.evaluate_gan(&mut model, samples)?;
+    if json {
+        let mut v = serde_json::to_value(&r)?;
+        v["classifier_dir"] = ev.cache_dir.display().to_string().into();
+        v["classifier_trained"] = ev.trained.into();
+        println!("{v}");
+    } else {
+        println!(
+            "Fréchet distance: {:.3} (real train[0:10000] vs test: {:.3})",
+            r.fd, r.ref_train_fd
+        );
+        println!(
+            "classifier score: {:.3} (real test images: {:.3}; at most 10)",
+            r.score, r.ref_test_score
+        );
+        println!(
+            "{} samples, {:.2} s; classifier test accuracy {:.4} ({})",
+            r.n_samples,
+            r.secs,
+            r.accuracy,
+            ev.cache_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// The weights a run left: `weights.safetensors` once training finished, else the model of the

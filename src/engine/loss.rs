@@ -88,6 +88,16 @@ impl GanLoss {
     }
 }
 
+/// Softmax cross-entropy of `(batch, classes)` logits against one-hot (or any probability)
+/// targets of the same shape, averaged over the batch: `−(1/B) Σ_i Σ_k t_ik log softmax(l_i)_k`.
+/// dfdx's `cross_entropy_with_logits_loss` uses the stable log-softmax (max subtracted first).
+pub fn softmax_cross_entropy<T: Tape<f32, Dev>>(
+    logits: Mat<T>,
+    targets: Mat,
+) -> Tensor<(), f32, Dev, T> {
+    dfdx::losses::cross_entropy_with_logits_loss(logits, targets)
+}
+
 /// `softplus(x) = log(1 + eˣ)` in f64, stable for any finite x (reference for tests and metrics).
 pub fn softplus(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
@@ -231,6 +241,37 @@ mod tests {
                     "{name} d grad {i}: {num} vs {}",
                     dg[i]
                 );
+            }
+        }
+    }
+
+    /// Against the definition in f64: mean over rows of `logsumexp(l) − l_label`, and its gradient
+    /// `(softmax(l) − onehot) / B`.
+    #[test]
+    fn softmax_cross_entropy_matches_its_definition() {
+        let dev = device();
+        let l = [1.0f32, -2.0, 0.5, 30.0, 29.0, -5.0];
+        let labels = [2usize, 0];
+        let mut t = vec![0f32; 6];
+        for (i, &k) in labels.iter().enumerate() {
+            t[i * 3 + k] = 1.0;
+        }
+        let x = dev.tensor_from_vec(l.to_vec(), (2, 3));
+        let loss = softmax_cross_entropy(x.leaky_trace(), dev.tensor_from_vec(t.clone(), (2, 3)));
+        let got = loss.array() as f64;
+        let row = |r: &[f32]| {
+            let m = r.iter().fold(f64::MIN, |a, &v| a.max(v as f64));
+            m + r.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln()
+        };
+        let want = ((row(&l[..3]) - l[2] as f64) + (row(&l[3..]) - l[3] as f64)) / 2.0;
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        let g = loss.backward().get(&x).as_vec();
+        for (i, r) in l.chunks(3).enumerate() {
+            let lse = row(r);
+            for k in 0..3 {
+                let p = (r[k] as f64 - lse).exp();
+                let want = (p - t[i * 3 + k] as f64) / 2.0;
+                assert!((g[i * 3 + k] as f64 - want).abs() < 1e-5, "grad [{i},{k}]");
             }
         }
     }

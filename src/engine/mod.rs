@@ -16,6 +16,7 @@ pub mod fast {
         false
     }
 }
+pub mod classifier;
 pub mod gan;
 pub mod layer;
 pub mod loss;

@@ -18,6 +18,12 @@ pub enum Purpose {
     FixedNoise = 5,
     Sample = 6,
     Data = 7,
+    /// The evaluation classifier's initial weights ([`super::classifier`]).
+    ClassifierInit = 8,
+    /// The classifier's epoch shuffles.
+    ClassifierShuffle = 9,
+    /// The classifier's per-step augmentation shifts and dropout masks.
+    ClassifierStep = 10,
 }
 
 /// SplitMix64 finaliser: a bijective mix so nearby `(seed, purpose, index)` give unrelated seeds.

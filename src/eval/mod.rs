@@ -1,7 +1,16 @@
-//! Evaluation of trained generators (the paper's quantitative metrics).
+//! Evaluation of trained generators: the paper's Parzen estimate, and classifier-based metrics
+//! (Fréchet distance, classifier score) on an MNIST classifier the engine trains, and the mode
+//! coverage of 2-D mixtures.
 
+pub mod class_score;
+pub mod classifier_cache;
+pub mod frechet;
+pub mod gan_classifier;
 pub mod gan_parzen;
+pub mod modes;
 pub mod parzen;
 
+pub use gan_classifier::{ClassifierMetrics, MnistEvaluator};
 pub use gan_parzen::gan_parzen;
+pub use modes::ModeStats;
 pub use parzen::ParzenResult;

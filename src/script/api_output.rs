@@ -9,6 +9,7 @@ use super::host::Host;
 use super::options::{err, RhaiResult};
 use super::values::{DataHandle, GanHandle, Samples};
 use crate::data::ImageShape;
+use crate::eval::ModeStats;
 use crate::viz;
 
 /// A PNG grid of rows shaped as images, `cols` per line, each pixel drawn 2×2.
@@ -202,79 +203,10 @@ pub fn scatter_png(gan: &GanHandle, data: &DataHandle) -> anyhow::Result<Vec<u8>
     viz::encode_png(&img)
 }
 
-/// Mode coverage of a 2-D mixture.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModeStats {
-    pub modes: usize,
-    /// Modes holding at least [`MIN_PER_MODE`] high-quality samples.
-    pub covered: usize,
-    /// Fraction of samples within 3σ of their nearest mode.
-    pub high_quality: f64,
-    pub samples: usize,
-}
-
-/// High-quality samples a mode needs to count as covered (of 2,500 drawn).
-pub const MIN_PER_MODE: usize = 20;
-
-/// Modes and their spread come from the data itself: the mean and std of the rows with each
-/// label (the toy mixtures label each row with its mode).
+/// Mode coverage of `n` samples of `gan` on the labelled 2-D mixture `data` (see
+/// [`crate::eval::modes`]).
 pub fn mode_stats(gan: &GanHandle, data: &DataHandle, n: usize) -> anyhow::Result<ModeStats> {
-    let d = &data.0;
-    anyhow::ensure!(
-        d.dim == 2,
-        "mode statistics need 2-D data, this has {} features",
-        d.dim
-    );
-    let labels = d
-        .labels
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("the data has no mode labels (use ring(…) or grid(…))"))?;
-    let modes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
-    let mut sum = vec![[0f64; 3]; modes];
-    for (r, &l) in d.x.chunks_exact(2).zip(labels) {
-        let s = &mut sum[l as usize];
-        s[0] += r[0] as f64;
-        s[1] += r[1] as f64;
-        s[2] += 1.0;
-    }
-    let centers: Vec<[f64; 2]> = sum
-        .iter()
-        .map(|s| [s[0] / s[2].max(1.0), s[1] / s[2].max(1.0)])
-        .collect();
-    // per-coordinate std around each row's own mode, pooled
-    let var =
-        d.x.chunks_exact(2)
-            .zip(labels)
-            .map(|(r, &l)| {
-                let c = centers[l as usize];
-                (r[0] as f64 - c[0]).powi(2) + (r[1] as f64 - c[1]).powi(2)
-            })
-            .sum::<f64>()
-            / (2.0 * d.rows() as f64);
-    let sigma = var.sqrt();
+    let (centres, sigma) = crate::eval::modes::mode_centres(&data.0)?;
     let fake = gan.lock().gan.sample(n);
-    let mut per_mode = vec![0usize; modes];
-    let mut good = 0;
-    for p in fake.chunks_exact(2) {
-        let (best, dist) = centers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                (
-                    i,
-                    ((p[0] as f64 - c[0]).powi(2) + (p[1] as f64 - c[1]).powi(2)).sqrt(),
-                )
-            })
-            .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
-        if dist <= 3.0 * sigma {
-            good += 1;
-            per_mode[best] += 1;
-        }
-    }
-    Ok(ModeStats {
-        modes,
-        covered: per_mode.iter().filter(|&&c| c >= MIN_PER_MODE).count(),
-        high_quality: good as f64 / n as f64,
-        samples: n,
-    })
+    Ok(crate::eval::modes::mode_stats_of(&fake, &centres, sigma))
 }

@@ -2,6 +2,7 @@
 //! schedules and trains them; outputs go through a [`Host`] the front end provides.
 
 pub mod api_data;
+pub mod api_eval;
 pub mod api_output;
 pub mod api_paper;
 pub mod api_stack;
@@ -73,6 +74,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     api_train::register(&mut engine, host);
     api_output::register(&mut engine, host);
     api_paper::register(&mut engine, host);
+    api_eval::register(&mut engine, host);
     resume::register(&mut engine, host);
     engine
 }

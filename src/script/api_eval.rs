@@ -1,0 +1,62 @@
+//! Metrics that are not Parzen: `classifier_metrics(gan_or_samples, #{ samples })` on MNIST.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, Map, INT};
+
+use super::host::Host;
+use super::options::{err, Opts, RhaiResult};
+use super::values::{GanHandle, Samples};
+use crate::eval::{ClassifierMetrics, MnistEvaluator};
+
+pub fn register(engine: &mut Engine, host: &Arc<Host>) {
+    let h = host.clone();
+    engine.register_fn("classifier_metrics", move |gan: GanHandle| {
+        of_gan(&h, &gan, &Map::new())
+    });
+    let h = host.clone();
+    engine.register_fn("classifier_metrics", move |gan: GanHandle, opts: Map| {
+        of_gan(&h, &gan, &opts)
+    });
+    let h = host.clone();
+    engine.register_fn("classifier_metrics", move |s: Samples| -> RhaiResult<Map> {
+        let ev = evaluator(&h)?;
+        let r = ev
+            .evaluate_samples(&s.x)
+            .or_else(|e| err(format!("classifier_metrics(): {e:#}")))?;
+        Ok(to_map(&r, &ev))
+    });
+}
+
+/// The process-wide MNIST evaluator for this session's data directory; the first call loads or
+/// trains the classifier, and says so (and where its cache is) through the sink.
+fn evaluator(h: &Host) -> RhaiResult<Arc<MnistEvaluator>> {
+    MnistEvaluator::shared(&h.config.data_dir, &mut |line| h.sink.text(line))
+        .or_else(|e| err(format!("classifier_metrics(): {e:#}")))
+}
+
+fn of_gan(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
+    let o = Opts::new(opts, "classifier_metrics()", &["samples"])?;
+    let n = o.count("samples", 10_000, 2)? as usize;
+    let ev = evaluator(h)?;
+    let r = ev
+        .evaluate_gan(&mut gan.lock().gan, n)
+        .or_else(|e| err(format!("classifier_metrics(): {e:#}")))?;
+    Ok(to_map(&r, &ev))
+}
+
+fn to_map(r: &ClassifierMetrics, ev: &MnistEvaluator) -> Map {
+    let mut m = Map::new();
+    m.insert("fd".into(), Dynamic::from(r.fd));
+    m.insert("score".into(), Dynamic::from(r.score));
+    m.insert("n_samples".into(), Dynamic::from(r.n_samples as INT));
+    m.insert("ref_test_score".into(), Dynamic::from(r.ref_test_score));
+    m.insert("ref_train_fd".into(), Dynamic::from(r.ref_train_fd));
+    m.insert("accuracy".into(), Dynamic::from(r.accuracy));
+    m.insert("secs".into(), Dynamic::from(r.secs));
+    m.insert(
+        "classifier_dir".into(),
+        Dynamic::from(ev.cache_dir.display().to_string()),
+    );
+    m
+}

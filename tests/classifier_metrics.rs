@@ -1,0 +1,137 @@
+//! The classifier-based metrics on real MNIST: the engine-trained classifier's accuracy, and the
+//! Fréchet distance and classifier score of real images against noise.
+//!
+//! The classifier is trained at most once per test process (the process-wide evaluator that the
+//! DSL's `classifier_metrics` shares too), and not at all when a valid cache exists. When the data directory is read-only the cache goes to
+//! `target/test-classifier-cache/`, so later runs load it instead of retraining.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use gan::data::{load_mnist, MnistSplit};
+use gan::eval::MnistEvaluator;
+
+fn test_cache_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-classifier-cache")
+}
+
+fn evaluator() -> Arc<MnistEvaluator> {
+    let dir = common::mnist_dir();
+    let dirs = [dir.join("classifier"), test_cache_root().join("classifier")];
+    MnistEvaluator::shared_with_cache(&dir, &dirs, &mut |l| eprintln!("{l}")).unwrap()
+}
+
+#[test]
+fn classifier_reaches_98_5_percent_on_the_test_set() {
+    let ev = evaluator();
+    let test = load_mnist(&common::mnist_dir(), MnistSplit::Test).unwrap();
+    let acc = ev
+        .classifier
+        .accuracy(&test.x, test.labels.as_ref().unwrap());
+    eprintln!("test accuracy {acc:.4} (cache {})", ev.cache_dir.display());
+    assert!(acc >= 0.985, "test accuracy {acc}");
+    assert_eq!(acc, ev.test_accuracy);
+    assert_eq!(ev.classifier.feature_dim(), 256);
+}
+
+#[test]
+fn real_images_are_far_closer_than_noise() {
+    let ev = evaluator();
+    let valid = load_mnist(&common::mnist_dir(), MnistSplit::Valid).unwrap();
+    let real = ev.evaluate_samples(&valid.x).unwrap();
+    // uniform noise in [0, 1], 10,000 images
+    let mut r = gan::engine::rng::stream(0, gan::engine::rng::Purpose::Data, 0);
+    let noise: Vec<f32> = (0..10_000 * 784)
+        .map(|_| rand::Rng::gen::<f32>(&mut r))
+        .collect();
+    let fake = ev.evaluate_samples(&noise).unwrap();
+    eprintln!(
+        "valid: fd {:.3} score {:.3}; noise: fd {:.3} score {:.3}; references: train fd {:.3}, test score {:.3}",
+        real.fd, real.score, fake.fd, fake.score, ev.train_fd, ev.test_score
+    );
+    assert!(
+        ev.train_fd < 0.02 * fake.fd,
+        "train {} vs noise {}",
+        ev.train_fd,
+        fake.fd
+    );
+    assert!(
+        real.fd < 0.02 * fake.fd,
+        "valid {} vs noise {}",
+        real.fd,
+        fake.fd
+    );
+    // a 98.5%-accurate classifier on the balanced test set: near the maximum of 10
+    assert!(
+        ev.test_score > 9.0 && ev.test_score <= 10.0,
+        "{}",
+        ev.test_score
+    );
+    assert!(
+        (real.score - ev.test_score).abs() < 0.3,
+        "{} vs {}",
+        real.score,
+        ev.test_score
+    );
+    assert!(
+        fake.score < 0.5 * ev.test_score,
+        "noise score {}",
+        fake.score
+    );
+}
+
+#[test]
+fn dsl_and_cli_report_the_metrics() {
+    // From here on the cache exists, and the DSL below gets this same evaluator.
+    let ev = evaluator();
+    let run = tempfile::tempdir().unwrap();
+    let (mut s, _) = common::session(Some(run.path()), &[], Some(1));
+    let m: rhai::Map = s
+        .eval(
+            r#"
+            let g = stack(10).dense(32).relu().dense(784).sigmoid();
+            let d = stack(784).dense(16).relu().dense(1);
+            let m = gan(g, d);
+            m.fit(mnist("test"), #{ epochs: 1, batch: 50, steps_per_epoch: 2, opt: adam(#{ lr: 0.001 }) });
+            classifier_metrics(m, #{ samples: 500 })
+            "#,
+        )
+        .unwrap()
+        .cast();
+    assert_eq!(m["n_samples"].as_int().unwrap(), 500);
+    assert_eq!(m["ref_train_fd"].as_float().unwrap(), ev.train_fd);
+    let fd = m["fd"].as_float().unwrap();
+    assert!(
+        fd > 10.0 * ev.train_fd,
+        "an untrained G is far from the data: {fd}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(["eval", "classifier"])
+        .arg(run.path())
+        .args(["--samples", "500", "--json"])
+        .env("GAN_DATA_DIR", common::mnist_dir())
+        .env("GAN_CACHE_DIR", test_cache_root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("classifier: loaded from"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "fd",
+        "score",
+        "ref_test_score",
+        "ref_train_fd",
+        "accuracy",
+        "secs",
+    ] {
+        assert!(v[key].is_f64(), "{key} in {v}");
+    }
+    assert_eq!(v["n_samples"], 500);
+    assert_eq!(v["accuracy"].as_f64().unwrap(), ev.test_accuracy);
+    assert!((v["ref_train_fd"].as_f64().unwrap() - ev.train_fd).abs() < 1e-9);
+}
