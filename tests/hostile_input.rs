@@ -437,7 +437,7 @@ fn zero_and_negative_sizes_are_refused_where_given() {
         (
             "let d = ring(8, #{ n: -5 });",
             9,
-            "option `n` of ring() must be ≥ 1, got -5",
+            "ring(): option `n` must be a positive integer, got -5",
         ),
         (
             "let d = gaussian_1d(0.0, 1.0, 10).slice(5, 2);",
@@ -562,6 +562,57 @@ fn sizes_that_would_exhaust_memory_are_refused_before_allocating() {
             "smaller batch",
         ],
     );
+}
+
+/// Toy generators cap their row and mode counts before allocating: each of these would
+/// otherwise ask for terabytes and abort the whole process (so the test binary would crash).
+#[test]
+fn toy_data_past_its_limits_is_refused_before_allocating() {
+    for (text, col, want) in [
+        (
+            "let d = gaussian_1d(0.0, 1.0, 1000000000000);",
+            9,
+            "gaussian_1d(): n = 1000000000000 rows is more than the limit of 10000000; refusing to allocate",
+        ),
+        (
+            "let d = ring(8, #{ n: 1000000000000 });",
+            9,
+            "ring(): option `n` = 1000000000000 rows is more than the limit of 10000000; refusing to allocate",
+        ),
+        (
+            "let d = grid(25, #{ n: 10000001 });",
+            9,
+            "grid(): option `n` = 10000001 rows is more than the limit of 10000000; refusing to allocate",
+        ),
+        (
+            "let d = ring(1000000000000);",
+            9,
+            "ring(modes): modes = 1000000000000 is more than the limit of 256",
+        ),
+        (
+            "let d =   grid(1000000000000);",
+            11,
+            "grid(modes): modes = 1000000000000 is more than the limit of 256",
+        ),
+        (
+            "let d = ring(300, #{ n: 10 });",
+            9,
+            "ring(modes): modes = 300 is more than the limit of 256",
+        ),
+    ] {
+        let e = error_of(&format!("let a = 1;\n{text}"));
+        assert_error(&e, 2, col, &[want]);
+        assert_eq!(e.message, want, "the whole message");
+    }
+    // the limits themselves are allowed
+    let tmp = tempfile::tempdir().unwrap();
+    let v = session(tmp.path(), None)
+        .eval_named(
+            "recipe.rhai",
+            "grid(256, #{ n: 10 }).rows + ring(256, #{ n: 20 }).rows",
+        )
+        .unwrap();
+    assert_eq!(v.as_int().unwrap(), 30);
 }
 
 #[test]
