@@ -615,6 +615,49 @@ fn toy_data_past_its_limits_is_refused_before_allocating() {
     assert_eq!(v.as_int().unwrap(), 30);
 }
 
+/// Output-producing calls cap rows × width, not just rows: 1,000 rows is a fine count, but of a
+/// G whose output is a million wide it is 4 GB. Refused at the call, before allocating.
+#[test]
+fn outputs_past_rows_times_width_are_refused_before_allocating() {
+    let wide = "let m = gan(stack(1).dense(1000000), stack(1000000).dense(1));\n";
+    for (call, col, want) in [
+        (
+            "let s = m.sample(1000);",
+            11,
+            "sample(n): 1000 rows × 1000001 values per row = 1000001000 values (3.7 GiB), more than \
+             the limit of 536870912 (2 GiB); refusing to allocate: ask for fewer rows at once",
+        ),
+        (
+            "let s = m.sample_fixed(600);",
+            11,
+            "sample_fixed(n): 600 rows × 1000001 values per row = 600000600 values (2.2 GiB)",
+        ),
+        (
+            "let s = m.generate(m.noise(1000));",
+            11,
+            "generate(): 1000 rows × 1000001 values per row",
+        ),
+        (
+            "let s = interpolate(m, m.noise(100), m.noise(100), 10);",
+            9,
+            "interpolate(gan, z0, z1, steps): 1000 rows × 1000001 values per row",
+        ),
+    ] {
+        let e = error_of(&format!("{wide}{call}"));
+        assert_error(&e, 2, col, &[want, "refusing to allocate"]);
+    }
+    // a few such rows are fine: the limit is on the product
+    let tmp = tempfile::tempdir().unwrap();
+    let v = session(tmp.path(), None)
+        .eval_named(
+            "recipe.rhai",
+            &format!("{wide}let s = m.sample(2);\n[s.rows, s.dim]"),
+        )
+        .unwrap();
+    let v: Vec<i64> = v.into_typed_array().unwrap();
+    assert_eq!(v, [2, 1000000]);
+}
+
 #[test]
 fn a_non_utf8_recipe_names_the_file_line_and_offset() {
     let tmp = tempfile::tempdir().unwrap();

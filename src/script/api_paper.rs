@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
 
 use super::api_output::emit_png;
-use super::api_train::optimizer_opt;
+use super::api_train::{held, optimizer_opt, Through};
 use super::host::{Host, Progress};
 use super::options::{err, number, type_name, Opts, RhaiResult};
 use super::values::{DataHandle, GanCell, GanHandle, Samples};
@@ -248,6 +248,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn("noise", |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
         let n = rows_arg(n, "noise(n): n")?;
         let mut c = gan.lock();
+        held(&c.gan, n, Through::Noise, "noise(n)")?;
         let z = draw_noise(&mut c.gan, n);
         Ok(Samples {
             dim: c.gan.noise_dim(),
@@ -420,6 +421,9 @@ fn value(gan: &GanHandle, data: &DataHandle, n: Option<usize>) -> RhaiResult<Map
     }
     let rows = d.rows();
     let n = n.unwrap_or(rows).max(1);
+    // real rows, noise and G's images are held whole; G and D run on them in chunks
+    let width = 2 * c.gan.data_dim() + c.gan.noise_dim();
+    held(&c.gan, n, Through::Output(width), what)?;
     let real: Vec<f32> = if n >= rows {
         d.x.clone()
     } else {
@@ -678,6 +682,7 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
             c.gan.fixed_noise(n)
         }
     };
+    held(&c.gan, z.len() / c.gan.noise_dim(), Through::GradGD, call)?;
     let (sat, d) = theory::g_grad_norm(&c.gan, GanLoss::Saturating, &z);
     let (ns, _) = theory::g_grad_norm(&c.gan, GanLoss::NonSaturating, &z);
     let norm = match loss {
@@ -1001,7 +1006,10 @@ fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
             }
             s.x[..need * d.dim].to_vec()
         }
-        None => c.gan.sample(need),
+        None => {
+            held(&c.gan, need, Through::G, call)?;
+            c.gan.sample(need)
+        }
     };
     drop(c);
     let (img, nearest) =
@@ -1070,6 +1078,12 @@ fn interpolate(
             z0.rows()
         ));
     }
+    held(
+        &c.gan,
+        z0.rows() * steps,
+        Through::Output(c.gan.data_dim() + nd),
+        what,
+    )?;
     let z = theory::lerp_rows(&z0.x, &z1.x, nd, steps);
     Ok(Samples {
         x: Arc::new(theory::generate_chunked(&c.gan, &z)),
