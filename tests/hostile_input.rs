@@ -395,6 +395,103 @@ fn wrong_types_name_the_key_and_both_types() {
     assert_error(&e, 1, 18, &["dense"]);
 }
 
+/// Every key every options map accepts refuses a value of the wrong type. The accepted keys
+/// are not listed here: each call's own "unknown option" error names them, so a key added
+/// later is probed too. A reader that ignores a wrong type (as `gan(…, #{ name: 5 })` once did)
+/// fails this test.
+#[test]
+fn every_option_key_refuses_a_wrong_type() {
+    let prelude =
+        "let m = gan(stack(1).dense(4).relu().dense(1), stack(1).dense(4).relu().dense(1));\n\
+                   let data = gaussian_1d(0.0, 1.0, 200);\n";
+    // (the call with OPTS for the probed map, the function whose position the error carries,
+    //  keys the map needs besides the probed one)
+    let cases: &[(&str, &str, &[(&str, &str)])] = &[
+        ("let x = ring(8, OPTS);", "ring", &[]),
+        ("let x = grid(25, OPTS);", "grid", &[]),
+        ("let x = image_folder(\"imgs\", OPTS);", "image_folder", &[]),
+        ("let x = sgd(OPTS);", "sgd", &[]),
+        ("let x = adam(OPTS);", "adam", &[]),
+        (
+            "let x = gan(stack(1).dense(1), stack(1).dense(1), OPTS);",
+            "gan",
+            &[],
+        ),
+        ("m.fit(data, OPTS);", "fit", &[]),
+        ("let x = m.parzen(OPTS);", "parzen", &[]),
+        ("let x = m.pg_density([0.0], OPTS);", "pg_density", &[]),
+        (
+            "let x = density_ratio_check(m, 0.0, 1.0, OPTS);",
+            "density_ratio_check",
+            &[],
+        ),
+        ("let x = m.train_d(data, OPTS);", "train_d", &[]),
+        ("let x = m.g_grad_norm(OPTS);", "g_grad_norm", &[]),
+        ("let x = m.train_steps(data, OPTS);", "train_steps", &[]),
+        (
+            "let x = figure1_panel(m, data, OPTS);",
+            "figure1_panel",
+            &[],
+        ),
+        (
+            "let x = figure1([figure1_panel(m, data, #{})], OPTS);",
+            "figure1(",
+            &[],
+        ),
+        ("let x = figure2(m, data, OPTS);", "figure2", &[]),
+        ("let x = figure3(m, OPTS);", "figure3", &[]),
+        (
+            "let x = plot_lines(\"p.png\", [#{ series: [#{ ys: [1.0] }] }], OPTS);",
+            "plot_lines",
+            &[],
+        ),
+        (
+            "let x = plot_lines(\"p.png\", [OPTS]);",
+            "plot_lines",
+            &[("series", "[#{ ys: [1.0] }]")],
+        ),
+        (
+            "let x = plot_lines(\"p.png\", [#{ series: [OPTS] }]);",
+            "plot_lines",
+            &[("ys", "[1.0]")],
+        ),
+    ];
+    let map = |probe: (&str, &str), base: &[(&str, &str)]| {
+        let mut kv: Vec<String> = base
+            .iter()
+            .filter(|(k, _)| *k != probe.0)
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        kv.push(format!("{}: {}", probe.0, probe.1));
+        format!("#{{ {} }}", kv.join(", "))
+    };
+    let mut probed = 0;
+    for &(call, name, base) in cases {
+        let col = call.find(name).unwrap() + 1;
+        let run = |opts: String| error_of(&format!("{prelude}{}", call.replace("OPTS", &opts)));
+        // the accepted keys, from the call's own error
+        let e = run(map(("zzz_not_an_option", "1"), base));
+        assert_error(&e, 3, col, &["unknown option `zzz_not_an_option`"]);
+        let (_, keys) = e.message.split_once("; it accepts: ").expect("a key list");
+        for key in keys.split(", ") {
+            // no option takes an object map
+            let e = run(map((key, "#{}"), base));
+            assert_error(&e, 3, col, &[&format!("`{key}`"), "got object map"]);
+            probed += 1;
+        }
+    }
+    assert!(probed >= 70, "only {probed} keys probed");
+    // the case that was silently ignored, in full
+    let e = error_of(&format!(
+        "{prelude}let x = gan(stack(1).dense(1), stack(1).dense(1), #{{ name: 5 }});"
+    ));
+    assert_error(&e, 3, 9, &[]);
+    assert_eq!(
+        e.message,
+        "option `name` of gan() must be a string, got integer `5`"
+    );
+}
+
 #[test]
 fn zero_and_negative_sizes_are_refused_where_given() {
     for (text, col, want) in [

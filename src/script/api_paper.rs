@@ -660,6 +660,7 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let o = Opts::new(opts, call, &["n", "loss", "z"])?;
     let c = gan.lock();
     let loss = loss_opt(&o, "loss", c.gan.spec.loss, call)?;
+    let n = o.opt_count("n", 1)?;
     let z: Vec<f32> = match o.custom::<Samples>("z", "noise rows (Samples from gan.noise(n))")? {
         Some(z) => {
             if z.dim != c.gan.noise_dim() {
@@ -669,13 +670,13 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
                     c.gan.noise_dim()
                 ));
             }
-            if o.get("n").is_some() {
+            if n.is_some() {
                 return err(format!("{call}: give `n` or `z`, not both"));
             }
             z.x.to_vec()
         }
         None => {
-            let n = o.count("n", 100, 1)? as usize;
+            let n = n.unwrap_or(100) as usize;
             if n > 100_000 {
                 return err(format!("option `n` of {call} is at most 100000, got {n}"));
             }
@@ -978,6 +979,8 @@ fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
     let cols = o.count("cols", 6, 2)? as usize;
     let scale = o.count("scale", 2, 1)? as u32;
     let file = o.string("file", "figure2.png")?;
+    // read now: every option's type is checked before anything else can fail
+    let samples = o.custom::<Samples>("samples", "Samples (e.g. gan.sample(n))")?;
     if rows > 100 || cols > 100 || scale > 16 {
         return err(format!(
             "{call}: at most 100 `rows`, 100 `cols` and `scale` 16, got {rows}, {cols}, {scale}"
@@ -993,7 +996,7 @@ fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
     let need = rows * (cols - 1);
     let mut c = gan.lock();
     check_data(&c, data, call)?;
-    let x: Vec<f32> = match o.custom::<Samples>("samples", "Samples (e.g. gan.sample(n))")? {
+    let x: Vec<f32> = match samples {
         Some(s) => {
             if s.dim != d.dim || s.rows() < need {
                 return err(format!(
@@ -1111,6 +1114,7 @@ fn figure3(host: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let like = o.custom::<DataHandle>("like", "an image dataset, e.g. mnist(\"train\")")?;
     let z0 = o.custom::<Samples>("z0", "noise rows (Samples from gan.noise(n))")?;
     let z1 = o.custom::<Samples>("z1", "noise rows (Samples from gan.noise(n))")?;
+    let rows = o.opt_count("rows", 1)?.map(|r| r as usize);
     let mut c = gan.lock();
     let shape = image_shape(&c, like.as_ref(), call)?;
     if shape.len() != c.gan.data_dim() {
@@ -1125,17 +1129,16 @@ fn figure3(host: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     }
     let (z0, z1) = match (z0, z1) {
         (Some(a), Some(b)) => {
-            if o.get("rows").is_some() && o.count("rows", 1, 1)? as usize != a.rows() {
+            if let Some(r) = rows.filter(|&r| r != a.rows()) {
                 return err(format!(
-                    "{call}: `rows` is {} but z0 has {} rows",
-                    o.count("rows", 1, 1)?,
+                    "{call}: `rows` is {r} but z0 has {} rows",
                     a.rows()
                 ));
             }
             (a, b)
         }
         (None, None) => {
-            let rows = o.count("rows", 6, 1)? as usize;
+            let rows = rows.unwrap_or(6);
             if rows > 100 {
                 return err(format!(
                     "option `rows` of {call} is at most 100, got {rows}"
@@ -1200,10 +1203,21 @@ fn plot_lines(host: &Host, file: &str, panels: &Array, opts: &Map) -> RhaiResult
         let po = Opts::new(&pm, "a plot_lines() panel", &["title", "y_label", "series"])?;
         let title = po.string("title", "")?;
         let y_label = po.string("y_label", "")?;
-        let Some(series) = po.get("series").and_then(|v| v.clone().try_cast::<Array>()) else {
-            return err(format!(
-                "{call}: panel {i} needs `series`, an array of #{{ name, ys }} maps"
-            ));
+        let series = match po.get("series") {
+            None => {
+                return err(format!(
+                    "{call}: panel {i} needs `series`, an array of #{{ name, ys }} maps"
+                ))
+            }
+            Some(v) => match v.clone().try_cast::<Array>() {
+                Some(a) => a,
+                None => {
+                    return err(format!(
+                        "{call}: `series` of panel {i} must be an array of #{{ name, ys }} maps, got {} `{v}`",
+                        type_name(v)
+                    ))
+                }
+            },
         };
         let mut out = Vec::new();
         for (j, sv) in series.iter().enumerate() {

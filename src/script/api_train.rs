@@ -350,14 +350,11 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         scheme,
         init_g_bias_from_marginals: o.bool("init_bias_from_marginals", false)?,
     };
+    // `.ok()` here once let `name: 5` pass silently as "no name": a wrong type is an error.
+    let wanted = o.string("name", "")?;
     let gan = Gan::try_new(spec, h.seed()).or_else(|e| err(shape_error(e, &g, &d)))?;
     let name = h
-        .claim_gan_name(
-            o.string("name", "")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .as_deref(),
-        )
+        .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
         .or_else(err)?;
     Ok(GanHandle(Arc::new(Mutex::new(GanCell {
         name,
