@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use gan::script::HostConfig;
+use gan::script::{HostConfig, Stop};
 use gan::session::{read_recipe, Session};
 
 use super::sink::TerminalSink;
@@ -138,21 +138,19 @@ pub fn execute(
             );
             Ok(())
         }
-        Err(mut e) if session.host.stop_reason().is_some() => {
-            e.message = session.host.stop_reason().unwrap_or_default();
-            Err(anyhow::Error::new(e))
-        }
-        Err(mut e) if session.host.timed_out() => {
-            if !e.message.starts_with("timed out") {
+        // The message names the cause (and the limit) already; the exit status tells scripts.
+        Err(mut e) if e.stop == Some(Stop::Timeout) => {
+            if !e.message.contains("--timeout") {
                 e.message = format!(
-                    "timed out: the recipe ran past its --timeout of {} s and was stopped here",
+                    "{} (stopped: the recipe ran past its --timeout of {} s)",
+                    e.message,
                     timeout.unwrap_or_default()
                 );
             }
             eprintln!("error: {e}");
             std::process::exit(124);
         }
-        Err(e) if e.interrupted => {
+        Err(e) if e.stop == Some(Stop::Interrupt) => {
             eprintln!("{e}");
             std::process::exit(130);
         }

@@ -622,7 +622,8 @@ fn train_d(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
     .or_else(|e| anyhow_err(call, e))?;
     if r.steps < steps {
         return err(format!(
-            "{call}: interrupted after {} of {steps} steps; D keeps the state of the last full step",
+            "{call}: {} after {} of {steps} steps; D keeps the state of the last full step",
+            host.stopped_how(),
             r.steps
         ));
     }
@@ -819,7 +820,8 @@ fn train_steps(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> R
         if host.interrupted() {
             host.sink.fit_end(&c.name);
             return err(format!(
-                "{call}: interrupted after {} of {steps} steps; `{}` keeps the state of the last full step",
+                "{call}: {} after {} of {steps} steps; `{}` keeps the state of the last full step",
+                host.stopped_how(),
                 rec.steps.len(),
                 c.name
             ));
