@@ -342,3 +342,64 @@ fn a_run_stopped_by_its_timeout_resumes_exactly() {
         "final weights differ"
     );
 }
+
+/// `gan run` into a directory that holds a run is refused (it would append to that run's
+/// metrics.jsonl) and leaves it as it was; `--force` deletes the old run first, and never
+/// deletes a directory that holds something other than a run.
+#[test]
+fn a_run_into_a_directory_holding_a_run_is_refused() {
+    let s = setup(ONE_FIT);
+    let run = s.root.join("r");
+    let args = ["--set", "n=2000", "--set", "epochs=1"];
+    ok(run_args(&s, &run, &args).output().unwrap());
+    let metrics_before = fs::read(run.join("metrics.jsonl")).unwrap();
+    let config_before = fs::read(run.join("config.json")).unwrap();
+
+    let out = run_args(&s, &run, &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let d = run.display();
+    assert!(
+        stderr.contains(&format!(
+            "--out {d}: the directory already holds a run (config.json, recipe.rhai, metrics.jsonl, \
+             checkpoints); `gan resume {d}` continues it, or give a new or empty directory, or pass \
+             --force to delete that run first"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(run.join("metrics.jsonl")).unwrap(), metrics_before);
+    assert_eq!(fs::read(run.join("config.json")).unwrap(), config_before);
+
+    // --force: the old run is gone (a file only it had too), the new one has its own one line
+    fs::write(run.join("old-notes.txt"), "from the first run").unwrap();
+    ok(run_args(&s, &run, &[&args[..], &["--force"]].concat())
+        .output()
+        .unwrap());
+    assert!(!run.join("old-notes.txt").exists());
+    assert_eq!(metrics(&run, "metrics.jsonl").len(), 1);
+
+    // a directory of other files: refused, even with --force, and left alone
+    let other = s.root.join("notes");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("a.txt"), "mine").unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let out = run_args(&s, &other, &[&args[..], extra].concat())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "--out {}: the directory is not empty and holds no run (a.txt)",
+                other.display()
+            )),
+            "{stderr}"
+        );
+        assert_eq!(fs::read_dir(&other).unwrap().count(), 1);
+    }
+    // an empty directory is a fine place to start
+    let empty = s.root.join("empty");
+    fs::create_dir(&empty).unwrap();
+    ok(run_args(&s, &empty, &args).output().unwrap());
+    assert_eq!(metrics(&empty, "metrics.jsonl").len(), 1);
+}
