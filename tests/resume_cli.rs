@@ -94,14 +94,63 @@ fn metrics(dir: &Path, file: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Starts `cmd`, waits until `ready` holds for the run directory, lets it train on for a moment
-/// and kills it with SIGKILL.
-fn kill_when(mut cmd: Command, ready: impl Fn() -> bool) {
+/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid`.
+fn signal(pid: u32, sig: &str) {
+    let st = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill {sig} {pid}");
+}
+
+/// The process's state letter and the CPU time it has used (user + system, all threads, in
+/// clock ticks), from /proc/PID/stat.
+fn proc_stat(pid: u32) -> (char, u64) {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // fields after the parenthesised command name start at field 3 (state); utime and stime
+    // are fields 14 and 15
+    let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    let ticks = rest[11].parse::<u64>().unwrap() + rest[12].parse::<u64>().unwrap();
+    (rest[0].chars().next().unwrap(), ticks)
+}
+
+/// SIGSTOPs `pid` and waits until it is stopped; returns its CPU ticks then.
+fn freeze(pid: u32) -> u64 {
+    signal(pid, "-STOP");
+    let started = Instant::now();
+    loop {
+        let (state, ticks) = proc_stat(pid);
+        if state == 'T' || state == 't' {
+            return ticks;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no stop");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Runs `cmd` and SIGKILLs it part way through the epoch that follows the checkpoint `ready`
+/// waits for (`epochs_before` epochs in), and before `done` (that epoch's end) holds.
+///
+/// No wall-clock sleep decides where the kill lands, so a loaded machine cannot move it: once
+/// the checkpoint is there the run goes on in short bursts, frozen with SIGSTOP between them,
+/// until it has spent a third of an epoch's CPU time (measured on its earlier epochs) past the
+/// checkpoint. Every check is made on the frozen process and the SIGKILL hits it frozen, so
+/// it lands in exactly the state that was checked. Returns (CPU ticks of one earlier epoch,
+/// CPU ticks spent past the checkpoint).
+fn kill_mid_epoch(
+    mut cmd: Command,
+    epochs_before: u64,
+    ready: impl Fn() -> bool,
+    done: impl Fn() -> bool,
+) -> (u64, u64) {
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let pid = child.id();
     let started = Instant::now();
     while !ready() {
         assert!(
@@ -111,9 +160,31 @@ fn kill_when(mut cmd: Command, ready: impl Fn() -> bool) {
         assert!(started.elapsed() < Duration::from_secs(600), "timed out");
         std::thread::sleep(Duration::from_millis(5));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
+    let at_checkpoint = freeze(pid);
+    let per_epoch = at_checkpoint / epochs_before;
+    let target = at_checkpoint + (per_epoch / 3).max(5);
+    loop {
+        let now = proc_stat(pid).1;
+        assert!(
+            !done(),
+            "the epoch ended before the kill ({} ticks past the checkpoint, an epoch takes ~{per_epoch}): make the epochs longer",
+            now - at_checkpoint
+        );
+        if now >= target {
+            child.kill().unwrap(); // SIGKILL, delivered to the stopped process
+            child.wait().unwrap();
+            return (per_epoch, now - at_checkpoint);
+        }
+        signal(pid, "-CONT");
+        std::thread::sleep(Duration::from_millis(10));
+        freeze(pid);
+    }
+}
+
+fn metrics_lines(dir: &Path, file: &str) -> usize {
+    fs::read_to_string(dir.join(file))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
 
 fn has_checkpoint(dir: &Path, step: u64) -> bool {
@@ -134,10 +205,19 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
     ];
     ok(run_args(&s, &a, &args).output().unwrap());
 
-    // the same run, killed with SIGKILL once epoch 1's checkpoint is saved: mid epoch 2
-    kill_when(run_args(&s, &b, &args), || {
-        has_checkpoint(&b.join("checkpoints"), 15000)
-    });
+    // the same run, killed with SIGKILL a third of the way into epoch 2 (by CPU time)
+    let ck = b.join("checkpoints");
+    let (per_epoch, past) = kill_mid_epoch(
+        run_args(&s, &b, &args),
+        1,
+        || has_checkpoint(&ck, 15000),
+        || metrics_lines(&b, "metrics.jsonl") > 1 || ck.join("ckpt-0000030000").exists(),
+    );
+    // epoch 2 had done real work, and had not finished
+    assert!(
+        past >= per_epoch / 3 && per_epoch > 0,
+        "{past} of {per_epoch}"
+    );
     assert_eq!(
         metrics(&b, "metrics.jsonl").len(),
         1,
@@ -145,7 +225,12 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
     );
     assert!(
         !b.join("weights.safetensors").exists() && !b.join("final.json").exists(),
-        "epoch 2 finished before the kill: make the epochs longer"
+        "epoch 2 finished before the kill"
+    );
+    assert_eq!(
+        fs::read_dir(&ck).unwrap().count(),
+        1,
+        "only epoch 1's checkpoint"
     );
 
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
@@ -196,10 +281,19 @@ fn resume_replays_earlier_fits_and_continues_the_killed_one() {
     let args = ["--seed", "9"];
     ok(run_args(&s, &a, &args).output().unwrap());
     // killed in the third epoch of `gan`, during its second fit (5 000 steps an epoch)
-    kill_when(run_args(&s, &b, &args), || {
-        has_checkpoint(&b.join("checkpoints"), 10000)
-    });
+    let ck = b.join("checkpoints");
+    let (per_epoch, past) = kill_mid_epoch(
+        run_args(&s, &b, &args),
+        2,
+        || has_checkpoint(&ck, 10000),
+        || metrics_lines(&b, "metrics.jsonl") > 2 || ck.join("ckpt-0000015000").exists(),
+    );
+    assert!(
+        past >= per_epoch / 3 && per_epoch > 0,
+        "{past} of {per_epoch}"
+    );
     assert_eq!(metrics(&b, "metrics.jsonl").len(), 2, "killed in epoch 3");
+    assert!(!b.join("final.json").exists());
     assert!(!b.join("metrics_other.jsonl").exists());
 
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
