@@ -458,7 +458,7 @@ fn manifest_floats_round_trip_bit_exactly() {
         f64::MAX,
         -0.0,
         1e-300 * 3.0,
-        123456789.123456789,
+        123_456_789.123_456_79,
     ];
     // and a few thousand spread over the exponent range, from a fixed generator
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;

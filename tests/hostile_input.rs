@@ -406,7 +406,8 @@ fn every_option_key_refuses_a_wrong_type() {
                    let data = gaussian_1d(0.0, 1.0, 200);\n";
     // (the call with OPTS for the probed map, the function whose position the error carries,
     //  keys the map needs besides the probed one)
-    let cases: &[(&str, &str, &[(&str, &str)])] = &[
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
         ("let x = ring(8, OPTS);", "ring", &[]),
         ("let x = grid(25, OPTS);", "grid", &[]),
         ("let x = image_folder(\"imgs\", OPTS);", "image_folder", &[]),

@@ -130,6 +130,17 @@ fn freeze(pid: u32) -> u64 {
     }
 }
 
+/// A child process that is killed and reaped when dropped, so a failed assertion does not leave
+/// a (possibly SIGSTOPped) run behind.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs `cmd` and SIGKILLs it part way through the epoch that follows the checkpoint `ready`
 /// waits for (`epochs_before` epochs in), and before `done` (that epoch's end) holds.
 ///
@@ -145,16 +156,17 @@ fn kill_mid_epoch(
     ready: impl Fn() -> bool,
     done: impl Fn() -> bool,
 ) -> (u64, u64) {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let mut child = Reaped(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
     let started = Instant::now();
     while !ready() {
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.0.try_wait().unwrap().is_none(),
             "the run ended before it could be killed"
         );
         assert!(started.elapsed() < Duration::from_secs(600), "timed out");
@@ -171,8 +183,8 @@ fn kill_mid_epoch(
             now - at_checkpoint
         );
         if now >= target {
-            child.kill().unwrap(); // SIGKILL, delivered to the stopped process
-            child.wait().unwrap();
+            child.0.kill().unwrap(); // SIGKILL, delivered to the stopped process
+            child.0.wait().unwrap();
             return (per_epoch, now - at_checkpoint);
         }
         signal(pid, "-CONT");

@@ -186,7 +186,7 @@ fn run_directory_holds_checkpoints_and_sample_grids_for_images() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(ckpts.len(), 2, "keeps the last 2: {ckpts:?}");
-    assert!(gan::checkpoint::latest(&dir.path().join("checkpoints"))
+    assert!(gan::checkpoint::latest(dir.path().join("checkpoints"))
         .unwrap()
         .ends_with("ckpt-0000000015"));
     assert_eq!(rec.images.lock().unwrap().len(), 4);
