@@ -744,6 +744,20 @@ fn outputs_past_rows_times_width_are_refused_before_allocating() {
         let e = error_of(&format!("{wide}{call}"));
         assert_error(&e, 2, col, &[want, "refusing to allocate"]);
     }
+    // narrow rows out, but a million-wide hidden layer inside: the chunk of rows through it counts
+    let e = error_of(
+        "let m = gan(stack(1).dense(1000000).dense(1), stack(1).dense(1));\n\
+         let s = interpolate(m, m.noise(100), m.noise(100), 10);",
+    );
+    assert_error(
+        &e,
+        2,
+        9,
+        &[
+            "interpolate(gan, z0, z1, steps): 1000 rows × 1000004 values per row",
+            "refusing to allocate",
+        ],
+    );
     // a few such rows are fine: the limit is on the product
     let tmp = tempfile::tempdir().unwrap();
     let v = session(tmp.path(), None)

@@ -398,7 +398,8 @@ pub enum Through {
     D,
     /// G's outputs into D (and D twice more for a gradient).
     GradGD,
-    /// Only the rows handed back, `width` values each (the work is done in small chunks).
+    /// The rows handed back, `width` values each, all held; G and D run on chunks of at most
+    /// [`CHUNK_ROWS`] rows, whose layers are held one chunk at a time.
     Output(usize),
 }
 
@@ -413,8 +414,17 @@ pub fn held(gan: &Gan, rows: usize, nets: Through, what: &str) -> RhaiResult<()>
         Through::GradGD => stack_values(&gan.spec.g) + 2 * stack_values(&gan.spec.d),
         Through::Output(w) => w as u128,
     };
-    check_rows_held(rows, per_row).or_else(|e| err(format!("{what}: {e}")))
+    check_rows_held(rows, per_row).or_else(|e| err(format!("{what}: {e}")))?;
+    if let Through::Output(_) = nets {
+        // a chunk through wide hidden layers can cost more than the narrow rows it returns
+        let both = stack_values(&gan.spec.g) + stack_values(&gan.spec.d);
+        check_rows_held(rows.min(CHUNK_ROWS), both).or_else(|e| err(format!("{what}: {e}")))?;
+    }
+    Ok(())
 }
+
+/// The most rows the chunked evaluations (`theory::generate_chunked`, `d_logits_chunked`) run at once.
+const CHUNK_ROWS: usize = 4096;
 
 fn positive(n: INT, what: &str) -> RhaiResult<usize> {
     if n <= 0 {
