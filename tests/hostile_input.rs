@@ -395,6 +395,104 @@ fn wrong_types_name_the_key_and_both_types() {
     assert_error(&e, 1, 18, &["dense"]);
 }
 
+/// Every key every options map accepts refuses a value of the wrong type. The accepted keys
+/// are not listed here: each call's own "unknown option" error names them, so a key added
+/// later is probed too. A reader that ignores a wrong type (as `gan(…, #{ name: 5 })` once did)
+/// fails this test.
+#[test]
+fn every_option_key_refuses_a_wrong_type() {
+    let prelude =
+        "let m = gan(stack(1).dense(4).relu().dense(1), stack(1).dense(4).relu().dense(1));\n\
+                   let data = gaussian_1d(0.0, 1.0, 200);\n";
+    // (the call with OPTS for the probed map, the function whose position the error carries,
+    //  keys the map needs besides the probed one)
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
+        ("let x = ring(8, OPTS);", "ring", &[]),
+        ("let x = grid(25, OPTS);", "grid", &[]),
+        ("let x = image_folder(\"imgs\", OPTS);", "image_folder", &[]),
+        ("let x = sgd(OPTS);", "sgd", &[]),
+        ("let x = adam(OPTS);", "adam", &[]),
+        (
+            "let x = gan(stack(1).dense(1), stack(1).dense(1), OPTS);",
+            "gan",
+            &[],
+        ),
+        ("m.fit(data, OPTS);", "fit", &[]),
+        ("let x = m.parzen(OPTS);", "parzen", &[]),
+        ("let x = m.pg_density([0.0], OPTS);", "pg_density", &[]),
+        (
+            "let x = density_ratio_check(m, 0.0, 1.0, OPTS);",
+            "density_ratio_check",
+            &[],
+        ),
+        ("let x = m.train_d(data, OPTS);", "train_d", &[]),
+        ("let x = m.g_grad_norm(OPTS);", "g_grad_norm", &[]),
+        ("let x = m.train_steps(data, OPTS);", "train_steps", &[]),
+        (
+            "let x = figure1_panel(m, data, OPTS);",
+            "figure1_panel",
+            &[],
+        ),
+        (
+            "let x = figure1([figure1_panel(m, data, #{})], OPTS);",
+            "figure1(",
+            &[],
+        ),
+        ("let x = figure2(m, data, OPTS);", "figure2", &[]),
+        ("let x = figure3(m, OPTS);", "figure3", &[]),
+        (
+            "let x = plot_lines(\"p.png\", [#{ series: [#{ ys: [1.0] }] }], OPTS);",
+            "plot_lines",
+            &[],
+        ),
+        (
+            "let x = plot_lines(\"p.png\", [OPTS]);",
+            "plot_lines",
+            &[("series", "[#{ ys: [1.0] }]")],
+        ),
+        (
+            "let x = plot_lines(\"p.png\", [#{ series: [OPTS] }]);",
+            "plot_lines",
+            &[("ys", "[1.0]")],
+        ),
+    ];
+    let map = |probe: (&str, &str), base: &[(&str, &str)]| {
+        let mut kv: Vec<String> = base
+            .iter()
+            .filter(|(k, _)| *k != probe.0)
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        kv.push(format!("{}: {}", probe.0, probe.1));
+        format!("#{{ {} }}", kv.join(", "))
+    };
+    let mut probed = 0;
+    for &(call, name, base) in cases {
+        let col = call.find(name).unwrap() + 1;
+        let run = |opts: String| error_of(&format!("{prelude}{}", call.replace("OPTS", &opts)));
+        // the accepted keys, from the call's own error
+        let e = run(map(("zzz_not_an_option", "1"), base));
+        assert_error(&e, 3, col, &["unknown option `zzz_not_an_option`"]);
+        let (_, keys) = e.message.split_once("; it accepts: ").expect("a key list");
+        for key in keys.split(", ") {
+            // no option takes an object map
+            let e = run(map((key, "#{}"), base));
+            assert_error(&e, 3, col, &[&format!("`{key}`"), "got object map"]);
+            probed += 1;
+        }
+    }
+    assert!(probed >= 70, "only {probed} keys probed");
+    // the case that was silently ignored, in full
+    let e = error_of(&format!(
+        "{prelude}let x = gan(stack(1).dense(1), stack(1).dense(1), #{{ name: 5 }});"
+    ));
+    assert_error(&e, 3, 9, &[]);
+    assert_eq!(
+        e.message,
+        "option `name` of gan() must be a string, got integer `5`"
+    );
+}
+
 #[test]
 fn zero_and_negative_sizes_are_refused_where_given() {
     for (text, col, want) in [
@@ -437,7 +535,7 @@ fn zero_and_negative_sizes_are_refused_where_given() {
         (
             "let d = ring(8, #{ n: -5 });",
             9,
-            "option `n` of ring() must be ≥ 1, got -5",
+            "ring(): option `n` must be a positive integer, got -5",
         ),
         (
             "let d = gaussian_1d(0.0, 1.0, 10).slice(5, 2);",
@@ -562,6 +660,114 @@ fn sizes_that_would_exhaust_memory_are_refused_before_allocating() {
             "smaller batch",
         ],
     );
+}
+
+/// Toy generators cap their row and mode counts before allocating: each of these would
+/// otherwise ask for terabytes and abort the whole process (so the test binary would crash).
+#[test]
+fn toy_data_past_its_limits_is_refused_before_allocating() {
+    for (text, col, want) in [
+        (
+            "let d = gaussian_1d(0.0, 1.0, 1000000000000);",
+            9,
+            "gaussian_1d(): n = 1000000000000 rows is more than the limit of 10000000; refusing to allocate",
+        ),
+        (
+            "let d = ring(8, #{ n: 1000000000000 });",
+            9,
+            "ring(): option `n` = 1000000000000 rows is more than the limit of 10000000; refusing to allocate",
+        ),
+        (
+            "let d = grid(25, #{ n: 10000001 });",
+            9,
+            "grid(): option `n` = 10000001 rows is more than the limit of 10000000; refusing to allocate",
+        ),
+        (
+            "let d = ring(1000000000000);",
+            9,
+            "ring(modes): modes = 1000000000000 is more than the limit of 256",
+        ),
+        (
+            "let d =   grid(1000000000000);",
+            11,
+            "grid(modes): modes = 1000000000000 is more than the limit of 256",
+        ),
+        (
+            "let d = ring(300, #{ n: 10 });",
+            9,
+            "ring(modes): modes = 300 is more than the limit of 256",
+        ),
+    ] {
+        let e = error_of(&format!("let a = 1;\n{text}"));
+        assert_error(&e, 2, col, &[want]);
+        assert_eq!(e.message, want, "the whole message");
+    }
+    // the limits themselves are allowed
+    let tmp = tempfile::tempdir().unwrap();
+    let v = session(tmp.path(), None)
+        .eval_named(
+            "recipe.rhai",
+            "grid(256, #{ n: 10 }).rows + ring(256, #{ n: 20 }).rows",
+        )
+        .unwrap();
+    assert_eq!(v.as_int().unwrap(), 30);
+}
+
+/// Output-producing calls cap rows × width, not just rows: 1,000 rows is a fine count, but of a
+/// G whose output is a million wide it is 4 GB. Refused at the call, before allocating.
+#[test]
+fn outputs_past_rows_times_width_are_refused_before_allocating() {
+    let wide = "let m = gan(stack(1).dense(1000000), stack(1000000).dense(1));\n";
+    for (call, col, want) in [
+        (
+            "let s = m.sample(1000);",
+            11,
+            "sample(n): 1000 rows × 1000001 values per row = 1000001000 values (3.7 GiB), more than \
+             the limit of 536870912 (2 GiB); refusing to allocate: ask for fewer rows at once",
+        ),
+        (
+            "let s = m.sample_fixed(600);",
+            11,
+            "sample_fixed(n): 600 rows × 1000001 values per row = 600000600 values (2.2 GiB)",
+        ),
+        (
+            "let s = m.generate(m.noise(1000));",
+            11,
+            "generate(): 1000 rows × 1000001 values per row",
+        ),
+        (
+            "let s = interpolate(m, m.noise(100), m.noise(100), 10);",
+            9,
+            "interpolate(gan, z0, z1, steps): 1000 rows × 1000001 values per row",
+        ),
+    ] {
+        let e = error_of(&format!("{wide}{call}"));
+        assert_error(&e, 2, col, &[want, "refusing to allocate"]);
+    }
+    // narrow rows out, but a million-wide hidden layer inside: the chunk of rows through it counts
+    let e = error_of(
+        "let m = gan(stack(1).dense(1000000).dense(1), stack(1).dense(1));\n\
+         let s = interpolate(m, m.noise(100), m.noise(100), 10);",
+    );
+    assert_error(
+        &e,
+        2,
+        9,
+        &[
+            "interpolate(gan, z0, z1, steps): 1000 rows × 1000004 values per row",
+            "refusing to allocate",
+        ],
+    );
+    // a few such rows are fine: the limit is on the product
+    let tmp = tempfile::tempdir().unwrap();
+    let v = session(tmp.path(), None)
+        .eval_named(
+            "recipe.rhai",
+            &format!("{wide}let s = m.sample(2);\n[s.rows, s.dim]"),
+        )
+        .unwrap();
+    let v: Vec<i64> = v.into_typed_array().unwrap();
+    assert_eq!(v, [2, 1000000]);
 }
 
 #[test]

@@ -94,26 +94,109 @@ fn metrics(dir: &Path, file: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Starts `cmd`, waits until `ready` holds for the run directory, lets it train on for a moment
-/// and kills it with SIGKILL.
-fn kill_when(mut cmd: Command, ready: impl Fn() -> bool) {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid`.
+fn signal(pid: u32, sig: &str) {
+    let st = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
         .unwrap();
+    assert!(st.success(), "kill {sig} {pid}");
+}
+
+/// The process's state letter and the CPU time it has used (user + system, all threads, in
+/// clock ticks), from /proc/PID/stat.
+fn proc_stat(pid: u32) -> (char, u64) {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // fields after the parenthesised command name start at field 3 (state); utime and stime
+    // are fields 14 and 15
+    let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    let ticks = rest[11].parse::<u64>().unwrap() + rest[12].parse::<u64>().unwrap();
+    (rest[0].chars().next().unwrap(), ticks)
+}
+
+/// SIGSTOPs `pid` and waits until it is stopped; returns its CPU ticks then.
+fn freeze(pid: u32) -> u64 {
+    signal(pid, "-STOP");
+    let started = Instant::now();
+    loop {
+        let (state, ticks) = proc_stat(pid);
+        if state == 'T' || state == 't' {
+            return ticks;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no stop");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A child process that is killed and reaped when dropped, so a failed assertion does not leave
+/// a (possibly SIGSTOPped) run behind.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `cmd` and SIGKILLs it part way through the epoch that follows the checkpoint `ready`
+/// waits for (`epochs_before` epochs in), and before `done` (that epoch's end) holds.
+///
+/// No wall-clock sleep decides where the kill lands, so a loaded machine cannot move it: once
+/// the checkpoint is there the run goes on in short bursts, frozen with SIGSTOP between them,
+/// until it has spent a third of an epoch's CPU time (measured on its earlier epochs) past the
+/// checkpoint. Every check is made on the frozen process and the SIGKILL hits it frozen, so
+/// it lands in exactly the state that was checked. Returns (CPU ticks of one earlier epoch,
+/// CPU ticks spent past the checkpoint).
+fn kill_mid_epoch(
+    mut cmd: Command,
+    epochs_before: u64,
+    ready: impl Fn() -> bool,
+    done: impl Fn() -> bool,
+) -> (u64, u64) {
+    let mut child = Reaped(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
     let started = Instant::now();
     while !ready() {
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.0.try_wait().unwrap().is_none(),
             "the run ended before it could be killed"
         );
         assert!(started.elapsed() < Duration::from_secs(600), "timed out");
         std::thread::sleep(Duration::from_millis(5));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
+    let at_checkpoint = freeze(pid);
+    let per_epoch = at_checkpoint / epochs_before;
+    let target = at_checkpoint + (per_epoch / 3).max(5);
+    loop {
+        let now = proc_stat(pid).1;
+        assert!(
+            !done(),
+            "the epoch ended before the kill ({} ticks past the checkpoint, an epoch takes ~{per_epoch}): make the epochs longer",
+            now - at_checkpoint
+        );
+        if now >= target {
+            child.0.kill().unwrap(); // SIGKILL, delivered to the stopped process
+            child.0.wait().unwrap();
+            return (per_epoch, now - at_checkpoint);
+        }
+        signal(pid, "-CONT");
+        std::thread::sleep(Duration::from_millis(10));
+        freeze(pid);
+    }
+}
+
+fn metrics_lines(dir: &Path, file: &str) -> usize {
+    fs::read_to_string(dir.join(file))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
 
 fn has_checkpoint(dir: &Path, step: u64) -> bool {
@@ -134,10 +217,19 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
     ];
     ok(run_args(&s, &a, &args).output().unwrap());
 
-    // the same run, killed with SIGKILL once epoch 1's checkpoint is saved: mid epoch 2
-    kill_when(run_args(&s, &b, &args), || {
-        has_checkpoint(&b.join("checkpoints"), 15000)
-    });
+    // the same run, killed with SIGKILL a third of the way into epoch 2 (by CPU time)
+    let ck = b.join("checkpoints");
+    let (per_epoch, past) = kill_mid_epoch(
+        run_args(&s, &b, &args),
+        1,
+        || has_checkpoint(&ck, 15000),
+        || metrics_lines(&b, "metrics.jsonl") > 1 || ck.join("ckpt-0000030000").exists(),
+    );
+    // epoch 2 had done real work, and had not finished
+    assert!(
+        past >= per_epoch / 3 && per_epoch > 0,
+        "{past} of {per_epoch}"
+    );
     assert_eq!(
         metrics(&b, "metrics.jsonl").len(),
         1,
@@ -145,7 +237,12 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
     );
     assert!(
         !b.join("weights.safetensors").exists() && !b.join("final.json").exists(),
-        "epoch 2 finished before the kill: make the epochs longer"
+        "epoch 2 finished before the kill"
+    );
+    assert_eq!(
+        fs::read_dir(&ck).unwrap().count(),
+        1,
+        "only epoch 1's checkpoint"
     );
 
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
@@ -193,21 +290,28 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
 fn resume_replays_earlier_fits_and_continues_the_killed_one() {
     let s = setup(TWO_FITS);
     let (a, b) = (s.root.join("a"), s.root.join("b"));
-    // 50 000 steps an epoch: long enough that the kill, 200 ms after epoch 2's checkpoint,
-    // lands inside epoch 3 however fast the engine is
-    let args = ["--seed", "9", "--set", "n=1000000"];
+    let args = ["--seed", "9"];
     ok(run_args(&s, &a, &args).output().unwrap());
-    // killed in the third epoch of `gan`, during its second fit
-    kill_when(run_args(&s, &b, &args), || {
-        has_checkpoint(&b.join("checkpoints"), 100000)
-    });
+    // killed in the third epoch of `gan`, during its second fit (5 000 steps an epoch)
+    let ck = b.join("checkpoints");
+    let (per_epoch, past) = kill_mid_epoch(
+        run_args(&s, &b, &args),
+        2,
+        || has_checkpoint(&ck, 10000),
+        || metrics_lines(&b, "metrics.jsonl") > 2 || ck.join("ckpt-0000015000").exists(),
+    );
+    assert!(
+        past >= per_epoch / 3 && per_epoch > 0,
+        "{past} of {per_epoch}"
+    );
     assert_eq!(metrics(&b, "metrics.jsonl").len(), 2, "killed in epoch 3");
+    assert!(!b.join("final.json").exists());
     assert!(!b.join("metrics_other.jsonl").exists());
 
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("ckpt-0000100000 (epoch 2, step 100000)"),
+        stdout.contains("ckpt-0000010000 (epoch 2, step 10000)"),
         "{stdout}"
     );
     assert!(stdout.contains("`other` has no checkpoint"), "{stdout}");
@@ -343,4 +447,65 @@ fn a_run_stopped_by_its_timeout_resumes_exactly() {
             == fs::read(b.join("weights.safetensors")).unwrap(),
         "final weights differ"
     );
+}
+
+/// `gan run` into a directory that holds a run is refused (it would append to that run's
+/// metrics.jsonl) and leaves it as it was; `--force` deletes the old run first, and never
+/// deletes a directory that holds something other than a run.
+#[test]
+fn a_run_into_a_directory_holding_a_run_is_refused() {
+    let s = setup(ONE_FIT);
+    let run = s.root.join("r");
+    let args = ["--set", "n=2000", "--set", "epochs=1"];
+    ok(run_args(&s, &run, &args).output().unwrap());
+    let metrics_before = fs::read(run.join("metrics.jsonl")).unwrap();
+    let config_before = fs::read(run.join("config.json")).unwrap();
+
+    let out = run_args(&s, &run, &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let d = run.display();
+    assert!(
+        stderr.contains(&format!(
+            "--out {d}: the directory already holds a run (config.json, recipe.rhai, metrics.jsonl, \
+             checkpoints); `gan resume {d}` continues it, or give a new or empty directory, or pass \
+             --force to delete that run first"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(run.join("metrics.jsonl")).unwrap(), metrics_before);
+    assert_eq!(fs::read(run.join("config.json")).unwrap(), config_before);
+
+    // --force: the old run is gone (a file only it had too), the new one has its own one line
+    fs::write(run.join("old-notes.txt"), "from the first run").unwrap();
+    ok(run_args(&s, &run, &[&args[..], &["--force"]].concat())
+        .output()
+        .unwrap());
+    assert!(!run.join("old-notes.txt").exists());
+    assert_eq!(metrics(&run, "metrics.jsonl").len(), 1);
+
+    // a directory of other files: refused, even with --force, and left alone
+    let other = s.root.join("notes");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("a.txt"), "mine").unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let out = run_args(&s, &other, &[&args[..], extra].concat())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "--out {}: the directory is not empty and holds no run (a.txt)",
+                other.display()
+            )),
+            "{stderr}"
+        );
+        assert_eq!(fs::read_dir(&other).unwrap().count(), 1);
+    }
+    // an empty directory is a fine place to start
+    let empty = s.root.join("empty");
+    fs::create_dir(&empty).unwrap();
+    ok(run_args(&s, &empty, &args).output().unwrap());
+    assert_eq!(metrics(&empty, "metrics.jsonl").len(), 1);
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use gan::script::{HostConfig, NullSink, ScriptError};
+use gan::script::{HostConfig, NullSink, ScriptError, Stop};
 use gan::session::Session;
 
 struct Sandbox {
@@ -304,6 +304,10 @@ fn a_map_grown_without_end_hits_the_memory_limit() {
         why.starts_with("out of memory: the recipe's values grew past the memory limit"),
         "{why}"
     );
+    // the error itself says so (every front end shows it), not "interrupted"
+    assert_eq!(e.message, why);
+    assert_eq!(e.stop, Some(Stop::Memory));
+    assert!(!e.interrupted);
     sb.assert_nothing_outside_run();
 }
 
@@ -328,7 +332,13 @@ fn an_infinite_loop_stops_at_the_timeout() {
         .eval_named("recipe.rhai", "let i = 0;\nloop { i += 1; }")
         .unwrap_err();
     assert!(started.elapsed().as_secs_f64() < 10.0);
-    assert!(e.interrupted, "{e}");
+    // said as a timeout, with its limit: not the "interrupted" of a Ctrl-C
+    assert_eq!(
+        e.message,
+        "timed out: the recipe ran past its --timeout of 0.5 s"
+    );
+    assert_eq!(e.stop, Some(Stop::Timeout));
+    assert!(!e.interrupted, "{e}");
     assert!(s.host.timed_out());
     assert_eq!(e.line, Some(2), "{e}");
     // a fit in progress stops at a step boundary, saying so
@@ -346,8 +356,72 @@ fn an_infinite_loop_stops_at_the_timeout() {
             .starts_with("timed out: the run passed its --timeout of 0.3 s at step"),
         "{e}"
     );
+    assert_eq!(e.stop, Some(Stop::Timeout));
     assert_eq!(e.line, Some(2));
     sb.assert_nothing_outside_run();
+}
+
+/// An interrupt request (what Ctrl-C and Jupyter's interrupt set) reads as an interrupt, and
+/// the next evaluation of the session runs normally.
+#[test]
+fn an_interrupt_request_is_named_as_such() {
+    let sb = Sandbox::new();
+    let mut s = sb.session();
+    let flag = s.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let e = s
+        .eval_named("recipe.rhai", "let i = 0;\nloop { i += 1; }")
+        .unwrap_err();
+    t.join().unwrap();
+    assert_eq!(e.message, "interrupted (Ctrl-C or an interrupt request)");
+    assert_eq!(
+        (e.stop, e.interrupted, e.line),
+        (Some(Stop::Interrupt), true, Some(2))
+    );
+    assert_eq!(s.eval("1 + 1").unwrap().as_int().unwrap(), 2);
+}
+
+/// Ctrl-C (SIGINT) through the binary: exit status 130 and the interrupt's own message.
+#[test]
+fn the_cli_names_a_ctrl_c_as_an_interrupt() {
+    use std::io::BufRead;
+    let sb = Sandbox::new();
+    let recipe = sb.path("recipes/spin.rhai");
+    fs::write(
+        &recipe,
+        "print(\"spinning\");\nlet i = 0;\nwhile true { i += 1; }\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(["run", recipe.to_str().unwrap(), "--out"])
+        .arg(sb.path("run"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the recipe is running (and the handler installed) once it printed
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "spinning");
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("spin.rhai:3:")
+            && stderr.contains(": interrupted (Ctrl-C or an interrupt request)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("timed out"), "{stderr}");
 }
 
 #[test]
@@ -364,11 +438,14 @@ fn the_cli_timeout_stops_an_infinite_loop() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(124), "{stderr}");
     assert!(started.elapsed().as_secs() < 30);
+    // the message comes from where the script was stopped, naming the limit
+    let first = stderr.lines().next().unwrap_or_default();
     assert!(
-        stderr.contains("spin.rhai:2:")
-            && stderr.contains("timed out: the recipe ran past its --timeout of 1 s"),
+        first.starts_with("error: spin.rhai:2:")
+            && first.ends_with(": timed out: the recipe ran past its --timeout of 1 s"),
         "{stderr}"
     );
+    assert!(!stderr.contains("interrupted"), "{stderr}");
     let out = Command::new(env!("CARGO_BIN_EXE_gan"))
         .args(["run", recipe.to_str().unwrap(), "--timeout", "0"])
         .output()

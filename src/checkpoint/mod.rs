@@ -16,7 +16,6 @@
 //! whose files match their recorded digests.
 
 pub mod atomic;
-pub mod exact_json;
 mod listing;
 pub mod manifest;
 mod observer;

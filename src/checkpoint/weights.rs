@@ -3,8 +3,9 @@
 //!
 //! Tensors are named `g.<param>` and `d.<param>` after [`Network::export`]'s names (`g.0.w`,
 //! `d.3.b`, …), stored as little-endian f32 with the parameter's shape. The metadata holds
-//! `gan_spec` (the [`GanSpec`] as JSON), `gan_spec_float_bits` (its floats' exact bits, see
-//! [`super::exact_json`]), `seed`, `step`, `epoch` and `format`.
+//! `gan_spec` (the [`GanSpec`] as JSON; serde_json's `float_roundtrip` feature reads its floats
+//! back bit for bit), `seed`, `step`, `epoch` and `format`. Files from before that feature was on
+//! also hold `gan_spec_float_bits`, which is now ignored.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -14,14 +15,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
 use super::atomic::write_atomic;
-use super::exact_json::{float_bits, restore_floats};
 use crate::engine::network::NamedValues;
 use crate::engine::{Gan, GanSpec, Network};
 
 /// Metadata key of the JSON [`GanSpec`].
 pub const GAN_SPEC_KEY: &str = "gan_spec";
-/// Metadata key of the exact bits of the spec's floats.
-pub const GAN_SPEC_BITS_KEY: &str = "gan_spec_float_bits";
 /// Value of the `format` metadata key.
 pub const WEIGHTS_FORMAT: &str = "gan-weights/1";
 
@@ -78,10 +76,6 @@ pub(crate) fn encode_weights(gan: &Gan) -> Result<Vec<u8>> {
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), WEIGHTS_FORMAT.to_string());
     meta.insert(GAN_SPEC_KEY.to_string(), spec.to_string());
-    meta.insert(
-        GAN_SPEC_BITS_KEY.to_string(),
-        serde_json::to_string(&float_bits(&spec))?,
-    );
     meta.insert("seed".to_string(), gan.seed.to_string());
     meta.insert("step".to_string(), gan.step.to_string());
     meta.insert("epoch".to_string(), gan.epoch.to_string());
@@ -187,19 +181,14 @@ impl TensorFile {
         Ok(TensorFile { tensors, metadata })
     }
 
-    /// The [`GanSpec`] in the metadata, with its floats made exact when their bits are recorded.
+    /// The [`GanSpec`] in the metadata.
     pub fn spec(&self) -> Result<GanSpec> {
         let text = self
             .metadata
             .get(GAN_SPEC_KEY)
             .with_context(|| format!("no `{GAN_SPEC_KEY}` in the file's metadata"))?;
-        let mut value: serde_json::Value =
+        let value: serde_json::Value =
             serde_json::from_str(text).with_context(|| format!("`{GAN_SPEC_KEY}` is not JSON"))?;
-        if let Some(bits) = self.metadata.get(GAN_SPEC_BITS_KEY) {
-            let bits: Vec<String> = serde_json::from_str(bits)
-                .with_context(|| format!("`{GAN_SPEC_BITS_KEY}` is not a list of strings"))?;
-            restore_floats(&mut value, &bits).context("restoring the spec's floats")?;
-        }
         serde_json::from_value(value).with_context(|| format!("`{GAN_SPEC_KEY}` is not a gan spec"))
     }
 

@@ -1,14 +1,15 @@
 //! `gan run RECIPE`: runs a recipe into a run directory.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
 
-use gan::script::HostConfig;
+use gan::script::{HostConfig, Stop};
 use gan::session::{read_recipe, Session};
 
 use super::sink::TerminalSink;
@@ -35,6 +36,54 @@ pub struct RunArgs {
     /// Stop the recipe after SECS seconds of running (exit status 124).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// Delete the previous run in the run directory first (refused for a directory that does
+    /// not look like a run directory).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Files that mark a directory as holding a run (written before the recipe's first statement).
+const RUN_MARKERS: [&str; 4] = ["config.json", "recipe.rhai", "metrics.jsonl", "checkpoints"];
+
+/// `gan run` starts a new run: in a directory holding an earlier run it would append to that
+/// run's metrics.jsonl and mix the two runs' checkpoints, and into one holding other files it
+/// would scatter outputs among them. So the directory must be new or empty; `--force` first
+/// deletes an earlier run (and only a run: never a folder of other files).
+fn prepare_out(out: &Path, force: bool) -> anyhow::Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        bail!("--out {}: exists and is not a directory", out.display());
+    }
+    let mut entries = fs::read_dir(out)
+        .with_context(|| format!("reading run directory {}", out.display()))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    entries.sort();
+    let markers: Vec<&str> = RUN_MARKERS
+        .into_iter()
+        .filter(|m| entries.iter().any(|e| e == m))
+        .collect();
+    if markers.is_empty() {
+        bail!(
+            "--out {}: the directory is not empty and holds no run ({}); give a new or empty directory",
+            out.display(),
+            entries.join(", ")
+        );
+    }
+    if !force {
+        bail!(
+            "--out {0}: the directory already holds a run ({1}); `gan resume {0}` continues it, \
+             or give a new or empty directory, or pass --force to delete that run first",
+            out.display(),
+            markers.join(", ")
+        );
+    }
+    fs::remove_dir_all(out).with_context(|| format!("--force: deleting {}", out.display()))
 }
 
 pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -66,6 +115,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     if let Some(t) = args.timeout {
         check_timeout(t)?;
     }
+    prepare_out(&out, args.force)?;
     let config = HostConfig {
         run_dir: Some(out.clone()),
         data_dir: super::data_dir(args.data_dir.clone()),
@@ -138,21 +188,19 @@ pub fn execute(
             );
             Ok(())
         }
-        Err(mut e) if session.host.stop_reason().is_some() => {
-            e.message = session.host.stop_reason().unwrap_or_default();
-            Err(anyhow::Error::new(e))
-        }
-        Err(mut e) if session.host.timed_out() => {
-            if !e.message.starts_with("timed out") {
+        // The message names the cause (and the limit) already; the exit status tells scripts.
+        Err(mut e) if e.stop == Some(Stop::Timeout) => {
+            if !e.message.contains("--timeout") {
                 e.message = format!(
-                    "timed out: the recipe ran past its --timeout of {} s and was stopped here",
+                    "{} (stopped: the recipe ran past its --timeout of {} s)",
+                    e.message,
                     timeout.unwrap_or_default()
                 );
             }
             eprintln!("error: {e}");
             std::process::exit(124);
         }
-        Err(e) if e.interrupted => {
+        Err(e) if e.stop == Some(Stop::Interrupt) => {
             eprintln!("{e}");
             std::process::exit(130);
         }

@@ -12,6 +12,14 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::f64::consts::PI;
 
+/// Most rows a toy generator makes: 10 million rows of two features (about 90 MB with labels)
+/// is far past what a toy experiment needs, and a typo like `1e12` must be refused before
+/// `Vec::with_capacity` aborts the process.
+pub const MAX_TOY_ROWS: usize = 10_000_000;
+/// Most mixture components: labels are `u8`. Checked before the centres are computed, so
+/// `ring(1000000000000)` does not allocate a centre per mode first.
+pub const MAX_MODES: usize = 256;
+
 /// Density of the normal distribution `N(mean, std²)` at `x`.
 pub fn normal_pdf(x: f64, mean: f64, std: f64) -> f64 {
     let z = (x - mean) / std;
@@ -20,7 +28,7 @@ pub fn normal_pdf(x: f64, mean: f64, std: f64) -> f64 {
 
 /// `n` samples of `N(mean, std²)` as a 1-column dataset named `gaussian_1d`.
 pub fn try_gaussian_1d(mean: f64, std: f64, n: usize, seed: u64) -> Result<Dataset> {
-    check_params(std, n)?;
+    check_params("gaussian_1d", std, n)?;
     ensure!(mean.is_finite(), "gaussian_1d: mean must be finite");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x = (0..n)
@@ -62,6 +70,7 @@ pub fn grid_centers(side: usize, spacing: f64) -> Vec<[f64; 2]> {
 /// [`ring_centers`]`(modes, radius)`. Labels are the mixture component of each row.
 pub fn try_ring_2d(modes: usize, radius: f64, std: f64, n: usize, seed: u64) -> Result<Dataset> {
     ensure!(radius.is_finite(), "ring_2d: radius must be finite");
+    check_modes("ring_2d", modes)?;
     mixture("ring_2d", &ring_centers(modes, radius), std, n, seed)
 }
 
@@ -74,6 +83,7 @@ pub fn ring_2d(modes: usize, radius: f64, std: f64, n: usize, seed: u64) -> Data
 /// [`grid_centers`]`(side, spacing)`. Labels are the mixture component of each row.
 pub fn try_grid_2d(side: usize, spacing: f64, std: f64, n: usize, seed: u64) -> Result<Dataset> {
     ensure!(spacing.is_finite(), "grid_2d: spacing must be finite");
+    check_modes("grid_2d", side.saturating_mul(side))?;
     mixture("grid_2d", &grid_centers(side, spacing), std, n, seed)
 }
 
@@ -82,24 +92,32 @@ pub fn grid_2d(side: usize, spacing: f64, std: f64, n: usize, seed: u64) -> Data
     try_grid_2d(side, spacing, std, n, seed).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
-fn check_params(std: f64, n: usize) -> Result<()> {
+fn check_params(name: &str, std: f64, n: usize) -> Result<()> {
     ensure!(
         std.is_finite() && std >= 0.0,
         "std must be finite and non-negative, got {std}"
     );
     ensure!(n > 0, "sample count must be positive");
+    ensure!(
+        n <= MAX_TOY_ROWS,
+        "{name}: n = {n} rows is more than the limit of {MAX_TOY_ROWS}; refusing to allocate"
+    );
+    Ok(())
+}
+
+fn check_modes(name: &str, modes: usize) -> Result<()> {
+    ensure!(
+        (1..=MAX_MODES).contains(&modes),
+        "{name}: need 1 to {MAX_MODES} modes, got {modes}"
+    );
     Ok(())
 }
 
 /// Shared sampler for the 2-D mixtures: pick a component uniformly, add Gaussian noise.
 fn mixture(name: &str, centers: &[[f64; 2]], std: f64, n: usize, seed: u64) -> Result<Dataset> {
-    check_params(std, n)?;
+    check_params(name, std, n)?;
     // Labels are u8, which bounds the number of components a dataset can name.
-    ensure!(
-        (1..=256).contains(&centers.len()),
-        "{name}: need 1 to 256 modes, got {}",
-        centers.len()
-    );
+    check_modes(name, centers.len())?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut x = Vec::with_capacity(2 * n);
     let mut labels = Vec::with_capacity(n);
@@ -210,5 +228,25 @@ mod tests {
         assert!(try_ring_2d(300, 1., 0.1, 10, 0).is_err());
         assert!(try_grid_2d(0, 1., 0.1, 10, 0).is_err());
         assert!(try_grid_2d(3, f64::NAN, 0.1, 10, 0).is_err());
+    }
+
+    /// Sizes past the limits are refused before anything is allocated (these would abort).
+    #[test]
+    fn huge_counts_are_refused_by_name() {
+        let e = |r: Result<Dataset>| format!("{:#}", r.unwrap_err());
+        assert_eq!(
+            e(try_gaussian_1d(0., 1., 1 << 40, 0)),
+            "gaussian_1d: n = 1099511627776 rows is more than the limit of 10000000; refusing to allocate"
+        );
+        assert!(e(try_ring_2d(8, 1., 0.1, usize::MAX, 0)).starts_with("ring_2d: n = "));
+        assert_eq!(
+            e(try_ring_2d(1 << 40, 1., 0.1, 10, 0)),
+            "ring_2d: need 1 to 256 modes, got 1099511627776"
+        );
+        assert_eq!(
+            e(try_grid_2d(1 << 20, 1., 0.1, 10, 0)),
+            "grid_2d: need 1 to 256 modes, got 1099511627776"
+        );
+        assert_eq!(try_ring_2d(256, 1., 0.1, 10, 0).unwrap().rows(), 10);
     }
 }

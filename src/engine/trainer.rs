@@ -213,24 +213,44 @@ pub const MAX_ACTIVATION_VALUES: usize = 1 << 29;
 /// layer's outputs (maxout's pre-activations too) of G once and of D three times (real, fake,
 /// and fake again for G's gradient), times the batches of an alternating step.
 pub fn activation_values(spec: &super::spec::GanSpec, batch: usize) -> u128 {
-    fn stack(s: &super::spec::StackSpec) -> u128 {
-        let mut width = s.input as u128;
-        let mut total = width;
-        for l in &s.layers {
-            if let super::spec::LayerSpec::Maxout { units, pieces, .. } = l {
-                total = total.saturating_add((*units as u128).saturating_mul(*pieces as u128));
-            }
-            width = l.output_size(width as usize).map_or(width, |w| w as u128);
-            total = total.saturating_add(width);
-        }
-        total
-    }
+    let stack = stack_values;
     let k = match spec.scheme {
         UpdateScheme::Simultaneous => 1,
         UpdateScheme::Alternating { k } => k.max(1) as u128 + 1,
     };
     let per_row = stack(&spec.g).saturating_add(stack(&spec.d).saturating_mul(3));
     per_row.saturating_mul(batch as u128).saturating_mul(k)
+}
+
+/// Values one row holds while it goes through `s` at once: its input and every layer's output
+/// (maxout's pre-activations too).
+pub fn stack_values(s: &super::spec::StackSpec) -> u128 {
+    let mut width = s.input as u128;
+    let mut total = width;
+    for l in &s.layers {
+        if let super::spec::LayerSpec::Maxout { units, pieces, .. } = l {
+            total = total.saturating_add((*units as u128).saturating_mul(*pieces as u128));
+        }
+        width = l.output_size(width as usize).map_or(width, |w| w as u128);
+        total = total.saturating_add(width);
+    }
+    total
+}
+
+/// Refuses holding `rows` rows of `per_row` values at once (a call that samples, generates or
+/// evaluates outside training) when that passes [`MAX_ACTIVATION_VALUES`]: checking the row
+/// count alone lets a narrow count of very wide rows through, and the allocation would abort.
+pub fn check_rows_held(rows: usize, per_row: u128) -> anyhow::Result<()> {
+    let total = (rows as u128).saturating_mul(per_row);
+    if total > MAX_ACTIVATION_VALUES as u128 {
+        anyhow::bail!(
+            "{rows} rows × {per_row} values per row = {total} values ({:.1} GiB), more than the limit of \
+             {MAX_ACTIVATION_VALUES} ({} GiB); refusing to allocate: ask for fewer rows at once",
+            total as f64 * 4.0 / (1u64 << 30) as f64,
+            (MAX_ACTIVATION_VALUES * 4) >> 30
+        );
+    }
+    Ok(())
 }
 
 /// The first parameter tensor of G or D holding NaN or infinite values, described (which

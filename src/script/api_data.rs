@@ -8,7 +8,7 @@ use rhai::{Engine, Map, FLOAT, INT};
 use super::host::Host;
 use super::options::{err, Opts, RhaiResult};
 use super::values::{DataHandle, Samples};
-use crate::data::{self, ColorMode, Dataset};
+use crate::data::{self, ColorMode, Dataset, MAX_MODES, MAX_TOY_ROWS};
 use crate::engine::rng::{stream, Purpose};
 use rand::Rng;
 
@@ -22,6 +22,32 @@ fn count(what: &str, n: INT) -> RhaiResult<usize> {
         return err(format!("{what} must be a positive integer, got {n}"));
     }
     Ok(n as usize)
+}
+
+/// A row count of a toy generator, refused above [`MAX_TOY_ROWS`] before anything is
+/// allocated (a typo like `1000000000000` would otherwise abort the process). `arg` says how
+/// the user gave it: `n` (an argument) or ``option `n` `` (a key of the options map).
+fn toy_rows(call: &str, arg: &str, n: INT) -> RhaiResult<usize> {
+    if n <= 0 {
+        return err(format!("{call}: {arg} must be a positive integer, got {n}"));
+    }
+    if n as u64 > MAX_TOY_ROWS as u64 {
+        return err(format!(
+            "{call}: {arg} = {n} rows is more than the limit of {MAX_TOY_ROWS}; refusing to allocate"
+        ));
+    }
+    Ok(n as usize)
+}
+
+/// A mixture's number of modes, at most [`MAX_MODES`] (labels are bytes).
+fn modes_arg(call: &str, modes: INT) -> RhaiResult<usize> {
+    let m = count("modes", modes)?;
+    if m > MAX_MODES {
+        return err(format!(
+            "{call}: modes = {m} is more than the limit of {MAX_MODES}"
+        ));
+    }
+    Ok(m)
 }
 
 fn handle(r: anyhow::Result<Dataset>) -> RhaiResult<DataHandle> {
@@ -46,14 +72,14 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         handle(data::try_gaussian_1d(
             mean,
             std,
-            count("n", n)?,
+            toy_rows("gaussian_1d()", "n", n)?,
             toy_seed(&h, 1),
         ))
     });
     let h = host.clone();
     engine.register_fn("ring", move |modes: INT| {
         handle(data::try_ring_2d(
-            count("modes", modes)?,
+            modes_arg("ring(modes)", modes)?,
             2.0,
             0.02,
             10_000,
@@ -65,9 +91,9 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         "ring",
         move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
             let o = Opts::new(&opts, "ring()", &["radius", "std", "n"])?;
-            let n = o.count("n", 10_000, 1)? as usize;
+            let n = toy_rows("ring()", "option `n`", o.int("n", 10_000)?)?;
             handle(data::try_ring_2d(
-                count("modes", modes)?,
+                modes_arg("ring(modes)", modes)?,
                 o.f64("radius", 2.0)?,
                 o.f64("std", 0.02)?,
                 n,
@@ -77,11 +103,12 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     );
     let grid = |modes: INT| -> RhaiResult<usize> {
         let side = (modes as f64).sqrt().round() as INT;
-        if modes <= 0 || side * side != modes {
+        if modes <= 0 || side.checked_mul(side) != Some(modes) {
             return err(format!(
                 "grid(modes) needs a square number of modes (e.g. 25), got {modes}"
             ));
         }
+        modes_arg("grid(modes)", modes)?;
         Ok(side as usize)
     };
     let h = host.clone();
@@ -99,7 +126,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         "grid",
         move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
             let o = Opts::new(&opts, "grid()", &["spacing", "std", "n"])?;
-            let n = o.count("n", 10_000, 1)? as usize;
+            let n = toy_rows("grid()", "option `n`", o.int("n", 10_000)?)?;
             handle(data::try_grid_2d(
                 grid(modes)?,
                 o.f64("spacing", 2.0)?,

@@ -9,6 +9,7 @@ use super::host::Host;
 use super::options::{err, RhaiResult};
 use super::values::{DataHandle, GanHandle, Samples};
 use crate::data::ImageShape;
+use crate::engine::trainer::{check_rows_held, stack_values};
 use crate::eval::ModeStats;
 use crate::viz;
 
@@ -190,7 +191,11 @@ pub fn scatter_png(gan: &GanHandle, data: &DataHandle) -> anyhow::Result<Vec<u8>
         "scatter needs 2-D data, this has {} features",
         data.0.dim
     );
-    let fake = gan.lock().gan.sample(2000);
+    let fake = {
+        let mut c = gan.lock();
+        check_rows_held(2000, stack_values(&c.gan.spec.g))?;
+        c.gan.sample(2000)
+    };
     let pts = |v: &[f32]| v.chunks_exact(2).map(|p| [p[0], p[1]]).collect::<Vec<_>>();
     let n = data.0.rows().min(2000);
     let img = viz::scatter_2d(
@@ -207,6 +212,10 @@ pub fn scatter_png(gan: &GanHandle, data: &DataHandle) -> anyhow::Result<Vec<u8>
 /// [`crate::eval::modes`]).
 pub fn mode_stats(gan: &GanHandle, data: &DataHandle, n: usize) -> anyhow::Result<ModeStats> {
     let (centres, sigma) = crate::eval::modes::mode_centres(&data.0)?;
-    let fake = gan.lock().gan.sample(n);
+    let fake = {
+        let mut c = gan.lock();
+        check_rows_held(n, stack_values(&c.gan.spec.g))?;
+        c.gan.sample(n)
+    };
     Ok(crate::eval::modes::mode_stats_of(&fake, &centres, sigma))
 }

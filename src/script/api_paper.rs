@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
 
 use super::api_output::emit_png;
-use super::api_train::optimizer_opt;
+use super::api_train::{held, optimizer_opt, Through};
 use super::host::{Host, Progress};
 use super::options::{err, number, type_name, Opts, RhaiResult};
 use super::values::{DataHandle, GanCell, GanHandle, Samples};
@@ -248,6 +248,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn("noise", |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
         let n = rows_arg(n, "noise(n): n")?;
         let mut c = gan.lock();
+        held(&c.gan, n, Through::Noise, "noise(n)")?;
         let z = draw_noise(&mut c.gan, n);
         Ok(Samples {
             dim: c.gan.noise_dim(),
@@ -420,6 +421,9 @@ fn value(gan: &GanHandle, data: &DataHandle, n: Option<usize>) -> RhaiResult<Map
     }
     let rows = d.rows();
     let n = n.unwrap_or(rows).max(1);
+    // real rows, noise and G's images are held whole; G and D run on them in chunks
+    let width = 2 * c.gan.data_dim() + c.gan.noise_dim();
+    held(&c.gan, n, Through::Output(width), what)?;
     let real: Vec<f32> = if n >= rows {
         d.x.clone()
     } else {
@@ -618,7 +622,8 @@ fn train_d(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
     .or_else(|e| anyhow_err(call, e))?;
     if r.steps < steps {
         return err(format!(
-            "{call}: interrupted after {} of {steps} steps; D keeps the state of the last full step",
+            "{call}: {} after {} of {steps} steps; D keeps the state of the last full step",
+            host.stopped_how(),
             r.steps
         ));
     }
@@ -656,6 +661,7 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let o = Opts::new(opts, call, &["n", "loss", "z"])?;
     let c = gan.lock();
     let loss = loss_opt(&o, "loss", c.gan.spec.loss, call)?;
+    let n = o.opt_count("n", 1)?;
     let z: Vec<f32> = match o.custom::<Samples>("z", "noise rows (Samples from gan.noise(n))")? {
         Some(z) => {
             if z.dim != c.gan.noise_dim() {
@@ -665,19 +671,20 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
                     c.gan.noise_dim()
                 ));
             }
-            if o.get("n").is_some() {
+            if n.is_some() {
                 return err(format!("{call}: give `n` or `z`, not both"));
             }
             z.x.to_vec()
         }
         None => {
-            let n = o.count("n", 100, 1)? as usize;
+            let n = n.unwrap_or(100) as usize;
             if n > 100_000 {
                 return err(format!("option `n` of {call} is at most 100000, got {n}"));
             }
             c.gan.fixed_noise(n)
         }
     };
+    held(&c.gan, z.len() / c.gan.noise_dim(), Through::GradGD, call)?;
     let (sat, d) = theory::g_grad_norm(&c.gan, GanLoss::Saturating, &z);
     let (ns, _) = theory::g_grad_norm(&c.gan, GanLoss::NonSaturating, &z);
     let norm = match loss {
@@ -813,7 +820,8 @@ fn train_steps(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> R
         if host.interrupted() {
             host.sink.fit_end(&c.name);
             return err(format!(
-                "{call}: interrupted after {} of {steps} steps; `{}` keeps the state of the last full step",
+                "{call}: {} after {} of {steps} steps; `{}` keeps the state of the last full step",
+                host.stopped_how(),
                 rec.steps.len(),
                 c.name
             ));
@@ -973,6 +981,8 @@ fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
     let cols = o.count("cols", 6, 2)? as usize;
     let scale = o.count("scale", 2, 1)? as u32;
     let file = o.string("file", "figure2.png")?;
+    // read now: every option's type is checked before anything else can fail
+    let samples = o.custom::<Samples>("samples", "Samples (e.g. gan.sample(n))")?;
     if rows > 100 || cols > 100 || scale > 16 {
         return err(format!(
             "{call}: at most 100 `rows`, 100 `cols` and `scale` 16, got {rows}, {cols}, {scale}"
@@ -988,7 +998,7 @@ fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
     let need = rows * (cols - 1);
     let mut c = gan.lock();
     check_data(&c, data, call)?;
-    let x: Vec<f32> = match o.custom::<Samples>("samples", "Samples (e.g. gan.sample(n))")? {
+    let x: Vec<f32> = match samples {
         Some(s) => {
             if s.dim != d.dim || s.rows() < need {
                 return err(format!(
@@ -1001,7 +1011,10 @@ fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
             }
             s.x[..need * d.dim].to_vec()
         }
-        None => c.gan.sample(need),
+        None => {
+            held(&c.gan, need, Through::G, call)?;
+            c.gan.sample(need)
+        }
     };
     drop(c);
     let (img, nearest) =
@@ -1070,6 +1083,12 @@ fn interpolate(
             z0.rows()
         ));
     }
+    held(
+        &c.gan,
+        z0.rows() * steps,
+        Through::Output(c.gan.data_dim() + nd),
+        what,
+    )?;
     let z = theory::lerp_rows(&z0.x, &z1.x, nd, steps);
     Ok(Samples {
         x: Arc::new(theory::generate_chunked(&c.gan, &z)),
@@ -1097,6 +1116,7 @@ fn figure3(host: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let like = o.custom::<DataHandle>("like", "an image dataset, e.g. mnist(\"train\")")?;
     let z0 = o.custom::<Samples>("z0", "noise rows (Samples from gan.noise(n))")?;
     let z1 = o.custom::<Samples>("z1", "noise rows (Samples from gan.noise(n))")?;
+    let rows = o.opt_count("rows", 1)?.map(|r| r as usize);
     let mut c = gan.lock();
     let shape = image_shape(&c, like.as_ref(), call)?;
     if shape.len() != c.gan.data_dim() {
@@ -1111,17 +1131,16 @@ fn figure3(host: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     }
     let (z0, z1) = match (z0, z1) {
         (Some(a), Some(b)) => {
-            if o.get("rows").is_some() && o.count("rows", 1, 1)? as usize != a.rows() {
+            if let Some(r) = rows.filter(|&r| r != a.rows()) {
                 return err(format!(
-                    "{call}: `rows` is {} but z0 has {} rows",
-                    o.count("rows", 1, 1)?,
+                    "{call}: `rows` is {r} but z0 has {} rows",
                     a.rows()
                 ));
             }
             (a, b)
         }
         (None, None) => {
-            let rows = o.count("rows", 6, 1)? as usize;
+            let rows = rows.unwrap_or(6);
             if rows > 100 {
                 return err(format!(
                     "option `rows` of {call} is at most 100, got {rows}"
@@ -1186,10 +1205,21 @@ fn plot_lines(host: &Host, file: &str, panels: &Array, opts: &Map) -> RhaiResult
         let po = Opts::new(&pm, "a plot_lines() panel", &["title", "y_label", "series"])?;
         let title = po.string("title", "")?;
         let y_label = po.string("y_label", "")?;
-        let Some(series) = po.get("series").and_then(|v| v.clone().try_cast::<Array>()) else {
-            return err(format!(
-                "{call}: panel {i} needs `series`, an array of #{{ name, ys }} maps"
-            ));
+        let series = match po.get("series") {
+            None => {
+                return err(format!(
+                    "{call}: panel {i} needs `series`, an array of #{{ name, ys }} maps"
+                ))
+            }
+            Some(v) => match v.clone().try_cast::<Array>() {
+                Some(a) => a,
+                None => {
+                    return err(format!(
+                        "{call}: `series` of panel {i} must be an array of #{{ name, ys }} maps, got {} `{v}`",
+                        type_name(v)
+                    ))
+                }
+            },
         };
         let mut out = Vec::new();
         for (j, sv) in series.iter().enumerate() {

@@ -221,6 +221,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn("sample", |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
         let n = positive(n, "sample(n)")?;
         let mut c = gan.lock();
+        held(&c.gan, n, Through::G, "sample(n)")?;
         let x = c.gan.sample(n);
         Ok(Samples {
             dim: c.gan.data_dim(),
@@ -233,6 +234,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
             let n = positive(n, "sample_fixed(n)")?;
             let c = gan.lock();
+            held(&c.gan, n, Through::G, "sample_fixed(n)")?;
             Ok(Samples {
                 dim: c.gan.data_dim(),
                 x: Arc::new(c.gan.sample_fixed(n)),
@@ -251,6 +253,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                     c.gan.data_dim()
                 ));
             }
+            held(&c.gan, s.rows(), Through::D, "discriminate()")?;
             Ok(Samples {
                 x: Arc::new(c.gan.discriminate(&s.x)),
                 dim: 1,
@@ -269,6 +272,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                     c.gan.noise_dim()
                 ));
             }
+            held(&c.gan, z.rows(), Through::G, "generate()")?;
             Ok(Samples {
                 x: Arc::new(c.gan.generate(&z.x)),
                 dim: c.gan.data_dim(),
@@ -346,14 +350,11 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         scheme,
         init_g_bias_from_marginals: o.bool("init_bias_from_marginals", false)?,
     };
+    // `.ok()` here once let `name: 5` pass silently as "no name": a wrong type is an error.
+    let wanted = o.string("name", "")?;
     let gan = Gan::try_new(spec, h.seed()).or_else(|e| err(shape_error(e, &g, &d)))?;
     let name = h
-        .claim_gan_name(
-            o.string("name", "")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .as_deref(),
-        )
+        .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
         .or_else(err)?;
     Ok(GanHandle(Arc::new(Mutex::new(GanCell {
         name,
@@ -370,6 +371,10 @@ fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let o = Opts::new(opts, "parzen()", &["samples", "sigma"])?;
     let n = o.count("samples", 10_000, 1)? as usize;
     let sigma = o.opt_f64("sigma")?;
+    {
+        let c = gan.lock();
+        held(&c.gan, n, Through::Output(c.gan.data_dim()), "parzen()")?;
+    }
     let valid = h.mnist("valid").or_else(|e| err(format!("{e:#}")))?;
     let test = h.mnist("test").or_else(|e| err(format!("{e:#}")))?;
     let r = crate::eval::gan_parzen(&mut gan.lock().gan, &valid, &test, n, sigma)
@@ -383,6 +388,43 @@ fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     m.insert("secs".into(), Dynamic::from(r.secs));
     Ok(m)
 }
+
+/// What `rows` rows cost through G, D or both at once (see [`check_rows_held`]).
+#[derive(Clone, Copy)]
+pub enum Through {
+    /// Noise rows only.
+    Noise,
+    G,
+    D,
+    /// G's outputs into D (and D twice more for a gradient).
+    GradGD,
+    /// The rows handed back, `width` values each, all held; G and D run on chunks of at most
+    /// [`CHUNK_ROWS`] rows, whose layers are held one chunk at a time.
+    Output(usize),
+}
+
+/// Refuses a call that would hold `rows` rows × their width through `nets` past the engine's
+/// memory limit, naming the call: the row cap alone lets through few rows of huge width.
+pub fn held(gan: &Gan, rows: usize, nets: Through, what: &str) -> RhaiResult<()> {
+    use crate::engine::trainer::{check_rows_held, stack_values};
+    let per_row = match nets {
+        Through::Noise => gan.noise_dim() as u128,
+        Through::G => stack_values(&gan.spec.g),
+        Through::D => stack_values(&gan.spec.d),
+        Through::GradGD => stack_values(&gan.spec.g) + 2 * stack_values(&gan.spec.d),
+        Through::Output(w) => w as u128,
+    };
+    check_rows_held(rows, per_row).or_else(|e| err(format!("{what}: {e}")))?;
+    if let Through::Output(_) = nets {
+        // a chunk through wide hidden layers can cost more than the narrow rows it returns
+        let both = stack_values(&gan.spec.g) + stack_values(&gan.spec.d);
+        check_rows_held(rows.min(CHUNK_ROWS), both).or_else(|e| err(format!("{what}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The most rows the chunked evaluations (`theory::generate_chunked`, `d_logits_chunked`) run at once.
+const CHUNK_ROWS: usize = 4096;
 
 fn positive(n: INT, what: &str) -> RhaiResult<usize> {
     if n <= 0 {

@@ -2,6 +2,15 @@
 
 use rhai::{EvalAltResult, ParseError, Position};
 
+use super::host::{Host, Stop};
+
+/// The token Rhai's progress hook returns to stop a script: why, and the message to show.
+#[derive(Clone, Debug)]
+pub struct StopToken {
+    pub stop: Stop,
+    pub message: String,
+}
+
 /// An error from a script: message, where (1-based line and column, if known), and the source line.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{}", self.render())]
@@ -14,13 +23,29 @@ pub struct ScriptError {
     pub source_line: Option<String>,
     /// The script was stopped by an interrupt (Ctrl-C, Jupyter interrupt).
     pub interrupted: bool,
+    /// The host stopped the script (interrupt, `--timeout`, memory limit), rather than the
+    /// script failing by itself.
+    pub stop: Option<Stop>,
 }
 
 impl ScriptError {
     pub fn from_eval(e: &EvalAltResult, source_name: &str, text: &str) -> Self {
-        let interrupted = matches!(e, EvalAltResult::ErrorTerminated(..))
+        let stop = token_of(e).map(|t| t.stop);
+        let interrupted = stop == Some(Stop::Interrupt)
             || matches!(e, EvalAltResult::ErrorRuntime(d, _) if d.to_string().starts_with("interrupted"));
-        Self::at(message_of(e), e.position(), source_name, text, interrupted)
+        let mut s = Self::at(message_of(e), e.position(), source_name, text, interrupted);
+        s.stop = stop;
+        s
+    }
+
+    /// Records why `host` stopped the script, when it did: a training loop stopped by the
+    /// `--timeout` returns an ordinary error, whose cause only the host knows.
+    pub fn stopped_by(mut self, host: &Host) -> Self {
+        if self.stop.is_none() {
+            self.stop = host.stop_cause();
+        }
+        self.interrupted |= self.stop == Some(Stop::Interrupt);
+        self
     }
 
     pub fn from_parse(e: &ParseError, source_name: &str, text: &str) -> Self {
@@ -51,6 +76,7 @@ impl ScriptError {
             col,
             source_line,
             interrupted,
+            stop: None,
         }
     }
 
@@ -77,6 +103,16 @@ impl ScriptError {
     }
 }
 
+/// The stop token of a script the host stopped, looking inside function-call layers.
+fn token_of(e: &EvalAltResult) -> Option<StopToken> {
+    match e {
+        EvalAltResult::ErrorTerminated(token, _) => token.clone().try_cast::<StopToken>(),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => token_of(inner),
+        EvalAltResult::ErrorInModule(_, inner, _) => token_of(inner),
+        _ => None,
+    }
+}
+
 /// The innermost message: Rhai wraps errors from functions in "in call to function …" layers.
 fn message_of(e: &EvalAltResult) -> String {
     match e {
@@ -93,7 +129,10 @@ fn message_of(e: &EvalAltResult) -> String {
             }
         }
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
-        EvalAltResult::ErrorTerminated(..) => "interrupted".into(),
+        EvalAltResult::ErrorTerminated(token, _) => match token.clone().try_cast::<StopToken>() {
+            Some(t) => t.message,
+            None => "interrupted".into(),
+        },
         EvalAltResult::ErrorDataRace(what, _) => format!(
             "a value is used while it is being called on ({what}): a closure passed to `x.method(…)` must not capture `x`. \
              Inside fit's on_epoch, use `this` for the GAN being trained, or call `fit(gan, data, #{{…}})` as a function"

@@ -23,6 +23,17 @@ pub struct Progress {
     pub g_loss: f64,
 }
 
+/// Why the host stopped a script (rather than the script failing by itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C, a Jupyter interrupt, or another interrupt request through the flag.
+    Interrupt,
+    /// `--timeout` passed.
+    Timeout,
+    /// The process grew past the memory limit.
+    Memory,
+}
+
 /// Receives a script's outputs as they happen. Every method has a do-nothing default.
 pub trait Sink: Send + Sync {
     /// A line of text (`print`, notices).
@@ -173,6 +184,54 @@ impl Host {
     /// Why the host stopped the running script, other than an interrupt or `--timeout`.
     pub fn stop_reason(&self) -> Option<String> {
         self.stop_reason.lock().unwrap().clone()
+    }
+
+    /// Why the script must stop, if it must: an interrupt request, the `--timeout`, or the
+    /// memory limit (once [`Host::memory_exceeded`] found it passed).
+    pub fn stop_cause(&self) -> Option<Stop> {
+        if self.interrupt.load(Ordering::Relaxed) {
+            Some(Stop::Interrupt)
+        } else if self.timed_out() {
+            Some(Stop::Timeout)
+        } else if self.stop_reason.lock().unwrap().is_some() {
+            Some(Stop::Memory)
+        } else {
+            None
+        }
+    }
+
+    /// What a user reads when the host stops a script: the cause, and the limit that was hit
+    /// (three causes used to share one word, "interrupted").
+    pub fn stop_message(&self, stop: Stop) -> String {
+        match stop {
+            Stop::Interrupt => "interrupted (Ctrl-C or an interrupt request)".into(),
+            Stop::Timeout => format!(
+                "timed out: the recipe ran past its --timeout of {} s",
+                self.timeout_secs().unwrap_or_default()
+            ),
+            Stop::Memory => self
+                .stop_reason()
+                .unwrap_or_else(|| "out of memory: the recipe passed the memory limit".into()),
+        }
+    }
+
+    /// How a stopped operation reads in its own message: `interrupted`, or `timed out (its
+    /// --timeout of 5 s passed)`.
+    pub fn stopped_how(&self) -> String {
+        match self.stop_cause() {
+            Some(Stop::Timeout) => format!(
+                "timed out (its --timeout of {} s passed)",
+                self.timeout_secs().unwrap_or_default()
+            ),
+            _ => "interrupted".into(),
+        }
+    }
+
+    /// Forgets an interrupt or memory stop of an earlier evaluation (the `--timeout` holds for
+    /// the whole session).
+    pub fn clear_stop(&self) {
+        self.interrupt.store(false, Ordering::Relaxed);
+        *self.stop_reason.lock().unwrap() = None;
     }
 
     /// `--checkpoint-every N`: the default interval of fit's checkpoints (fit's own

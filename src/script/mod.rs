@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Scope, AST};
 
-pub use error::ScriptError;
-pub use host::{Host, HostConfig, NullSink, Progress, Sink};
+pub use error::{ScriptError, StopToken};
+pub use host::{Host, HostConfig, NullSink, Progress, Sink, Stop};
 
 /// Limits that keep a stranger's recipe from exhausting the machine (set explicitly: debug
 /// builds of Rhai would otherwise use much lower ones).
@@ -60,14 +60,22 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
         // The interrupt flag is cheap to read; the clock (for `--timeout`) is read every 256 operations,
         // The process's memory, every 65536 operations (a map grown by `m[k] = v` escapes
         // Rhai's own size limits).
-        if h.interrupt.load(std::sync::atomic::Ordering::Relaxed)
-            || (ops % 256 == 0 && h.timed_out())
-            || (ops % 65536 == 0 && h.memory_exceeded())
-        {
-            Some(Dynamic::from("interrupted"))
+        let stop = if h.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            Some(Stop::Interrupt)
+        } else if ops % 256 == 0 && h.timed_out() {
+            Some(Stop::Timeout)
+        } else if ops % 65536 == 0 && h.memory_exceeded() {
+            Some(Stop::Memory)
         } else {
             None
-        }
+        };
+        // The token says which limit stopped the script; ScriptError renders its message.
+        stop.map(|stop| {
+            Dynamic::from(StopToken {
+                stop,
+                message: h.stop_message(stop),
+            })
+        })
     });
     api_stack::register(&mut engine);
     api_data::register(&mut engine, host);
@@ -98,7 +106,7 @@ pub fn run(host: &Arc<Host>, source_name: &str, text: &str) -> Result<Dynamic, S
     let ast = compile(&engine, &scope, source_name, text)?;
     let out = engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
-        .map_err(|e| ScriptError::from_eval(&e, source_name, text))?;
+        .map_err(|e| ScriptError::from_eval(&e, source_name, text).stopped_by(host))?;
     for p in host.unused_params() {
         host.sink.text(&format!(
             "warning: --set {p}=… was not used: the recipe has no param(\"{p}\", …)"

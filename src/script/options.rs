@@ -96,6 +96,17 @@ impl<'a> Opts<'a> {
         }
     }
 
+    /// Any whole number (the caller checks its range, with its own message).
+    pub fn int(&self, key: &str, default: INT) -> RhaiResult<INT> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => match v.as_int() {
+                Ok(i) => Ok(i),
+                Err(_) => self.wrong(key, "an integer", v),
+            },
+        }
+    }
+
     pub fn opt_count(&self, key: &str, min: u64) -> RhaiResult<Option<u64>> {
         if self.get(key).is_none() {
             return Ok(None);

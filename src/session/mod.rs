@@ -3,7 +3,6 @@
 //! through their [`Sink`]: text plus images, the same outputs everywhere.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Scope, AST};
@@ -52,7 +51,7 @@ impl Session {
 
     /// Like [`Session::eval`], with errors naming `source_name` (a file name).
     pub fn eval_named(&mut self, source_name: &str, text: &str) -> Result<Dynamic, ScriptError> {
-        self.host.interrupt.store(false, Ordering::Relaxed);
+        self.host.clear_stop();
         let ast = script::compile(&self.engine, &self.scope, source_name, text)?;
         // Earlier cells' functions are callable; this cell's functions are kept for later ones.
         let merged = self.functions.merge(&ast);
@@ -62,7 +61,7 @@ impl Session {
         let mut defs = ast;
         defs.clear_statements();
         self.functions = self.functions.merge(&defs);
-        result.map_err(|e| ScriptError::from_eval(&e, source_name, text))
+        result.map_err(|e| ScriptError::from_eval(&e, source_name, text).stopped_by(&self.host))
     }
 
     /// Runs a recipe file as one cell named after the file.

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# CI fuzzing: every cargo-fuzz target runs for a fixed time from a fixed seed, starting from the
+# committed seeds; the script fails if any target crashes (a panic, an abort, a leak or an
+# out-of-memory counts: each is a bug for input that should only get an `Err`).
+#
+#   fuzz/ci.sh            # 30 s per target
+#   fuzz/ci.sh 60         # 60 s per target
+#
+# Installs cargo-fuzz if it is missing. `-s none` (no sanitizer) builds on the stable toolchain;
+# see fuzz/README.md. A crashing input is left in fuzz/artifacts/<target>/: copy it to
+# fuzz/regressions/<target>/ once fixed, and `cargo test --release --test fuzz_regressions`
+# replays it from then on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-30}"
+export CARGO_TERM_COLOR=never
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+
+# Build all three first, so the timed runs below are only fuzzing.
+cargo fuzz build -O -s none
+
+# A fresh corpus each time (libFuzzer adds to the first directory, reads the seeds from the
+# second), so a run depends only on the commit, the seed and the time.
+corpus="$(mktemp -d)"
+trap 'rm -rf "$corpus"' EXIT
+
+failed=()
+for target in idx image script; do
+  case "$target" in
+    idx) opts=(-dict=fuzz/idx.dict) ;;
+    image) opts=(-max_len=8192) ;;
+    script) opts=(-dict=fuzz/script.dict -rss_limit_mb=4096) ;;
+  esac
+  mkdir -p "$corpus/$target"
+  echo "== fuzz $target: ${secs} s, seed 1"
+  log="$corpus/$target.log"
+  status=0
+  cargo fuzz run -O -s none "$target" "$corpus/$target" "fuzz/seeds/$target" -- \
+    -seed=1 -max_total_time="$secs" -print_final_stats=1 "${opts[@]}" >"$log" 2>&1 || status=$?
+  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs)' "$log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -n 60 "$log"
+    failed+=("$target")
+  fi
+done
+
+if [ "${#failed[@]}" -ne 0 ]; then
+  echo "fuzzing found crashes in: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
+  exit 1
+fi
+echo "fuzzing: 0 crashes in idx, image, script (${secs} s each)"
