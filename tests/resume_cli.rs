@@ -509,3 +509,36 @@ fn a_run_into_a_directory_holding_a_run_is_refused() {
     ok(run_args(&s, &empty, &args).output().unwrap());
     assert_eq!(metrics(&empty, "metrics.jsonl").len(), 1);
 }
+
+#[test]
+fn without_out_a_second_run_goes_to_the_next_free_directory() {
+    let s = setup(ONE_FIT);
+    let run = |extra: &[&str]| {
+        let mut c = gan();
+        c.current_dir(&s.root)
+            .arg("run")
+            .arg(&s.recipe)
+            .args(["--set", "n=2000", "--set", "epochs=1"])
+            .args(extra);
+        ok(c.output().unwrap())
+    };
+    let runs = s.root.join("runs");
+    let first = run(&[]);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("runs/toy"));
+    let metrics_before = fs::read(runs.join("toy/metrics.jsonl")).unwrap();
+    run(&[]);
+    run(&[]);
+    // the earlier run is untouched; the later ones each have their own directory and one epoch
+    assert_eq!(
+        fs::read(runs.join("toy/metrics.jsonl")).unwrap(),
+        metrics_before
+    );
+    for d in ["toy-2", "toy-3"] {
+        assert_eq!(metrics(&runs.join(d), "metrics.jsonl").len(), 1, "{d}");
+    }
+    assert!(!runs.join("toy-4").exists());
+    // --force without --out reuses runs/toy itself
+    run(&["--force"]);
+    assert_eq!(metrics(&runs.join("toy"), "metrics.jsonl").len(), 1);
+    assert!(!runs.join("toy-4").exists());
+}

@@ -18,7 +18,8 @@ use super::sink::TerminalSink;
 pub struct RunArgs {
     /// The recipe (.rhai).
     pub recipe: PathBuf,
-    /// Run directory (default: runs/<recipe stem>).
+    /// Run directory (default: runs/<recipe stem>, or the first free runs/<stem>-2, -3, … when an
+    /// earlier run holds it).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Seed, overriding the recipe's seed(…).
@@ -86,6 +87,21 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<()> {
     fs::remove_dir_all(out).with_context(|| format!("--force: deleting {}", out.display()))
 }
 
+/// Without `--out`, a run goes to `runs/<stem>`, or — that one taken by an earlier run — to the
+/// first free `runs/<stem>-2`, `-3`, …: running the same recipe again must just work, and must not
+/// touch the earlier run (an explicit `--out` that holds a run is refused instead).
+fn default_out(root: &Path, stem: &str) -> PathBuf {
+    let free = |p: &Path| !p.exists() || fs::read_dir(p).is_ok_and(|mut d| d.next().is_none());
+    let first = root.join(stem);
+    if free(&first) {
+        return first;
+    }
+    (2..)
+        .map(|i| root.join(format!("{stem}-{i}")))
+        .find(|p| free(p))
+        .expect("some index is free")
+}
+
 pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for s in sets {
@@ -108,10 +124,11 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(&stem));
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None if args.force => PathBuf::from("runs").join(&stem),
+        None => default_out(Path::new("runs"), &stem),
+    };
     if let Some(t) = args.timeout {
         check_timeout(t)?;
     }
