@@ -16,8 +16,9 @@
 //!
 //! * Squared distances come from one f32 GEMM per block of query rows,
 //!   `‖x − μ‖² = ‖x − c‖² + a_j − 2 x·μ'ᵀ` (clamped at 0) with c the sample
-//!   mean, `μ' = μ − c` and `a_j = ‖μ'_j‖² + 2 c·μ'_j`, on dfdx's CPU matmul
-//!   (the multi-threaded `gemm` crate). Centring the samples shrinks the f32
+//!   mean, `μ' = μ − c` and `a_j = ‖μ'_j‖² + 2 c·μ'_j`, on the engine's row-major
+//!   GEMM ([`crate::engine::fast::gemm`]: the `gemm` crate's AVX-512/AVX2 kernels on
+//!   rayon's threads, writing straight into the distance block). Centring the samples shrinks the f32
 //!   products and so the cancellation error of the expansion; the queries are
 //!   left uncentred so their zeros survive, and columns that are zero in every
 //!   query row (MNIST's borders) are dropped from the GEMM, exactly.
@@ -31,16 +32,16 @@
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
-use dfdx::prelude::*;
 use serde::Serialize;
+
+use crate::engine::fast::gemm::{self, MatRef};
 
 /// Upper bound, in bytes, of one block of the distance matrix (B query rows ×
 /// n samples, f32); for n = 10,000 it gives blocks of B = 838 rows.
 ///
-/// Memory: a [`ParzenWindow`] holds two (d, n) f32 copies of the centred
-/// samples (a slice and a dfdx tensor: 2 × 31 MB for n = 10,000, d = 784).
-/// Scoring a query set adds two distance blocks of at most this size (dfdx's
-/// GEMM output and our working copy), the (B, k) query block, the (S, m) f64
+/// Memory: a [`ParzenWindow`] holds one (d, n) f32 copy of the centred
+/// samples (31 MB for n = 10,000, d = 784). Scoring a query set adds one
+/// distance block of at most this size (the GEMM writes into it), the (B, k) query block, the (S, m) f64
 /// result, and, when some query columns are all zero, a (k, n) copy of the
 /// used sample columns. Nothing grows with the number of query rows but the result.
 pub const DEFAULT_BLOCK_BYTES: usize = 32 << 20;
@@ -68,12 +69,10 @@ pub struct ParzenResult {
 /// Where the time of a Parzen evaluation went (seconds, summed over calls).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct ParzenTiming {
-    /// Checking, centring and norms of the inputs; uploading them to dfdx.
+    /// Checking, centring and norms of the inputs.
     pub prep_secs: f64,
     /// The `x · μᵀ` matrix products.
     pub gemm_secs: f64,
-    /// Copying the GEMM output out of the dfdx tensor.
-    pub copy_secs: f64,
     /// Distances, exponentials and the log-sum-exp for every σ.
     pub kernel_secs: f64,
 }
@@ -82,7 +81,6 @@ impl ParzenTiming {
     fn add(&mut self, other: &ParzenTiming) {
         self.prep_secs += other.prep_secs;
         self.gemm_secs += other.gemm_secs;
-        self.copy_secs += other.copy_secs;
         self.kernel_secs += other.kernel_secs;
     }
 }
@@ -222,7 +220,6 @@ pub fn bench_parzen_random_timed(seed: u64) -> (ParzenResult, ParzenTiming) {
 /// zeros, so columns that are zero in every query row (MNIST's borders: 116 of
 /// 784 on the test set, 204 on the validation rows) drop out of the GEMM.
 pub struct ParzenWindow {
-    dev: Cpu,
     dim: usize,
     n: usize,
     /// (d,) sample mean c.
@@ -230,8 +227,6 @@ pub struct ParzenWindow {
     /// (d, n) centred samples μ', transposed so that a subset of columns of
     /// the data is a subset of rows here (one memcpy each).
     mu_t: Vec<f32>,
-    /// (d, n) the same as a dfdx tensor, for queries that use every column.
-    mu_t_tensor: Tensor<(usize, usize), f32, Cpu>,
     /// (n,) a_j = ‖μ'_j‖² + 2 c·μ'_j.
     mu_terms: Vec<f32>,
     /// Rows of x per GEMM block.
@@ -287,16 +282,12 @@ impl ParzenWindow {
             }
         }
 
-        let dev = Cpu::default();
-        let mu_t_tensor = dev.tensor_from_vec(mu_t.clone(), (dim, n));
         let block_rows = (DEFAULT_BLOCK_BYTES / (n * std::mem::size_of::<f32>())).max(1);
         Ok(Self {
-            dev,
             dim,
             n,
             centre,
             mu_t,
-            mu_t_tensor,
             mu_terms,
             block_rows,
         })
@@ -334,9 +325,8 @@ impl ParzenWindow {
 
     /// [`Self::log_likelihoods`], also returning where the time went.
     ///
-    /// Memory beyond the inputs and the (S, m) result: two (B, n) f32 distance
-    /// blocks (dfdx's GEMM output and our working copy, each at most
-    /// [`DEFAULT_BLOCK_BYTES`] by default), the (B, k) query block, and, when
+    /// Memory beyond the inputs and the (S, m) result: one (B, n) f32 distance
+    /// block (at most [`DEFAULT_BLOCK_BYTES`] by default), the (B, k) query block, and, when
     /// some columns of `x` are all zero, a (k, n) copy of the used sample columns.
     pub fn log_likelihoods_timed(
         &self,
@@ -375,14 +365,16 @@ impl ParzenWindow {
         let cols: Vec<usize> = (0..d).filter(|&p| used[p]).collect();
         let k = cols.len();
         // (k, n) right-hand side of the GEMM.
-        let rhs = if k == d {
-            self.mu_t_tensor.clone()
+        let sub: Vec<f32>;
+        let rhs: &[f32] = if k == d {
+            &self.mu_t
         } else {
-            let mut sub = Vec::with_capacity(k * n);
+            let mut v = Vec::with_capacity(k * n);
             for &p in &cols {
-                sub.extend_from_slice(&self.mu_t[p * n..(p + 1) * n]);
+                v.extend_from_slice(&self.mu_t[p * n..(p + 1) * n]);
             }
-            self.dev.tensor_from_vec(sub, (k, n))
+            sub = v;
+            &sub
         };
 
         let threads = worker_threads();
@@ -400,11 +392,6 @@ impl ParzenWindow {
         // (B, k) used columns of a query block, and (B,) ‖x_i − c‖².
         let mut xk: Vec<f32> = Vec::with_capacity(block_rows * k);
         let mut x_terms: Vec<f32> = Vec::with_capacity(block_rows);
-        // dfdx's allocation cache lets every block reuse the previous block's
-        // GEMM output buffer instead of mapping (and page-faulting) a fresh
-        // one. It is emptied (disabled) again below: dfdx never frees cached
-        // buffers on its own.
-        self.dev.enable_cache();
         for (b, xb) in x.chunks(block_rows * d).enumerate() {
             let t = Instant::now();
             let rows = xb.len() / d;
@@ -429,18 +416,15 @@ impl ParzenWindow {
                 // best not asked for).
                 dist.fill(0.0);
             } else {
-                // (B, k) · (k, n) -> (B, n), on dfdx's CPU matmul (the gemm crate).
-                // Allocated by dfdx (from its cache after the first block) and
-                // filled, rather than wrapping `xk`: a wrapped Vec would be
-                // cached on drop and never reused.
-                let mut xt = self.dev.zeros_like(&(rows, k));
-                xt.copy_from(&xk);
-                let g = xt.matmul(rhs.clone());
+                // (B, k) · (k, n) -> (B, n), straight into the distance block.
+                gemm::matmul(
+                    dist,
+                    n,
+                    MatRef::new(&xk, rows, k),
+                    MatRef::new(rhs, k, n),
+                    None,
+                );
                 timing.gemm_secs += t.elapsed().as_secs_f64();
-                let t = Instant::now();
-                g.copy_into(dist);
-                drop(g);
-                timing.copy_secs += t.elapsed().as_secs_f64();
             }
 
             let t = Instant::now();
@@ -463,8 +447,6 @@ impl ParzenWindow {
             }
             timing.kernel_secs += t.elapsed().as_secs_f64();
         }
-        drop(rhs);
-        self.dev.disable_cache();
         Ok((out, timing))
     }
 }
@@ -1155,8 +1137,8 @@ mod tests {
                 .map_or(f64::NAN, |(b, a)| b - a);
             println!(
                 "parzen protocol: {:.3} s total, {cpu:.2} CPU-s incl. data generation \
-                 (prep {:.3}, gemm {:.3}, copy {:.3}, kernel {:.3}); ll {:.2} ± {:.2} at σ = {:.3}",
-                r.secs, t.prep_secs, t.gemm_secs, t.copy_secs, t.kernel_secs, r.ll, r.se, r.sigma
+                 (prep {:.3}, gemm {:.3}, kernel {:.3}); ll {:.2} ± {:.2} at σ = {:.3}",
+                r.secs, t.prep_secs, t.gemm_secs, t.kernel_secs, r.ll, r.se, r.sigma
             );
         }
     }
