@@ -176,12 +176,46 @@ toy
     assert!(c.error.is_none(), "{:?}", c.error);
     let c = nb.run(r#"figure1([figure1_panel(toy, data, #{ label: "after 2 epochs", mean: 4.0, std: 0.5 })], "figure1.png")"#);
     assert_eq!(c.images().len(), 1);
+    // evcxr shows one bundle per cell: the image as image/png and inline in the HTML
+    let b = c.evcxr_bundle();
+    assert_eq!(b["image/png"], gan::session::output::base64(&c.images()[0]));
+    assert!(b["text/html"].contains("data:image/png;base64,"));
     let toy: GanHandle = nb.session.var("toy").unwrap();
     let s = toy.lock().gan.sample(2000);
     assert_eq!(s.len(), 2000);
     let t = MetricsTable::new("toy", toy.lock().history.clone());
     assert_eq!(t.rows.len(), 2);
     t.evcxr_display();
+    // the typed cell: a compile-time-shaped GAN handed to the session, trained by the DSL
+    {
+        use gan::engine::typed::{Dense, NoiseKind, Relu, Tanh, TypedGan, C};
+        use gan::engine::{GanLoss, UpdateScheme};
+        let typed = TypedGan::<C<1>, C<1>>::try_new(
+            (
+                Dense::<32>::with_irange(0.5),
+                Tanh,
+                Dense::<1>::with_irange(0.5),
+            ),
+            (
+                Dense::<64>::with_irange(0.5),
+                Relu,
+                Dense::<1>::with_irange(0.5),
+            ),
+            GanLoss::NonSaturating,
+            UpdateScheme::Simultaneous,
+            NoiseKind::Gaussian(1.0),
+            7,
+        )
+        .unwrap();
+        assert_eq!(typed.generate(typed.fixed_noise(4)).as_vec().len(), 4);
+        nb.session.adopt_gan("typed_toy", typed.gan).unwrap();
+    }
+    let c = nb.run(r#"typed_toy.fit(data, #{ epochs: 2, batch: 100 }); typed_toy.sample(20)"#);
+    assert!(c.error.is_none(), "{:?}", c.error);
+    let b = c.evcxr_bundle();
+    assert!(b["text/html"].contains("<table"), "{b:?}");
+    assert!(b["text/plain"].contains("Samples(20 rows × 1"), "{b:?}");
+    assert!(!b.contains_key("image/png"));
     if have_mnist() {
         let c = nb.run(r#"let grid = mnist("test").rows_of(0, 100);"#);
         assert!(c.error.is_none(), "{:?}", c.error);
@@ -192,5 +226,8 @@ toy
     }
     let c = nb.run("let fine = stack(784);\nlet broken = fine.dense(0);");
     assert_eq!(c.error.as_ref().unwrap().line, Some(2));
+    let b = c.evcxr_bundle();
+    assert!(b["text/plain"].contains(":2:19: dense units must be a positive integer"));
+    assert!(b["text/html"].contains("color:#b00"));
     c.evcxr_display();
 }

@@ -208,4 +208,34 @@ impl Session {
     pub fn var<T: Clone + Send + Sync + 'static>(&self, name: &str) -> Option<T> {
         self.scope.get_value::<T>(name)
     }
+
+    /// Puts a Rust value into the session as the variable `name` (replacing one of that name),
+    /// for the cells that follow.
+    pub fn set_var<T: Clone + Send + Sync + 'static>(&mut self, name: &str, value: T) {
+        self.scope.set_value(name.to_string(), value);
+    }
+
+    /// Hands a GAN built in Rust (e.g. a compile-time-shaped [`crate::engine::typed::TypedGan`]'s
+    /// `gan`) to the scripts as the variable `name`, a `Gan` they can `fit`, `sample` and plot
+    /// like one made by `gan(…)`. Its files are named `name`, so the name follows the DSL's
+    /// rule for GAN names.
+    pub fn adopt_gan(
+        &mut self,
+        name: &str,
+        gan: crate::engine::Gan,
+    ) -> Result<crate::script::values::GanHandle, String> {
+        use crate::script::values::{GanCell, GanHandle};
+        let name = self.host.claim_gan_name(Some(name))?;
+        let handle = GanHandle(std::sync::Arc::new(std::sync::Mutex::new(GanCell {
+            name: name.clone(),
+            gan,
+            // No script declared its layers, so shape errors have no positions to point at.
+            g_positions: Vec::new(),
+            d_positions: Vec::new(),
+            history: Vec::new(),
+            image: None,
+        })));
+        self.set_var(&name, handle.clone());
+        Ok(handle)
+    }
 }

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::output::{fold_updates, print_evcxr_bundle, Collector, MimeBundle, Output};
+use super::output::{fold_updates, html_escape, print_evcxr, Collector, MimeBundle, Output};
 use super::Session;
 use crate::script::{HostConfig, ScriptError};
 
@@ -55,32 +55,63 @@ impl Cell {
             .collect()
     }
 
-    /// Inline display in evcxr_jupyter: printed text, every display, the value, then the error.
+    /// Inline display in evcxr_jupyter: the printed text on stdout, then [`Cell::evcxr_bundle`].
     pub fn evcxr_display(&self) {
-        for o in &self.outputs {
-            match o {
-                Output::Stream(s) => print!("{s}"),
-                Output::Display { data, .. } | Output::Update { data, .. } => {
-                    print_evcxr_bundle(data)
-                }
-            }
-        }
-        if let Some(v) = &self.value {
-            print_evcxr_bundle(v);
-        }
-        if let Some(e) = &self.error {
-            print_evcxr(
-                "text/html",
-                &format!(
-                    "<pre style=\"color:#b00\">{}</pre>",
-                    super::output::html_escape(&e.render())
-                ),
-            );
+        print!("{}", self.stdout());
+        for (mime, content) in self.evcxr_bundle() {
+            print_evcxr(&mime, &content);
         }
     }
-}
 
-use super::output::print_evcxr;
+    /// What evcxr_jupyter shows for the cell, as one bundle. evcxr collects the content blocks a
+    /// cell prints into a single `execute_result` keyed by MIME type (a second block of a type
+    /// replaces the first) and shows nothing mid-cell, so the displays, the value and the error
+    /// are folded together: an HTML page holding all of them in order (images inline), the last
+    /// PNG again as `image/png` (for clients without HTML, and tests), and their text as
+    /// `text/plain`. Only `text/plain` when nothing richer was shown; empty when nothing was.
+    pub fn evcxr_bundle(&self) -> MimeBundle {
+        let mut html = String::new();
+        let mut plain: Vec<String> = Vec::new();
+        let mut png: Option<&String> = None;
+        let mut rich = false;
+        let shown = self.outputs.iter().filter_map(Output::data);
+        for b in shown.chain(self.value.iter()) {
+            let text = b.get("text/plain");
+            if let Some(p) = b.get("image/png") {
+                html.push_str(&format!("<img src=\"data:image/png;base64,{p}\"/>\n"));
+                png = Some(p);
+                rich = true;
+            } else if let Some(h) = b.get("text/html") {
+                html.push_str(h);
+                html.push('\n');
+                rich = true;
+            } else if let Some(t) = text {
+                html.push_str(&format!("<pre>{}</pre>\n", html_escape(t)));
+            }
+            plain.extend(text.cloned());
+        }
+        if let Some(e) = &self.error {
+            let t = e.render();
+            html.push_str(&format!(
+                "<pre style=\"color:#b00\">{}</pre>\n",
+                html_escape(&t)
+            ));
+            plain.push(t);
+            rich = true;
+        }
+        let mut out = MimeBundle::new();
+        if !plain.is_empty() {
+            out.insert("text/plain".into(), plain.join("\n"));
+        }
+        if rich {
+            out.insert("text/html".into(), html);
+        }
+        if let Some(p) = png {
+            out.insert("image/png".into(), p.clone());
+        }
+        out
+    }
+}
 
 /// A [`Session`] with a collecting sink.
 pub struct Notebook {

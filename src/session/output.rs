@@ -201,8 +201,10 @@ impl MetricsTable {
         b
     }
 
-    /// Inline display in evcxr_jupyter (`EVCXR_BEGIN_CONTENT text/html …`).
+    /// Inline display in evcxr_jupyter (`EVCXR_BEGIN_CONTENT text/html …`), with the text
+    /// table for clients without HTML.
     pub fn evcxr_display(&self) {
+        print_evcxr("text/plain", &self.to_text());
         print_evcxr("text/html", &self.to_html());
     }
 }
@@ -212,19 +214,6 @@ pub fn print_evcxr(mime: &str, content: &str) {
     println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
 }
 
-/// Prints a bundle for evcxr: its richest type (PNG, then HTML, then text).
-pub fn print_evcxr_bundle(b: &MimeBundle) {
-    for mime in ["image/png", "text/html"] {
-        if let Some(c) = b.get(mime) {
-            print_evcxr(mime, c);
-            return;
-        }
-    }
-    if let Some(t) = b.get("text/plain") {
-        println!("{t}");
-    }
-}
-
 impl crate::script::values::Samples {
     /// Image rows as a PNG grid (10 columns), or `None` when the rows are not images.
     pub fn grid_png(&self) -> Option<Vec<u8>> {
@@ -232,17 +221,23 @@ impl crate::script::values::Samples {
         crate::script::api_output::grid_png(&self.x, shape, 10).ok()
     }
 
-    /// Inline display in evcxr_jupyter: a grid of image rows, else a summary line.
+    /// One line about the rows: how many, their width, mean and spread.
+    pub fn summary(&self) -> String {
+        format!(
+            "Samples({} rows × {}, mean {:.4}, std {:.4})",
+            self.rows(),
+            self.dim,
+            self.mean(),
+            self.std()
+        )
+    }
+
+    /// Inline display in evcxr_jupyter: image rows as a PNG grid (with the summary as its
+    /// text), other rows as the summary alone.
     pub fn evcxr_display(&self) {
-        match self.grid_png() {
-            Some(png) => print_evcxr("image/png", &base64(&png)),
-            None => println!(
-                "Samples({} rows × {}, mean {:.4}, std {:.4})",
-                self.rows(),
-                self.dim,
-                self.mean(),
-                self.std()
-            ),
+        print_evcxr("text/plain", &self.summary());
+        if let Some(png) = self.grid_png() {
+            print_evcxr("image/png", &base64(&png));
         }
     }
 }

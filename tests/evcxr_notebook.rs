@@ -1,0 +1,131 @@
+//! examples/notebooks/02-rust-evcxr.ipynb executed headless on the real evcxr_jupyter kernel
+//! with nbclient (tests/kernel/run_evcxr_notebook.py), its outputs checked: PNG sizes, printed
+//! numbers in range, a script error's line and column, a typed model's compile error.
+//!
+//! Needs `evcxr_jupyter` on PATH (`cargo install evcxr_jupyter --locked`, or
+//! kernel/install-evcxr.sh), the Python venv of tests/kernel/setup.sh and MNIST (GAN_DATA_DIR).
+//! Without them the test fails, saying what is missing; `GAN_SKIP_EVCXR=1` skips it, loudly.
+//!
+//! The kernel builds gan as a dependency of its cells. Its build directory (EVCXR_TMPDIR) is
+//! kept under target/evcxr/, so only the first run pays for compiling dfdx and the rest
+//! (minutes on 2 cores); later runs recompile nothing but the cells.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn on_path(exe: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(exe))
+        .find(|p| p.is_file())
+}
+
+/// target/ (or CARGO_TARGET_DIR): where the venv and evcxr's build directory live.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => root().join(d),
+        None => root().join("target"),
+    }
+}
+
+fn python() -> Result<PathBuf, String> {
+    let out = Command::new("bash")
+        .arg(root().join("tests/kernel/setup.sh"))
+        .output()
+        .map_err(|e| format!("running tests/kernel/setup.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "tests/kernel/setup.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let py = stdout.lines().last().unwrap_or("").trim();
+    if py.is_empty() || !Path::new(py).exists() {
+        return Err(format!("tests/kernel/setup.sh printed no python: {stdout}"));
+    }
+    Ok(PathBuf::from(py))
+}
+
+#[test]
+fn evcxr_notebook_runs_headless() {
+    if std::env::var_os("GAN_SKIP_EVCXR").is_some_and(|v| v == "1") {
+        eprintln!(
+            "SKIPPED: GAN_SKIP_EVCXR=1: the evcxr notebook (02-rust-evcxr.ipynb) was not run"
+        );
+        return;
+    }
+    let hint = "or set GAN_SKIP_EVCXR=1 to skip this test";
+    let Some(evcxr) = on_path("evcxr_jupyter") else {
+        panic!(
+            "evcxr_jupyter is not on PATH: install it with `cargo install evcxr_jupyter --locked` \
+             (or kernel/install-evcxr.sh; about 11 minutes on 2 cores) and make sure ~/.cargo/bin \
+             is on PATH, {hint}"
+        );
+    };
+    let mnist = common::mnist_dir();
+    assert!(
+        mnist.join("train-images-idx3-ubyte.gz").exists()
+            || mnist.join("train-images-idx3-ubyte").exists(),
+        "the notebook trains on MNIST, which is not in {} (set GAN_DATA_DIR), {hint}",
+        mnist.display()
+    );
+    let py = python().unwrap_or_else(|why| panic!("no Jupyter client venv: {why}; {hint}"));
+
+    // The kernelspec goes into a JUPYTER_PATH of our own, not the user's ~/.local.
+    let jp = tempfile::tempdir().unwrap();
+    let out = Command::new(&evcxr)
+        .arg("--install")
+        .env("JUPYTER_PATH", jp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && jp.path().join("kernels/rust/kernel.json").exists(),
+        "evcxr_jupyter --install: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let evcxr_dir = target_dir().join("evcxr");
+    std::fs::create_dir_all(evcxr_dir.join("build")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("evcxr-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let nb = root().join("examples/notebooks/02-rust-evcxr.ipynb");
+    let started = std::time::Instant::now();
+    let out = Command::new(py)
+        .arg("run_evcxr_notebook.py")
+        .arg(&nb)
+        .arg(scratch.path().join("02-rust-evcxr.out.ipynb"))
+        .current_dir(root().join("tests/kernel"))
+        .env("JUPYTER_PATH", jp.path())
+        .env("JUPYTER_CONFIG_DIR", scratch.path().join("config"))
+        .env("JUPYTER_RUNTIME_DIR", scratch.path().join("runtime"))
+        .env("JUPYTER_DATA_DIR", scratch.path().join("data"))
+        // evcxr's crate and cargo target directory, kept between runs: cargo reuses what is
+        // built. (Not evcxr's `:cache`, which breaks Rhai's build; see kernel/README.md.)
+        .env("EVCXR_TMPDIR", evcxr_dir.join("build"))
+        // nothing of evcxr's under the user's ~/.cache
+        .env("XDG_CACHE_HOME", evcxr_dir.join("cache"))
+        // an empty config dir: the user's init.evcxr / evcxr.toml must not change the run
+        .env("EVCXR_CONFIG_DIR", &config)
+        .env("GAN_DATA_DIR", &mnist)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    eprintln!("evcxr notebook: {:.1} s", started.elapsed().as_secs_f64());
+    assert!(out.status.success(), "the evcxr notebook failed:\n{text}");
+    assert!(text.contains("evcxr notebook checks passed"), "{text}");
+}
