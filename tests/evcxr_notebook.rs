@@ -33,25 +33,6 @@ fn target_dir() -> PathBuf {
     }
 }
 
-fn python() -> Result<PathBuf, String> {
-    let out = Command::new("bash")
-        .arg(root().join("tests/kernel/setup.sh"))
-        .output()
-        .map_err(|e| format!("running tests/kernel/setup.sh: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "tests/kernel/setup.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let py = stdout.lines().last().unwrap_or("").trim();
-    if py.is_empty() || !Path::new(py).exists() {
-        return Err(format!("tests/kernel/setup.sh printed no python: {stdout}"));
-    }
-    Ok(PathBuf::from(py))
-}
-
 // Ignored until it passes: under evcxr_jupyter 0.22 the kernel segfaults in the notebook's first
 // `nb.run` cell (freeing a Rhai AST in `Session::eval_named`; each cell statically links its own
 // copy of gan and rhai — see kernel/README.md, "Status"). Run it with
@@ -80,7 +61,8 @@ fn evcxr_notebook_runs_headless() {
         "the notebook trains on MNIST, which is not in {} (set GAN_DATA_DIR), {hint}",
         mnist.display()
     );
-    let py = python().unwrap_or_else(|why| panic!("no Jupyter client venv: {why}; {hint}"));
+    let py = common::kernel_venv_python()
+        .unwrap_or_else(|why| panic!("no Jupyter client venv: {why}; {hint}"));
 
     // The kernelspec goes into a JUPYTER_PATH of our own, not the user's ~/.local.
     let jp = tempfile::tempdir().unwrap();

@@ -5,9 +5,11 @@
 //! under target/ (pip from PyPI). When it cannot be made the tests are skipped with a message,
 //! unless GAN_REQUIRE_KERNEL_TESTS=1 (then they fail).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// One Python client at a time: the interrupt test measures latency.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -21,30 +23,6 @@ fn mnist_dir() -> PathBuf {
         Some(d) => PathBuf::from(d),
         None => root().join("../shared/data/mnist"),
     }
-}
-
-/// The venv's python, or why there is none.
-fn python() -> Result<PathBuf, String> {
-    static PY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    PY.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("tests/kernel/setup.sh"))
-            .output()
-            .map_err(|e| format!("running tests/kernel/setup.sh: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "tests/kernel/setup.sh failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let py = stdout.lines().last().unwrap_or("").trim().to_string();
-        if py.is_empty() || !Path::new(&py).exists() {
-            return Err(format!("tests/kernel/setup.sh printed no python: {stdout}"));
-        }
-        Ok(PathBuf::from(py))
-    })
-    .clone()
 }
 
 /// A JUPYTER_PATH with the `gan-rhai` kernelspec installed by the binary under test.
@@ -74,7 +52,7 @@ fn jupyter_path() -> tempfile::TempDir {
 /// Runs a script of tests/kernel/ with the venv; `None` when skipped.
 fn run_python(args: &[&str]) -> Option<String> {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let py = match python() {
+    let py = match common::kernel_venv_python() {
         Ok(p) => p,
         Err(why) => {
             if std::env::var_os("GAN_REQUIRE_KERNEL_TESTS").is_some_and(|v| v == "1") {

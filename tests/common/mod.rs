@@ -69,3 +69,29 @@ pub fn recipe(name: &str) -> PathBuf {
         .join("scripts")
         .join(name)
 }
+
+/// The Jupyter-client venv's python (made by tests/kernel/setup.sh under target/), or why there is
+/// none. Made once per test process.
+pub fn kernel_venv_python() -> Result<PathBuf, String> {
+    static PY: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    PY.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = std::process::Command::new("bash")
+            .arg(root.join("tests/kernel/setup.sh"))
+            .output()
+            .map_err(|e| format!("running tests/kernel/setup.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "tests/kernel/setup.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let py = stdout.lines().last().unwrap_or("").trim().to_string();
+        if py.is_empty() || !Path::new(&py).exists() {
+            return Err(format!("tests/kernel/setup.sh printed no python: {stdout}"));
+        }
+        Ok(PathBuf::from(py))
+    })
+    .clone()
+}
