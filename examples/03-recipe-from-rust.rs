@@ -14,7 +14,7 @@ impl Sink for Print {
         println!("script: {s}");
     }
     fn epoch(&self, name: &str, m: &gan::engine::EpochMetrics) {
-        if m.epoch % 10 == 0 {
+        if m.epoch.is_multiple_of(10) {
             println!(
                 "{name} epoch {}: D(x) {:.3}, D(G(z)) {:.3}",
                 m.epoch, m.d_real, m.d_fake

@@ -136,7 +136,7 @@ fn weights_of(run: &std::path::Path) -> anyhow::Result<PathBuf> {
     if final_weights.exists() {
         return Ok(final_weights);
     }
-    match gan::checkpoint::latest(&run.join("checkpoints")) {
+    match gan::checkpoint::latest(run.join("checkpoints")) {
         Some(ckpt) => Ok(ckpt.join(gan::checkpoint::MODEL_FILE)),
         None => anyhow::bail!(
             "{}: no weights.safetensors and no complete checkpoint in checkpoints/",

@@ -95,6 +95,8 @@ impl OptimizerSpec {
                         return Err(format!("{n} must be in [0, 1), got {b}"));
                     }
                 }
+                // written so that NaN is refused too
+                #[allow(clippy::neg_cmp_op_on_partial_ord)]
                 if !(*eps > 0.0) {
                     return Err(format!("eps must be > 0, got {eps}"));
                 }

@@ -353,7 +353,7 @@ fn after_epoch(
         )?;
     }
     host.sink.epoch(name, m);
-    if samples_every > 0 && m.epoch % samples_every == 0 {
+    if samples_every > 0 && m.epoch.is_multiple_of(samples_every) {
         if let Some(shape) = c.image {
             let x = c.gan.sample_fixed(100);
             let png = super::api_output::grid_png(&x, shape, 10)?;
