@@ -416,8 +416,9 @@ fn the_cli_names_a_ctrl_c_as_an_interrupt() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
+    // the signal lands wherever the script is by then: right after the print, or in the loop
     assert!(
-        stderr.contains("spin.rhai:3:")
+        (stderr.contains("spin.rhai:2:") || stderr.contains("spin.rhai:3:"))
             && stderr.contains(": interrupted (Ctrl-C or an interrupt request)"),
         "{stderr}"
     );
