@@ -33,12 +33,7 @@ fn target_dir() -> PathBuf {
     }
 }
 
-// Ignored until it passes: under evcxr_jupyter 0.22 the kernel segfaults in the notebook's first
-// `nb.run` cell (freeing a Rhai AST in `Session::eval_named`; each cell statically links its own
-// copy of gan and rhai — see kernel/README.md, "Status"). Run it with
-// `cargo test --release --test evcxr_notebook -- --ignored` (needs `kernel/install-evcxr.sh`).
 #[test]
-#[ignore = "evcxr kernel segfaults in the first nb.run cell (kernel/README.md, Status)"]
 fn evcxr_notebook_runs_headless() {
     if std::env::var_os("GAN_SKIP_EVCXR").is_some_and(|v| v == "1") {
         eprintln!(

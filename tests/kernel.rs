@@ -158,7 +158,7 @@ toy
     let b = c.evcxr_bundle();
     assert_eq!(b["image/png"], gan::session::output::base64(&c.images()[0]));
     assert!(b["text/html"].contains("data:image/png;base64,"));
-    let toy: GanHandle = nb.session.var("toy").unwrap();
+    let toy: GanHandle = nb.var("toy").unwrap();
     let s = toy.lock().gan.sample(2000);
     assert_eq!(s.len(), 2000);
     let t = MetricsTable::new("toy", toy.lock().history.clone());
@@ -186,7 +186,7 @@ toy
         )
         .unwrap();
         assert_eq!(typed.generate(typed.fixed_noise(4)).as_vec().len(), 4);
-        nb.session.adopt_gan("typed_toy", typed.gan).unwrap();
+        nb.adopt_gan("typed_toy", typed.gan).unwrap();
     }
     let c = nb.run(r#"typed_toy.fit(data, #{ epochs: 2, batch: 100 }); typed_toy.sample(20)"#);
     assert!(c.error.is_none(), "{:?}", c.error);
@@ -197,7 +197,7 @@ toy
     if have_mnist() {
         let c = nb.run(r#"let grid = mnist("test").rows_of(0, 100);"#);
         assert!(c.error.is_none(), "{:?}", c.error);
-        let grid: Samples = nb.session.var("grid").unwrap();
+        let grid: Samples = nb.var("grid").unwrap();
         let png = grid.grid_png().unwrap();
         assert_eq!(&png[1..4], b"PNG");
         grid.evcxr_display();

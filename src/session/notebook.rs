@@ -9,10 +9,15 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+
+use rhai::Dynamic;
 
 use super::output::{fold_updates, html_escape, print_evcxr, Collector, MimeBundle, Output};
 use super::Session;
+use crate::engine::Gan;
+use crate::script::values::GanHandle;
 use crate::script::{HostConfig, ScriptError};
 
 /// One executed cell.
@@ -113,10 +118,77 @@ impl Cell {
     }
 }
 
-/// A [`Session`] with a collecting sink.
+/// A [`Session`] with a collecting sink, for notebooks.
+///
+/// The session sits behind a trait object, and every call that touches it goes through that
+/// object, on purpose. evcxr_jupyter links each cell's crate statically with its own copy of gan
+/// and Rhai, so a later cell calling `nb.run(…)` would otherwise run *its* copy's code on the
+/// session an earlier cell's copy built. That is not harmless: Rhai's `thin-vec` tells an empty
+/// vector by the address of a `static`, which differs between copies, and the second copy frees
+/// the first one's static (the kernel segfaulted in the first `nb.run` cell). A vtable is filled
+/// in by the copy that builds the object, so calls through it run that copy's code from any
+/// cell. What crosses the boundary is plain data: text, MIME bundles, Rhai values, a [`Gan`].
 pub struct Notebook {
-    pub session: Session,
+    core: Box<dyn NotebookCore>,
+}
+
+/// What a [`Notebook`] asks of its session (see there why this is a trait object).
+trait NotebookCore: Send {
+    fn run(&mut self, code: &str) -> Cell;
+    fn var(&self, name: &str) -> Option<Dynamic>;
+    fn set_var(&mut self, name: &str, value: Dynamic);
+    fn adopt_gan(&mut self, name: &str, gan: Gan) -> Result<GanHandle, String>;
+    fn help(&self, name: &str) -> Option<String>;
+    fn var_names(&self) -> Vec<String>;
+    fn interrupt_handle(&self) -> Arc<AtomicBool>;
+}
+
+struct CollectingSession {
+    session: Session,
     collector: Arc<Collector>,
+}
+
+impl NotebookCore for CollectingSession {
+    fn run(&mut self, code: &str) -> Cell {
+        let r = self.session.eval(code);
+        let outputs = fold_updates(self.collector.take());
+        match r {
+            Ok(v) => Cell {
+                outputs,
+                value: self.session.value_bundle(&v),
+                error: None,
+            },
+            Err(e) => Cell {
+                outputs,
+                value: None,
+                error: Some(e),
+            },
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<Dynamic> {
+        self.session.var::<Dynamic>(name)
+    }
+
+    fn set_var(&mut self, name: &str, value: Dynamic) {
+        self.session.set_var(name, value);
+    }
+
+    fn adopt_gan(&mut self, name: &str, gan: Gan) -> Result<GanHandle, String> {
+        self.session.adopt_gan(name, gan)
+    }
+
+    fn help(&self, name: &str) -> Option<String> {
+        self.session.help(name)
+    }
+
+    fn var_names(&self) -> Vec<String> {
+        self.session.var_names()
+    }
+
+    fn interrupt_handle(&self) -> Arc<AtomicBool> {
+        self.session.interrupt_handle()
+    }
 }
 
 impl Notebook {
@@ -135,25 +207,48 @@ impl Notebook {
     pub fn with_config(config: HostConfig) -> anyhow::Result<Self> {
         let collector = Collector::new();
         let session = Session::new(config, collector.sink())?;
-        Ok(Notebook { session, collector })
+        Ok(Notebook {
+            core: Box::new(CollectingSession { session, collector }),
+        })
     }
 
     /// Runs a cell and returns what it showed.
     pub fn run(&mut self, code: &str) -> Cell {
-        let r = self.session.eval(code);
-        let outputs = fold_updates(self.collector.take());
-        match r {
-            Ok(v) => Cell {
-                outputs,
-                value: self.session.value_bundle(&v),
-                error: None,
-            },
-            Err(e) => Cell {
-                outputs,
-                value: None,
-                error: Some(e),
-            },
-        }
+        self.core.run(code)
+    }
+
+    /// The script variable `name` as a Rust value of type `T` (`None` when there is no such
+    /// variable or it holds another type), e.g. a [`Samples`](crate::script::values::Samples)
+    /// or a [`GanHandle`].
+    pub fn var<T: Clone + Send + Sync + 'static>(&self, name: &str) -> Option<T> {
+        self.core.var(name)?.try_cast::<T>()
+    }
+
+    /// Puts a Rust value into the session as the variable `name`, for the cells that follow.
+    pub fn set_var<T: Clone + Send + Sync + 'static>(&mut self, name: &str, value: T) {
+        self.core.set_var(name, Dynamic::from(value));
+    }
+
+    /// Hands a GAN built in Rust (e.g. a compile-time-shaped
+    /// [`TypedGan`](crate::engine::typed::TypedGan)'s `gan`) to the scripts as the variable
+    /// `name` (see [`Session::adopt_gan`]).
+    pub fn adopt_gan(&mut self, name: &str, gan: Gan) -> Result<GanHandle, String> {
+        self.core.adopt_gan(name, gan)
+    }
+
+    /// Help on a DSL function or a variable (what `:help` shows in the REPL).
+    pub fn help(&self, name: &str) -> Option<String> {
+        self.core.help(name)
+    }
+
+    /// Names of the variables in scope.
+    pub fn var_names(&self) -> Vec<String> {
+        self.core.var_names()
+    }
+
+    /// Set it to stop a running cell at the next step boundary (from another thread).
+    pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
+        self.core.interrupt_handle()
     }
 }
 
@@ -183,22 +278,18 @@ mod tests {
         assert!(displays[0]["text/plain"].contains("trained epochs 1–2"));
         assert!(displays[1]["text/html"].contains("<table"));
 
-        let s: Samples = nb.session.var("z").unwrap();
+        let s: Samples = nb.var("z").unwrap();
         assert_eq!(s.rows(), 5);
         assert!(s.grid_png().is_none(), "toy rows are not images");
-        let g: GanHandle = nb.session.var("toy").unwrap();
+        let g: GanHandle = nb.var("toy").unwrap();
         let t = MetricsTable::new("toy", g.lock().history.clone());
         assert_eq!(t.rows.len(), 2);
-        assert!(nb.session.var::<Samples>("toy").is_none());
+        assert!(nb.var::<Samples>("toy").is_none());
 
         let c = nb.run("let a = 1;\nlet b = stack(0);");
         let e = c.error.unwrap();
         assert_eq!((e.line, e.col), (Some(2), Some(9)));
-        assert!(nb
-            .session
-            .help("stack")
-            .unwrap()
-            .contains("stack(inputs: int)"));
-        assert!(nb.session.help("toy").unwrap().starts_with("toy: Gan"));
+        assert!(nb.help("stack").unwrap().contains("stack(inputs: int)"));
+        assert!(nb.help("toy").unwrap().starts_with("toy: Gan"));
     }
 }
