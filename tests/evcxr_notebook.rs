@@ -2,9 +2,10 @@
 //! with nbclient (tests/kernel/run_evcxr_notebook.py), its outputs checked: PNG sizes, printed
 //! numbers in range, a script error's line and column, a typed model's compile error.
 //!
-//! Needs `evcxr_jupyter` on PATH (`cargo install evcxr_jupyter --locked`, or
-//! kernel/install-evcxr.sh), the Python venv of tests/kernel/setup.sh and MNIST (GAN_DATA_DIR).
-//! Without them the test fails, saying what is missing; `GAN_SKIP_EVCXR=1` skips it, loudly.
+//! Needs `evcxr_jupyter`: the one on PATH, else one it installs once into target/evcxr/install
+//! (kernel/install-evcxr.sh: `cargo install --locked`, about 11 minutes on 2 cores), the Python
+//! venv of tests/kernel/setup.sh and MNIST (GAN_DATA_DIR). Without them the test fails, saying
+//! what is missing; `GAN_SKIP_EVCXR=1` skips it, loudly.
 //!
 //! The kernel builds gan as a dependency of its cells. Its build directory (EVCXR_TMPDIR) is
 //! kept under target/evcxr/, so only the first run pays for compiling dfdx and the rest
@@ -17,6 +18,36 @@ mod common;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// evcxr_jupyter on PATH, else the one installed under target/evcxr/install, else installed
+/// there now by kernel/install-evcxr.sh (about 11 minutes on 2 cores, once per target dir).
+fn find_or_install_evcxr() -> Result<PathBuf, String> {
+    if let Some(p) = on_path("evcxr_jupyter") {
+        return Ok(p);
+    }
+    let install_root = target_dir().join("evcxr/install");
+    let exe = install_root.join("bin/evcxr_jupyter");
+    if !exe.is_file() {
+        eprintln!(
+            "evcxr_jupyter is not on PATH: installing it into {} with kernel/install-evcxr.sh \
+             (cargo install --locked; about 11 minutes on 2 cores, once)",
+            install_root.display()
+        );
+        let status = Command::new("bash")
+            .arg(root().join("kernel/install-evcxr.sh"))
+            .arg(&install_root)
+            .status()
+            .map_err(|e| format!("running kernel/install-evcxr.sh: {e}"))?;
+        if !status.success() || !exe.is_file() {
+            return Err(format!(
+                "kernel/install-evcxr.sh {} failed ({status}): install evcxr_jupyter with \
+                 `cargo install evcxr_jupyter --locked` and put it on PATH",
+                install_root.display()
+            ));
+        }
+    }
+    Ok(exe)
 }
 
 fn on_path(exe: &str) -> Option<PathBuf> {
@@ -42,13 +73,7 @@ fn evcxr_notebook_runs_headless() {
         return;
     }
     let hint = "or set GAN_SKIP_EVCXR=1 to skip this test";
-    let Some(evcxr) = on_path("evcxr_jupyter") else {
-        panic!(
-            "evcxr_jupyter is not on PATH: install it with `cargo install evcxr_jupyter --locked` \
-             (or kernel/install-evcxr.sh; about 11 minutes on 2 cores) and make sure ~/.cargo/bin \
-             is on PATH, {hint}"
-        );
-    };
+    let evcxr = find_or_install_evcxr().unwrap_or_else(|why| panic!("{why}, {hint}"));
     let mnist = common::mnist_dir();
     assert!(
         mnist.join("train-images-idx3-ubyte.gz").exists()
