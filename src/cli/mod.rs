@@ -11,7 +11,8 @@ pub mod sink;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use gan::script::HostConfig;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -51,4 +52,32 @@ pub enum Command {
 /// The MNIST directory: `--data-dir`, else `GAN_DATA_DIR`, else `./data/mnist`.
 pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
     gan::data::resolve_data_dir(flag.as_deref())
+}
+
+/// The flags `gan run` and `gan repl` share: what a script reads from outside.
+#[derive(Args, Debug)]
+pub struct RecipeArgs {
+    /// Seed, overriding the script's seed(…) calls.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Set a parameter read by `param(NAME, default)`: --set epochs=1 (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// MNIST directory (default: GAN_DATA_DIR, else ./data/mnist).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl RecipeArgs {
+    /// The session's configuration: outputs into `run_dir`, files named after `recipe_name`.
+    pub fn host_config(&self, run_dir: PathBuf, recipe_name: String) -> anyhow::Result<HostConfig> {
+        Ok(HostConfig {
+            run_dir: Some(run_dir),
+            data_dir: data_dir(self.data_dir.clone()),
+            params: run::parse_sets(&self.set)?,
+            seed: self.seed,
+            recipe_name,
+            ..Default::default()
+        })
+    }
 }

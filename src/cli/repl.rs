@@ -26,7 +26,7 @@ use rustyline::{
 };
 
 use gan::engine::EpochMetrics;
-use gan::script::{HostConfig, Progress, Sink};
+use gan::script::{Progress, Sink};
 use gan::session::{self, Completeness, Session};
 
 use super::sink::TerminalSink;
@@ -36,15 +36,8 @@ pub struct ReplArgs {
     /// Run directory for this session's outputs (default: runs/repl-<timestamp>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Seed, overriding `seed(…)` calls.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Parameters read by `param(NAME, default)`: --set epochs=1 (repeatable).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    pub set: Vec<String>,
-    /// MNIST directory (default: GAN_DATA_DIR, else ./data/mnist).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: super::RecipeArgs,
     /// History file (default: GAN_HISTORY, else $XDG_STATE_HOME/gan/history, else ~/.gan_history).
     #[arg(long)]
     pub history: Option<PathBuf>,
@@ -217,14 +210,7 @@ pub fn main(args: ReplArgs) -> anyhow::Result<()> {
     });
     // printed paths are absolute: the REPL may `:load` files from elsewhere
     let out = std::path::absolute(&out).unwrap_or(out);
-    let config = HostConfig {
-        run_dir: Some(out.clone()),
-        data_dir: super::data_dir(args.data_dir.clone()),
-        params: super::run::parse_sets(&args.set)?,
-        seed: args.seed,
-        recipe_name: "repl".into(),
-        ..Default::default()
-    };
+    let config = args.common.host_config(out.clone(), "repl".into())?;
     let sink = Arc::new(ReplSink {
         inner: TerminalSink::new(),
         out: out.clone(),

@@ -22,15 +22,8 @@ pub struct RunArgs {
     /// earlier run holds it).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Seed, overriding the recipe's seed(…).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Override a recipe parameter: --set epochs=1 (repeatable).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    pub set: Vec<String>,
-    /// MNIST directory (default: GAN_DATA_DIR, else ./data/mnist).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: super::RecipeArgs,
     /// Default checkpoint interval of fit, in epochs (0: none); fit's `checkpoint_every` wins.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<u64>,
@@ -134,12 +127,8 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     }
     prepare_out(&out, args.force)?;
     let config = HostConfig {
-        run_dir: Some(out.clone()),
-        data_dir: super::data_dir(args.data_dir.clone()),
-        params: parse_sets(&args.set)?,
-        seed: args.seed,
-        recipe_name: stem,
         recipe_text: text.clone(),
+        ..args.common.host_config(out.clone(), stem)?
     };
     let mut session = Session::new(config, Arc::new(TerminalSink::new()))?;
     let run = session.host.run.clone().expect("a run directory");
