@@ -724,6 +724,52 @@ impl Sink for Updater<'_> {
     }
 }
 
+/// D's backward sweep over `rows` rows of output gradients (`ws.back.cur`), laid out as `segs`
+/// says, updating each of D's layers by `plan` as the sweep leaves it.
+fn update_d(
+    gan: &mut Gan,
+    ws: &mut Workspace,
+    plan: UpdatePlan,
+    segs: &[Seg],
+    rows: usize,
+    defer: bool,
+) {
+    let mut up = Updater {
+        state: &mut gan.d_state,
+        net: &mut gan.d,
+        plan,
+        grads: &mut ws.d_grads,
+        defer_weights: defer,
+    };
+    backward(
+        &mut ws.d,
+        &ws.d_tape,
+        segs,
+        rows,
+        &mut ws.back,
+        Some(&mut up),
+    );
+}
+
+/// G's backward sweep from ∂loss/∂G(z) in the first `b` rows of `ws.back.cur`, updating each of
+/// G's layers by `plan` as the sweep leaves it.
+fn update_g(gan: &mut Gan, ws: &mut Workspace, plan: UpdatePlan, b: usize, defer: bool) {
+    let segs = [Seg {
+        delta: 0,
+        tape: 0,
+        rows: b,
+        weights: true,
+    }];
+    let mut up = Updater {
+        state: &mut gan.g_state,
+        net: &mut gan.g,
+        plan,
+        grads: &mut ws.g_grads,
+        defer_weights: defer,
+    };
+    backward(&mut ws.g, &ws.g_tape, &segs, b, &mut ws.back, Some(&mut up));
+}
+
 /// Whether the updaters of a step leave the weight write-back to [`store_weights`] at its end:
 /// with several threads that copy runs on all of them at once (one tensor each), where a copy
 /// right after each layer's update (while its weights are in cache, better on one thread) would
@@ -890,45 +936,11 @@ fn simultaneous(
             weights: false,
         },
     ];
-    let mut d_up = Updater {
-        state: &mut gan.d_state,
-        net: &mut gan.d,
-        plan: d_plan,
-        grads: &mut ws.d_grads,
-        defer_weights: defer,
-    };
-    backward(
-        &mut ws.d,
-        &ws.d_tape,
-        &segs,
-        3 * b,
-        &mut ws.back,
-        Some(&mut d_up),
-    );
+    update_d(gan, ws, d_plan, &segs, 3 * b, defer);
     // ∂ g_loss / ∂ G(z): rows 2b..3b of the sweep's input gradient.
     let dim = ws.d.input;
     ws.back.cur.copy_within(2 * b * dim..3 * b * dim, 0);
-    let gsegs = [Seg {
-        delta: 0,
-        tape: 0,
-        rows: b,
-        weights: true,
-    }];
-    let mut g_up = Updater {
-        state: &mut gan.g_state,
-        net: &mut gan.g,
-        plan: g_plan,
-        grads: &mut ws.g_grads,
-        defer_weights: defer,
-    };
-    backward(
-        &mut ws.g,
-        &ws.g_tape,
-        &gsegs,
-        b,
-        &mut ws.back,
-        Some(&mut g_up),
-    );
+    update_g(gan, ws, g_plan, b, defer);
     if defer {
         store_weights(ws, gan);
     }
@@ -975,21 +987,7 @@ fn alternating(
             weights: true,
         }];
         let plan = gan.d_state.plan(d_opt, gan.d_state.t, epoch);
-        let mut up = Updater {
-            state: &mut gan.d_state,
-            net: &mut gan.d,
-            plan,
-            grads: &mut ws.d_grads,
-            defer_weights: defer,
-        };
-        backward(
-            &mut ws.d,
-            &ws.d_tape,
-            &segs,
-            2 * b,
-            &mut ws.back,
-            Some(&mut up),
-        );
+        update_d(gan, ws, plan, &segs, 2 * b, defer);
         gan.d_state.advance(&plan);
         m.lr_d = plan.applied.lr;
         m.momentum = plan.applied.momentum;
@@ -1011,28 +1009,8 @@ fn alternating(
         weights: false,
     }];
     backward(&mut ws.d, &ws.d_tape, &segs, b, &mut ws.back, None);
-    let gsegs = [Seg {
-        delta: 0,
-        tape: 0,
-        rows: b,
-        weights: true,
-    }];
     let plan = gan.g_state.plan(g_opt, gan.g_state.t, epoch);
-    let mut up = Updater {
-        state: &mut gan.g_state,
-        net: &mut gan.g,
-        plan,
-        grads: &mut ws.g_grads,
-        defer_weights: defer,
-    };
-    backward(
-        &mut ws.g,
-        &ws.g_tape,
-        &gsegs,
-        b,
-        &mut ws.back,
-        Some(&mut up),
-    );
+    update_g(gan, ws, plan, b, defer);
     if defer {
         store_weights(ws, gan);
     }
