@@ -105,15 +105,11 @@ fn evcxr_notebook_runs_headless() {
     std::fs::create_dir_all(&config).unwrap();
     let nb = root().join("examples/notebooks/02-rust-evcxr.ipynb");
     let started = std::time::Instant::now();
-    let out = Command::new(py)
+    let out = common::jupyter_client(&py, scratch.path())
         .arg("run_evcxr_notebook.py")
         .arg(&nb)
         .arg(scratch.path().join("02-rust-evcxr.out.ipynb"))
-        .current_dir(root().join("tests/kernel"))
         .env("JUPYTER_PATH", jp.path())
-        .env("JUPYTER_CONFIG_DIR", scratch.path().join("config"))
-        .env("JUPYTER_RUNTIME_DIR", scratch.path().join("runtime"))
-        .env("JUPYTER_DATA_DIR", scratch.path().join("data"))
         // evcxr's crate and cargo target directory, kept between runs: cargo reuses what is
         // built. (Not evcxr's `:cache`, which breaks Rhai's build; see kernel/README.md.)
         .env("EVCXR_TMPDIR", evcxr_dir.join("build"))
@@ -121,16 +117,9 @@ fn evcxr_notebook_runs_headless() {
         .env("XDG_CACHE_HOME", evcxr_dir.join("cache"))
         // an empty config dir: the user's init.evcxr / evcxr.toml must not change the run
         .env("EVCXR_CONFIG_DIR", &config)
-        .env("GAN_DATA_DIR", &mnist)
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::output_text(&out);
     eprintln!("{text}");
     eprintln!("evcxr notebook: {:.1} s", started.elapsed().as_secs_f64());
     assert!(out.status.success(), "the evcxr notebook failed:\n{text}");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -16,13 +16,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mnist_dir() -> PathBuf {
-    match std::env::var_os("GAN_DATA_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => root().join("../shared/data/mnist"),
-    }
 }
 
 /// A JUPYTER_PATH with the `gan-rhai` kernelspec installed by the binary under test.
@@ -64,36 +57,26 @@ fn run_python(args: &[&str]) -> Option<String> {
     };
     let jp = jupyter_path();
     let scratch = tempfile::tempdir().unwrap();
-    let out = Command::new(py)
+    let out = common::jupyter_client(&py, scratch.path())
         .args(args)
-        .current_dir(root().join("tests/kernel"))
         .env("JUPYTER_PATH", jp.path())
-        // keep the client from reading or writing the user's Jupyter config and runtime files
-        .env("JUPYTER_CONFIG_DIR", scratch.path().join("config"))
-        .env("JUPYTER_RUNTIME_DIR", scratch.path().join("runtime"))
-        .env("JUPYTER_DATA_DIR", scratch.path().join("data"))
-        .env("GAN_DATA_DIR", mnist_dir())
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::output_text(&out);
     eprintln!("{text}");
     assert!(out.status.success(), "{args:?} failed:\n{text}");
     Some(text)
 }
 
 fn have_mnist() -> bool {
-    let ok = mnist_dir().join("t10k-images-idx3-ubyte.gz").exists()
-        || mnist_dir().join("t10k-images-idx3-ubyte").exists();
+    let ok = common::mnist_dir()
+        .join("t10k-images-idx3-ubyte.gz")
+        .exists()
+        || common::mnist_dir().join("t10k-images-idx3-ubyte").exists();
     if !ok {
         eprintln!(
             "SKIPPED: no MNIST in {} (set GAN_DATA_DIR)",
-            mnist_dir().display()
+            common::mnist_dir().display()
         );
     }
     ok
@@ -133,7 +116,7 @@ fn evcxr_notebook_cells_as_plain_rust() {
     use gan::session::{MetricsTable, Notebook};
 
     let mut nb = Notebook::with_config(gan::script::HostConfig {
-        data_dir: mnist_dir(),
+        data_dir: common::mnist_dir(),
         ..Default::default()
     })
     .unwrap();

@@ -95,3 +95,27 @@ pub fn kernel_venv_python() -> Result<PathBuf, String> {
     })
     .clone()
 }
+
+/// `py` running a script of tests/kernel/ as a Jupyter client: in that folder, with the Jupyter
+/// config, runtime and data dirs under `scratch` (nothing read from or written to the user's),
+/// MNIST from [`mnist_dir`] and unbuffered output. The caller adds JUPYTER_PATH.
+pub fn jupyter_client(py: &Path, scratch: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(py);
+    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kernel"))
+        .env("JUPYTER_CONFIG_DIR", scratch.join("config"))
+        .env("JUPYTER_RUNTIME_DIR", scratch.join("runtime"))
+        .env("JUPYTER_DATA_DIR", scratch.join("data"))
+        .env("GAN_DATA_DIR", mnist_dir())
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// A finished process's stdout then stderr, as text.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
