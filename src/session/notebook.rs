@@ -124,8 +124,8 @@ impl Cell {
 /// object, on purpose. evcxr_jupyter links each cell's crate statically with its own copy of gan
 /// and Rhai, so a later cell calling `nb.run(…)` would otherwise run *its* copy's code on the
 /// session an earlier cell's copy built. That is not harmless: Rhai's `thin-vec` tells an empty
-/// vector by the address of a `static`, which differs between copies, and the second copy frees
-/// the first one's static (the kernel segfaulted in the first `nb.run` cell). A vtable is filled
+/// vector by the address of a `static`, which differs between copies, so one copy can free the
+/// other's static (the kernel segfaulted in `free()` in the first `nb.run` cell). A vtable is filled
 /// in by the copy that builds the object, so calls through it run that copy's code from any
 /// cell. What crosses the boundary is plain data: text, MIME bundles, Rhai values, a [`Gan`].
 pub struct Notebook {
@@ -291,5 +291,11 @@ mod tests {
         assert_eq!((e.line, e.col), (Some(2), Some(9)));
         assert!(nb.help("stack").unwrap().contains("stack(inputs: int)"));
         assert!(nb.help("toy").unwrap().starts_with("toy: Gan"));
+
+        // a Rust value in, for the cells that follow
+        nb.set_var("k", 21_i64);
+        assert_eq!(nb.run("k * 2").text(), "42");
+        assert!(nb.var_names().iter().any(|n| n == "k"));
+        assert_eq!(nb.var::<i64>("k"), Some(21));
     }
 }
