@@ -113,10 +113,25 @@ pub fn sigmoid(x: f64) -> f64 {
     }
 }
 
+/// The mean of σ(logit) over a batch: the average D(x) of a batch of D's logits (0 when empty).
+pub fn mean_sigmoid(logits: &[f32]) -> f64 {
+    logits.iter().map(|&l| sigmoid(l as f64)).sum::<f64>() / logits.len().max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::device;
+
+    #[test]
+    fn mean_sigmoid_averages_d_over_the_batch() {
+        // σ(0) = ½, σ(ln 3) = ¾, σ(−ln 3) = ¼
+        let l3 = 3f32.ln();
+        assert!(
+            (mean_sigmoid(&[0.0, l3, -l3, l3]) - (0.5 + 0.75 + 0.25 + 0.75) / 4.0).abs() < 1e-7
+        );
+        assert_eq!(mean_sigmoid(&[]), 0.0);
+    }
 
     fn logits(dev: &Dev, v: &[f32]) -> Mat {
         dev.tensor_from_vec(v.to_vec(), (v.len(), 1))

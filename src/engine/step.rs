@@ -4,7 +4,7 @@ use dfdx::prelude::*;
 
 use super::gan::Gan;
 use super::layer::Masks;
-use super::loss::sigmoid;
+use super::loss::mean_sigmoid;
 use super::metrics::StepMetrics;
 use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
@@ -15,10 +15,6 @@ use super::Mat;
 pub struct Optimizers<'a> {
     pub d: &'a OptimizerSpec,
     pub g: &'a OptimizerSpec,
-}
-
-fn mean_sigmoid(logits: &[f32]) -> f64 {
-    logits.iter().map(|&l| sigmoid(l as f64)).sum::<f64>() / logits.len().max(1) as f64
 }
 
 /// What the training step keeps from one iteration to the next within an epoch: on CPU builds,

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::gan::Gan;
 use super::layer::{Layer, Masks};
-use super::loss::{sigmoid, softplus, GanLoss};
+use super::loss::{mean_sigmoid, softplus, GanLoss};
 use super::network::Network;
 use super::noise::Noise;
 use super::optim::{OptimizerSpec, OptimizerState};
@@ -124,10 +124,6 @@ pub fn train_d(
         report.steps += 1;
     }
     Ok(report)
-}
-
-fn mean_sigmoid(logits: &[f32]) -> f64 {
-    logits.iter().map(|&l| sigmoid(l as f64)).sum::<f64>() / logits.len().max(1) as f64
 }
 
 /// A Monte Carlo estimate of the game's value.

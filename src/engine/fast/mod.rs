@@ -34,7 +34,7 @@ use rand_chacha::ChaCha8Rng;
 use self::gemm::{matmul, MatRef};
 use super::gan::Gan;
 use super::layer::Layer;
-use super::loss::{sigmoid, GanLoss};
+use super::loss::{mean_sigmoid, GanLoss};
 use super::metrics::StepMetrics;
 use super::network::Network;
 use super::optim::{OptimizerSpec, OptimizerState, StepKind, UpdatePlan};
@@ -607,10 +607,6 @@ fn g_loss(loss: GanLoss, fake: &[f32], gf: &mut [f32]) -> f32 {
             -mean(fake.iter().copied(), n)
         }
     }
-}
-
-fn mean_sigmoid(logits: &[f32]) -> f64 {
-    logits.iter().map(|&l| sigmoid(l as f64)).sum::<f64>() / logits.len().max(1) as f64
 }
 
 // ---------------------------------------------------------------------------------------------
