@@ -65,15 +65,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         }
         Ok(s.x.iter().map(|&v| Dynamic::from(v as FLOAT)).collect())
     });
-    engine.register_fn("to_string", |s: &mut Samples| {
-        format!(
-            "Samples({} rows × {}, mean {:.4}, std {:.4})",
-            s.rows(),
-            s.dim,
-            s.mean(),
-            s.std()
-        )
-    });
+    engine.register_fn("to_string", |s: &mut Samples| s.summary());
     engine.register_fn("to_debug", |s: &mut Samples| {
         format!("Samples({} rows × {})", s.rows(), s.dim)
     });

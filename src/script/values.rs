@@ -48,6 +48,17 @@ impl Samples {
         (self.x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / self.x.len().max(1) as f64)
             .sqrt()
     }
+
+    /// One line about the rows (how many, their width, mean and spread): what scripts print.
+    pub fn summary(&self) -> String {
+        format!(
+            "Samples({} rows × {}, mean {:.4}, std {:.4})",
+            self.rows(),
+            self.dim,
+            self.mean(),
+            self.std()
+        )
+    }
 }
 
 /// A GAN and what the script layer knows about it.

@@ -221,17 +221,6 @@ impl crate::script::values::Samples {
         crate::script::api_output::grid_png(&self.x, shape, 10).ok()
     }
 
-    /// One line about the rows: how many, their width, mean and spread.
-    pub fn summary(&self) -> String {
-        format!(
-            "Samples({} rows × {}, mean {:.4}, std {:.4})",
-            self.rows(),
-            self.dim,
-            self.mean(),
-            self.std()
-        )
-    }
-
     /// Inline display in evcxr_jupyter: image rows as a PNG grid (with the summary as its
     /// text), other rows as the summary alone.
     pub fn evcxr_display(&self) {
