@@ -9,7 +9,6 @@
 //! ```
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use rhai::Dynamic;
@@ -140,7 +139,6 @@ trait NotebookCore: Send {
     fn adopt_gan(&mut self, name: &str, gan: Gan) -> Result<GanHandle, String>;
     fn help(&self, name: &str) -> Option<String>;
     fn var_names(&self) -> Vec<String>;
-    fn interrupt_handle(&self) -> Arc<AtomicBool>;
 }
 
 struct CollectingSession {
@@ -184,10 +182,6 @@ impl NotebookCore for CollectingSession {
 
     fn var_names(&self) -> Vec<String> {
         self.session.var_names()
-    }
-
-    fn interrupt_handle(&self) -> Arc<AtomicBool> {
-        self.session.interrupt_handle()
     }
 }
 
@@ -244,11 +238,6 @@ impl Notebook {
     /// Names of the variables in scope.
     pub fn var_names(&self) -> Vec<String> {
         self.core.var_names()
-    }
-
-    /// Set it to stop a running cell at the next step boundary (from another thread).
-    pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
-        self.core.interrupt_handle()
     }
 }
 
