@@ -7,26 +7,13 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
 use gan::data::{load_mnist, MnistSplit};
-use gan::eval::MnistEvaluator;
-
-fn test_cache_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-classifier-cache")
-}
-
-fn evaluator() -> Arc<MnistEvaluator> {
-    let dir = common::mnist_dir();
-    let dirs = [dir.join("classifier"), test_cache_root().join("classifier")];
-    MnistEvaluator::shared_with_cache(&dir, &dirs, &mut |l| eprintln!("{l}")).unwrap()
-}
 
 #[test]
 fn classifier_reaches_98_5_percent_on_the_test_set() {
-    let ev = evaluator();
+    let ev = common::shared_evaluator();
     let test = load_mnist(&common::mnist_dir(), MnistSplit::Test).unwrap();
     let acc = ev
         .classifier
@@ -39,7 +26,7 @@ fn classifier_reaches_98_5_percent_on_the_test_set() {
 
 #[test]
 fn real_images_are_far_closer_than_noise() {
-    let ev = evaluator();
+    let ev = common::shared_evaluator();
     let valid = load_mnist(&common::mnist_dir(), MnistSplit::Valid).unwrap();
     let real = ev.evaluate_samples(&valid.x).unwrap();
     // uniform noise in [0, 1], 10,000 images
@@ -86,7 +73,7 @@ fn real_images_are_far_closer_than_noise() {
 #[test]
 fn dsl_and_cli_report_the_metrics() {
     // From here on the cache exists, and the DSL below gets this same evaluator.
-    let ev = evaluator();
+    let ev = common::shared_evaluator();
     let run = tempfile::tempdir().unwrap();
     let (mut s, _) = common::session(Some(run.path()), &[], Some(1));
     let m: rhai::Map = s
@@ -114,7 +101,7 @@ fn dsl_and_cli_report_the_metrics() {
         .arg(run.path())
         .args(["--samples", "500", "--json"])
         .env("GAN_DATA_DIR", common::mnist_dir())
-        .env("GAN_CACHE_DIR", test_cache_root())
+        .env("GAN_CACHE_DIR", common::test_classifier_cache())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

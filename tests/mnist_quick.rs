@@ -7,17 +7,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use gan::eval::MnistEvaluator;
-
 #[test]
 fn mnist_quick_learns_diverse_digits_in_one_epoch() {
     // Load the cached classifier into the process-wide evaluator the DSL uses.
-    let dir = common::mnist_dir();
-    let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-classifier-cache");
-    let dirs = [dir.join("classifier"), cache.join("classifier")];
-    MnistEvaluator::shared_with_cache(&dir, &dirs, &mut |l| eprintln!("{l}")).unwrap();
+    common::shared_evaluator();
 
     let run = tempfile::tempdir().unwrap();
     let (mut s, _) = common::session(Some(run.path()), &[("epochs", "1")], None);

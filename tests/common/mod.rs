@@ -119,3 +119,19 @@ pub fn output_text(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Where the tests cache the MNIST classifier when the data directory is read-only.
+pub fn test_classifier_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-classifier-cache")
+}
+
+/// The process-wide MNIST evaluator (the one the DSL's `classifier_metrics` uses), loaded from
+/// the data directory's or the tests' classifier cache, trained into it at most once.
+pub fn shared_evaluator() -> std::sync::Arc<gan::eval::MnistEvaluator> {
+    let dir = mnist_dir();
+    let dirs = [
+        dir.join("classifier"),
+        test_classifier_cache().join("classifier"),
+    ];
+    gan::eval::MnistEvaluator::shared_with_cache(&dir, &dirs, &mut |l| eprintln!("{l}")).unwrap()
+}
