@@ -5,25 +5,18 @@ timings. Usage: python run_evcxr_notebook.py NOTEBOOK [OUT.ipynb]
 The kernel runs in the notebook's folder, as Jupyter runs it for a user, so the notebook's
 `:dep gan = { path = "../.." }` names this repository without rewriting. The first code cell
 compiles gan and its dependencies: minutes cold, seconds when EVCXR_TMPDIR still holds them."""
-import base64
 import os
 import re
-import struct
 import sys
 import time
 
 import nbformat
 from nbclient import NotebookClient
 
+from nbcheck import number, png_size
+
 # The cold `:dep` build of dfdx, Rhai, plotters, tokio, … on 2 busy cores.
 CELL_TIMEOUT = int(os.environ.get("GAN_EVCXR_CELL_TIMEOUT", "2400"))
-
-
-def png_size(b64):
-    raw = base64.b64decode(b64)
-    assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    assert raw[12:16] == b"IHDR"
-    return struct.unpack(">II", raw[16:24])
 
 
 def cell_containing(nb, needle):
@@ -49,12 +42,6 @@ def no_error(cell):
     assert not errs, f"cell failed: {cell.source[:80]!r}: {errs}"
     stderr = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr")
     assert "panicked" not in stderr, stderr
-
-
-def number(text, label):
-    m = re.search(re.escape(label) + r" (-?[0-9.eE+-]+)", text)
-    assert m, f"{label!r} not printed in {text!r}"
-    return float(m.group(1))
 
 
 class TimedClient(NotebookClient):

@@ -1,20 +1,13 @@
 """Executes examples/notebooks/01-quickstart.ipynb headless on the native kernel (nbclient) and
 checks what it showed. Usage: python run_notebook.py NOTEBOOK [OUT.ipynb]"""
 import re
-import struct
 import sys
 import time
-import base64
 
 import nbformat
 from nbclient import NotebookClient
 
-
-def png_size(b64):
-    raw = base64.b64decode(b64)
-    assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    assert raw[12:16] == b"IHDR"
-    return struct.unpack(">II", raw[16:24])
+from nbcheck import number, png_size
 
 
 def cell_starting(nb, prefix):
@@ -22,12 +15,6 @@ def cell_starting(nb, prefix):
         if c.cell_type == "code" and c.source.startswith(prefix):
             return c
     raise AssertionError(f"no code cell starts with {prefix!r}")
-
-
-def number(text, label):
-    m = re.search(re.escape(label) + r" (-?[0-9.eE+-]+)", text)
-    assert m, f"{label!r} not printed in {text!r}"
-    return float(m.group(1))
 
 
 def main():
