@@ -311,6 +311,31 @@ fn a_map_grown_without_end_hits_the_memory_limit() {
     sb.assert_nothing_outside_run();
 }
 
+/// A stop is found between two script operations; Rhai gives no position to one raised inside
+/// an index operation (`m[k] = v`). The `--timeout`'s clock is read every 256 operations; the
+/// statements on line 1 (`let` costs 2 operations, `x = 1;` 3) shift the phase of the loop at
+/// which it is found through every operation of the loop body, index operations included: each
+/// stop must still name line 2.
+#[test]
+fn a_stop_inside_an_index_operation_still_names_its_line() {
+    let sb = Sandbox::new();
+    for lets in 0..3 {
+        for sets in 0..48 {
+            let mut s = sb.session();
+            s.host.set_timeout(0.0);
+            let text = format!(
+                "let m = #{{}}; let x = 0;{}{}\nfor i in 0..1000000000 {{ m[`k${{i % 7}}`] = i; m.a = [1, [2, 3]]; m.a[1][0] = i; }}",
+                " let y = 0;".repeat(lets),
+                " x = 1;".repeat(sets)
+            );
+            let e = s.eval_named("recipe.rhai", &text).unwrap_err();
+            assert_eq!(e.stop, Some(Stop::Timeout), "{lets}/{sets}: {e}");
+            assert_eq!(e.line, Some(2), "{lets}/{sets}: {e}");
+            assert!(e.col.is_some(), "{lets}/{sets}: {e}");
+        }
+    }
+}
+
 #[test]
 fn a_huge_string_is_refused() {
     let sb = Sandbox::new();

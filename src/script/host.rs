@@ -89,6 +89,8 @@ pub struct Host {
     memory_limit: AtomicU64,
     /// Why the host stopped the script, when it did (memory budget).
     stop_reason: Mutex<Option<String>>,
+    /// Set with `stop_reason`: read on every variable access, so it must be cheap.
+    memory_stopped: AtomicBool,
     /// `--checkpoint-every`: the default of fit's `checkpoint_every`.
     checkpoint_every: Mutex<Option<u64>>,
     /// The folder `import` resolves in (the recipe's own folder); None: imports are refused.
@@ -120,6 +122,7 @@ impl Host {
             timed_out: AtomicBool::new(false),
             memory_limit: AtomicU64::new(default_memory_limit().unwrap_or(0)),
             stop_reason: Mutex::default(),
+            memory_stopped: AtomicBool::new(false),
             checkpoint_every: Mutex::default(),
             module_root: Mutex::default(),
             fit_calls: Mutex::default(),
@@ -175,6 +178,7 @@ impl Host {
                     limit >> 20,
                     rss >> 20
                 ));
+                self.memory_stopped.store(true, Ordering::Relaxed);
                 true
             }
             _ => false,
@@ -194,6 +198,20 @@ impl Host {
         } else if self.timed_out() {
             Some(Stop::Timeout)
         } else if self.stop_reason.lock().unwrap().is_some() {
+            Some(Stop::Memory)
+        } else {
+            None
+        }
+    }
+
+    /// A stop already found (an interrupt request, a `--timeout` or memory limit seen passed),
+    /// from atomics only: cheap enough for every variable access. It checks no clock or memory.
+    pub fn pending_stop(&self) -> Option<Stop> {
+        if self.interrupt.load(Ordering::Relaxed) {
+            Some(Stop::Interrupt)
+        } else if self.timed_out.load(Ordering::Relaxed) {
+            Some(Stop::Timeout)
+        } else if self.memory_stopped.load(Ordering::Relaxed) {
             Some(Stop::Memory)
         } else {
             None
@@ -232,6 +250,7 @@ impl Host {
     pub fn clear_stop(&self) {
         self.interrupt.store(false, Ordering::Relaxed);
         *self.stop_reason.lock().unwrap() = None;
+        self.memory_stopped.store(false, Ordering::Relaxed);
     }
 
     /// `--checkpoint-every N`: the default interval of fit's checkpoints (fit's own

@@ -55,27 +55,46 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     engine.on_print(move |s| h.sink.text(s));
     let h = host.clone();
     engine.on_debug(move |s, _, pos| h.sink.text(&format!("[{pos}] {s}")));
+    // A stop is raised where the script reads a variable when it can be: Rhai gives that error
+    // the variable's position, whereas `on_progress` errors raised inside an index operation
+    // (`m[k] = v`) carry none. `on_progress` finds the stop and, if no variable is read within
+    // STOP_GRACE_OPS operations (`loop {}`), raises it itself.
+    // the operation count at which this evaluation first saw the stop (0: not yet)
+    let seen_at = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (h, seen) = (host.clone(), seen_at.clone());
+    // `on_var` is marked deprecated only as "volatile"; it is the one hook that sees a position.
+    #[allow(deprecated)]
+    engine.on_var(move |_, _, _| match h.pending_stop() {
+        Some(stop) => {
+            seen.store(0, std::sync::atomic::Ordering::Relaxed);
+            Err(stop_error(&h, stop))
+        }
+        None => Ok(None),
+    });
     let h = host.clone();
     engine.on_progress(move |ops| {
-        // The interrupt flag is cheap to read; the clock (for `--timeout`) is read every 256 operations,
-        // The process's memory, every 65536 operations (a map grown by `m[k] = v` escapes
-        // Rhai's own size limits).
-        let stop = if h.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-            Some(Stop::Interrupt)
-        } else if ops % 256 == 0 && h.timed_out() {
-            Some(Stop::Timeout)
-        } else if ops % 65536 == 0 && h.memory_exceeded() {
-            Some(Stop::Memory)
-        } else {
-            None
-        };
-        // The token says which limit stopped the script; ScriptError renders its message.
-        stop.map(|stop| {
-            Dynamic::from(StopToken {
-                stop,
-                message: h.stop_message(stop),
-            })
-        })
+        use std::sync::atomic::Ordering::Relaxed;
+        // The interrupt flag is cheap to read; the clock (for `--timeout`) is read every 256
+        // operations, the process's memory every 65536 (a map grown by `m[k] = v` escapes
+        // Rhai's own size limits). Both set flags that `pending_stop` reads.
+        if ops % 256 == 0 {
+            h.timed_out();
+        }
+        if ops % 65536 == 0 {
+            h.memory_exceeded();
+        }
+        let stop = h.pending_stop()?;
+        let first = seen_at.load(Relaxed);
+        // a smaller count than the one recorded is a new evaluation
+        if first == 0 || first > ops {
+            seen_at.store(ops, Relaxed);
+            return None;
+        }
+        if ops - first < STOP_GRACE_OPS {
+            return None;
+        }
+        seen_at.store(0, Relaxed);
+        Some(stop_token(&h, stop))
     });
     api_stack::register(&mut engine);
     api_data::register(&mut engine, host);
@@ -85,6 +104,23 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     api_eval::register(&mut engine, host);
     resume::register(&mut engine, host);
     engine
+}
+
+/// Operations `on_progress` waits, once it has found a stop, for a variable read to raise it
+/// with a position (microseconds of script).
+const STOP_GRACE_OPS: u64 = 256;
+
+/// The token a stopped script's error carries: which limit stopped it, and the message.
+fn stop_token(host: &Host, stop: Stop) -> Dynamic {
+    Dynamic::from(StopToken {
+        stop,
+        message: host.stop_message(stop),
+    })
+}
+
+/// The error that stops a script; Rhai fills in the position where it is raised.
+fn stop_error(host: &Host, stop: Stop) -> Box<rhai::EvalAltResult> {
+    rhai::EvalAltResult::ErrorTerminated(stop_token(host, stop), rhai::Position::NONE).into()
 }
 
 /// Compiles `text` (named `source_name` in errors) against the variables in `scope`.
