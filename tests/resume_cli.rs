@@ -333,6 +333,86 @@ fn resume_replays_earlier_fits_and_continues_the_killed_one() {
     }
 }
 
+/// `gan resume RUN --set epochs=3` takes a finished 1-epoch run on to epoch 3 and ends bit for
+/// bit where a 3-epoch run ends; a later plain resume keeps the new value; asking for fewer
+/// epochs than the checkpoint has is refused.
+#[test]
+fn resume_with_set_extends_a_finished_run_exactly() {
+    let s = setup(ONE_FIT);
+    let (a, b) = (s.root.join("a"), s.root.join("b"));
+    let args = |epochs: &'static str| ["--seed", "5", "--set", "n=20000", "--set", epochs];
+    ok(run_args(&s, &a, &args("epochs=3")).output().unwrap());
+    ok(run_args(&s, &b, &args("epochs=1")).output().unwrap());
+    assert_eq!(metrics(&b, "metrics.jsonl").len(), 1);
+
+    let out = ok(gan()
+        .arg("resume")
+        .arg(&b)
+        .args(["--set", "epochs=3"])
+        .output()
+        .unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("--set epochs=3 --set n=20000")
+            && stdout.contains("changed: --set epochs=3 (the run had epochs=1)")
+            && stdout.contains("ckpt-0000001000 (epoch 1, step 1000)"),
+        "{stdout}"
+    );
+    assert_eq!(metrics(&a, "metrics.jsonl"), metrics(&b, "metrics.jsonl"));
+    assert_eq!(metrics(&b, "metrics.jsonl").len(), 3);
+    assert!(
+        fs::read(a.join("weights.safetensors")).unwrap()
+            == fs::read(b.join("weights.safetensors")).unwrap(),
+        "final weights differ"
+    );
+    assert_eq!(
+        fs::read_to_string(a.join("final.json")).unwrap(),
+        fs::read_to_string(b.join("final.json")).unwrap()
+    );
+    let config = |d: &Path| -> Value {
+        serde_json::from_slice(&fs::read(d.join("config.json")).unwrap()).unwrap()
+    };
+    let (ca, cb) = (config(&a), config(&b));
+    assert_eq!(cb["invocation"]["set"]["epochs"], "3");
+    assert_eq!(ca["gans"], cb["gans"]);
+    assert_eq!(ca["params"], cb["params"]);
+
+    // the new value is what a later resume reads: nothing left to train
+    let out = ok(gan().arg("resume").arg(&b).output().unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("--set epochs=3") && !stdout.contains("changed:"),
+        "{stdout}"
+    );
+    assert_eq!(metrics(&b, "metrics.jsonl").len(), 3);
+
+    // fewer epochs than the checkpoint holds
+    let out = gan()
+        .arg("resume")
+        .arg(&b)
+        .args(["--set", "epochs=2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is at epoch 3, past this fit's last epoch 2"),
+        "{stderr}"
+    );
+    // a malformed value is named
+    let out = gan()
+        .arg("resume")
+        .arg(&b)
+        .args(["--set", "epochs"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--set epochs: expected NAME=VALUE"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_changed_recipe_that_no_longer_fits_the_checkpoint_is_refused() {
     let s = setup(ONE_FIT);

@@ -4,6 +4,11 @@
 //! checkpoint interval recorded in `config.json`; each GAN's `fit` picks up from the newest
 //! checkpoint in the run directory (see `gan::script::resume`). With the same recipe the result
 //! is bit for bit the run that was never stopped.
+//!
+//! `--set NAME=VALUE` changes a recorded value (or adds one) before the rerun, and the new value is
+//! recorded: `gan resume RUN --set epochs=400` takes a finished 250-epoch run on to epoch 400,
+//! ending where a 400-epoch run would if nothing in the recipe but the length of its fit reads
+//! the value.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +33,27 @@ pub struct ResumeArgs {
     /// Stop the recipe after SECS seconds of running (exit status 124).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// Change a recorded `--set` value or add one, e.g. --set epochs=400 to train a finished
+    /// run further (repeatable; recorded in config.json for later resumes).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// The recorded `--set` values with `changes` applied, and a line for each value that changed.
+pub fn apply_sets(
+    recorded: &BTreeMap<String, String>,
+    changes: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut params = recorded.clone();
+    let mut notes = Vec::new();
+    for (k, v) in changes {
+        match params.insert(k.clone(), v.clone()) {
+            Some(old) if old == *v => {}
+            Some(old) => notes.push(format!("--set {k}={v} (the run had {k}={old})")),
+            None => notes.push(format!("--set {k}={v} (new: the run had no --set {k})")),
+        }
+    }
+    (params, notes)
 }
 
 /// How the run was started, as `config.json` recorded it.
@@ -104,10 +130,12 @@ pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
     })?;
     let config: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not valid JSON", config_path.display()))?;
-    let inv = invocation(&config)?;
+    let mut inv = invocation(&config)?;
     if let Some(t) = args.timeout {
         super::run::check_timeout(t)?;
     }
+    let (params, changed) = apply_sets(&inv.params, &super::run::parse_sets(&args.set)?);
+    inv.params = params;
     use sha2::Digest;
     if let Some(want) = &inv.recipe_sha256 {
         if *want != hex(&sha2::Sha256::digest(text.as_bytes())) {
@@ -152,5 +180,44 @@ pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
             format!(", --set {}", sets.join(" --set "))
         }
     );
+    for line in changed {
+        println!("changed: {line}");
+    }
     super::run::execute(&mut session, "recipe.rhai", &text, args.timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn sets_replace_and_add_recorded_values_and_say_which() {
+        let recorded = map(&[("epochs", "250"), ("n", "100")]);
+        let (params, notes) = apply_sets(
+            &recorded,
+            &map(&[("epochs", "400"), ("lr", "0.1"), ("n", "100")]),
+        );
+        assert_eq!(
+            params,
+            map(&[("epochs", "400"), ("lr", "0.1"), ("n", "100")])
+        );
+        assert_eq!(
+            notes,
+            [
+                "--set epochs=400 (the run had epochs=250)",
+                "--set lr=0.1 (new: the run had no --set lr)"
+            ]
+        );
+        assert_eq!(
+            apply_sets(&recorded, &BTreeMap::new()),
+            (recorded.clone(), vec![])
+        );
+    }
 }
