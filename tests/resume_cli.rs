@@ -94,6 +94,22 @@ fn metrics(dir: &Path, file: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Runs `a` (never stopped) and `b` (stopped and resumed) ended alike: the same metrics lines
+/// (`epochs` of them), bit-identical final weights and the same `final.json`.
+fn assert_same_end(a: &Path, b: &Path, epochs: usize) {
+    assert_eq!(metrics(a, "metrics.jsonl"), metrics(b, "metrics.jsonl"));
+    assert_eq!(metrics(b, "metrics.jsonl").len(), epochs);
+    assert!(
+        fs::read(a.join("weights.safetensors")).unwrap()
+            == fs::read(b.join("weights.safetensors")).unwrap(),
+        "final weights differ"
+    );
+    assert_eq!(
+        fs::read_to_string(a.join("final.json")).unwrap(),
+        fs::read_to_string(b.join("final.json")).unwrap()
+    );
+}
+
 /// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid`.
 fn signal(pid: u32, sig: &str) {
     let st = Command::new("kill")
@@ -257,17 +273,7 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
         "{stdout}"
     );
 
-    assert_eq!(metrics(&a, "metrics.jsonl"), metrics(&b, "metrics.jsonl"));
-    assert_eq!(metrics(&a, "metrics.jsonl").len(), 2);
-    assert!(
-        fs::read(a.join("weights.safetensors")).unwrap()
-            == fs::read(b.join("weights.safetensors")).unwrap(),
-        "final weights differ"
-    );
-    assert_eq!(
-        fs::read_to_string(a.join("final.json")).unwrap(),
-        fs::read_to_string(b.join("final.json")).unwrap()
-    );
+    assert_same_end(&a, &b, 2);
     // the same checkpoints are kept
     let names = |d: &Path| {
         let mut v: Vec<String> = fs::read_dir(d.join("checkpoints"))
@@ -358,17 +364,7 @@ fn resume_with_set_extends_a_finished_run_exactly() {
             && stdout.contains("ckpt-0000001000 (epoch 1, step 1000)"),
         "{stdout}"
     );
-    assert_eq!(metrics(&a, "metrics.jsonl"), metrics(&b, "metrics.jsonl"));
-    assert_eq!(metrics(&b, "metrics.jsonl").len(), 3);
-    assert!(
-        fs::read(a.join("weights.safetensors")).unwrap()
-            == fs::read(b.join("weights.safetensors")).unwrap(),
-        "final weights differ"
-    );
-    assert_eq!(
-        fs::read_to_string(a.join("final.json")).unwrap(),
-        fs::read_to_string(b.join("final.json")).unwrap()
-    );
+    assert_same_end(&a, &b, 3);
     let config = |d: &Path| -> Value {
         serde_json::from_slice(&fs::read(d.join("config.json")).unwrap()).unwrap()
     };
@@ -521,12 +517,7 @@ fn a_run_stopped_by_its_timeout_resumes_exactly() {
     assert!(!b.join("weights.safetensors").exists());
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
     assert!(String::from_utf8_lossy(&out.stdout).contains("resuming `gan` from"));
-    assert_eq!(metrics(&a, "metrics.jsonl"), metrics(&b, "metrics.jsonl"));
-    assert!(
-        fs::read(a.join("weights.safetensors")).unwrap()
-            == fs::read(b.join("weights.safetensors")).unwrap(),
-        "final weights differ"
-    );
+    assert_same_end(&a, &b, 2);
 }
 
 /// `gan run` into a directory that holds a run is refused (it would append to that run's
