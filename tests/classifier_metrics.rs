@@ -96,11 +96,15 @@ fn dsl_and_cli_report_the_metrics() {
         "an untrained G is far from the data: {fd}"
     );
 
+    // No --data-dir, no GAN_DATA_DIR, run from an empty folder: the CLI reads MNIST from the
+    // directory the run recorded in its config.json.
+    let elsewhere = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gan"))
         .args(["eval", "classifier"])
         .arg(run.path())
         .args(["--samples", "500", "--json"])
-        .env("GAN_DATA_DIR", common::mnist_dir())
+        .env_remove("GAN_DATA_DIR")
+        .current_dir(elsewhere.path())
         .env("GAN_CACHE_DIR", common::test_classifier_cache())
         .output()
         .unwrap();

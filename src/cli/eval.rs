@@ -1,7 +1,7 @@
 //! `gan eval parzen RUN_DIR`: the paper's Parzen-window log-likelihood of a trained generator;
 //! `gan eval classifier RUN_DIR`: Fréchet distance and classifier score on an MNIST classifier.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -23,6 +23,7 @@ pub enum EvalCommand {
         /// Print one JSON object: {"ll", "se", "sigma", "n_samples", "n_test", "secs"}.
         #[arg(long)]
         json: bool,
+        /// MNIST directory (default: the one the run used, else GAN_DATA_DIR, else ./data/mnist).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -38,6 +39,7 @@ pub enum EvalCommand {
         /// "accuracy", "secs", "classifier_dir", "classifier_trained"}.
         #[arg(long)]
         json: bool,
+        /// MNIST directory (default: the one the run used, else GAN_DATA_DIR, else ./data/mnist).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -55,7 +57,7 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             let weights = weights_of(&run)?;
             let mut model = gan::checkpoint::read_gan(&weights)
                 .with_context(|| format!("loading the generator from {}", weights.display()))?;
-            let dir = super::data_dir(data_dir);
+            let dir = data_dir_for(&run, data_dir);
             let valid = load_mnist(&dir, MnistSplit::Valid)?;
             let test = load_mnist(&dir, MnistSplit::Test)?;
             let r = gan::eval::gan_parzen(&mut model, &valid, &test, samples, sigma)?;
@@ -84,8 +86,24 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The MNIST directory to evaluate a run against: `--data-dir`, else the one the run recorded in
+/// its `config.json` (if it still exists), else the default (`GAN_DATA_DIR`, `./data/mnist`).
+/// So `gan eval parzen RUN` works from any folder, as `gan resume RUN` does.
+fn data_dir_for(run: &Path, flag: Option<PathBuf>) -> PathBuf {
+    if flag.is_some() {
+        return super::data_dir(flag);
+    }
+    std::fs::read(run.join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|c| super::resume::invocation(&c).ok())
+        .and_then(|inv| inv.data_dir)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| super::data_dir(None))
+}
+
 fn classifier(
-    run: &std::path::Path,
+    run: &Path,
     samples: usize,
     json: bool,
     data_dir: Option<PathBuf>,
@@ -97,7 +115,7 @@ fn classifier(
     let weights = weights_of(run)?;
     let mut model = gan::checkpoint::read_gan(&weights)
         .with_context(|| format!("loading the generator from {}", weights.display()))?;
-    let dir = super::data_dir(data_dir);
+    let dir = data_dir_for(run, data_dir);
     // Progress and cache messages go to stderr so that --json output stays one object.
     let ev = gan::eval::MnistEvaluator::open(&dir, &mut |line| eprintln!("{line}"))?;
     let r = ev.evaluate_gan(&mut model, samples)?;
@@ -128,7 +146,7 @@ fn classifier(
 
 /// The weights a run left: `weights.safetensors` once training finished, else the model of the
 /// newest complete checkpoint (a run still going, or stopped).
-fn weights_of(run: &std::path::Path) -> anyhow::Result<PathBuf> {
+fn weights_of(run: &Path) -> anyhow::Result<PathBuf> {
     if !run.is_dir() {
         return Ok(run.to_path_buf());
     }
