@@ -193,15 +193,9 @@ impl Host {
     /// Why the script must stop, if it must: an interrupt request, the `--timeout`, or the
     /// memory limit (once [`Host::memory_exceeded`] found it passed).
     pub fn stop_cause(&self) -> Option<Stop> {
-        if self.interrupt.load(Ordering::Relaxed) {
-            Some(Stop::Interrupt)
-        } else if self.timed_out() {
-            Some(Stop::Timeout)
-        } else if self.stop_reason.lock().unwrap().is_some() {
-            Some(Stop::Memory)
-        } else {
-            None
-        }
+        // reads the clock, so that a `--timeout` passed since the last check counts
+        self.timed_out();
+        self.pending_stop()
     }
 
     /// A stop already found (an interrupt request, a `--timeout` or memory limit seen passed),

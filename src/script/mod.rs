@@ -58,8 +58,8 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     // A stop is raised where the script reads a variable when it can be: Rhai gives that error
     // the variable's position, whereas `on_progress` errors raised inside an index operation
     // (`m[k] = v`) carry none. `on_progress` finds the stop and, if no variable is read within
-    // STOP_GRACE_OPS operations (`loop {}`), raises it itself.
-    // the operation count at which this evaluation first saw the stop (0: not yet)
+    // STOP_GRACE_OPS operations (`loop {}`), raises it itself. `seen_at`: the operation count
+    // at which this evaluation first saw the stop (0: not yet).
     let seen_at = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let (h, seen) = (host.clone(), seen_at.clone());
     // `on_var` is marked deprecated only as "volatile"; it is the one hook that sees a position.
