@@ -86,20 +86,16 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
     }
 }
 
-/// The MNIST directory to evaluate a run against: `--data-dir`, else the one the run recorded in
-/// its `config.json` (if it still exists), else the default (`GAN_DATA_DIR`, `./data/mnist`).
-/// So `gan eval parzen RUN` works from any folder, as `gan resume RUN` does.
+/// The MNIST directory to evaluate a run against ([`super::run_data_dir`]): `--data-dir`, else
+/// the one the run recorded in its `config.json`, else the default. So `gan eval parzen RUN`
+/// works from any folder, as `gan resume RUN` does.
 fn data_dir_for(run: &Path, flag: Option<PathBuf>) -> PathBuf {
-    if flag.is_some() {
-        return super::data_dir(flag);
-    }
-    std::fs::read(run.join("config.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|c| super::resume::invocation(&c).ok())
-        .and_then(|inv| inv.data_dir)
-        .filter(|d| d.is_dir())
-        .unwrap_or_else(|| super::data_dir(None))
+    let recorded = || {
+        let bytes = std::fs::read(run.join("config.json")).ok()?;
+        let config = serde_json::from_slice::<serde_json::Value>(&bytes).ok()?;
+        super::resume::invocation(&config).ok()?.data_dir
+    };
+    super::run_data_dir(flag.clone(), flag.is_none().then(recorded).flatten())
 }
 
 fn classifier(

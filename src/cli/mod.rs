@@ -54,6 +54,16 @@ pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
     gan::data::resolve_data_dir(flag.as_deref())
 }
 
+/// The MNIST directory for an existing run (`gan resume`, `gan eval`): `--data-dir`, else the one
+/// the run recorded (if it is still there), else the default (`GAN_DATA_DIR`, `./data/mnist`).
+pub fn run_data_dir(flag: Option<PathBuf>, recorded: Option<PathBuf>) -> PathBuf {
+    match (flag, recorded) {
+        (Some(d), _) => d,
+        (None, Some(d)) if d.is_dir() => d,
+        _ => data_dir(None),
+    }
+}
+
 /// The flags `gan run` and `gan repl` share: what a script reads from outside.
 #[derive(Args, Debug)]
 pub struct RecipeArgs {

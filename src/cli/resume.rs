@@ -145,11 +145,7 @@ pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let data_dir = match (&args.data_dir, &inv.data_dir) {
-        (Some(d), _) => d.clone(),
-        (None, Some(d)) if d.exists() => d.clone(),
-        _ => super::data_dir(None),
-    };
+    let data_dir = super::run_data_dir(args.data_dir.clone(), inv.data_dir.clone());
     let config = HostConfig {
         run_dir: Some(dir.clone()),
         data_dir,
