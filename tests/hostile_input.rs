@@ -628,14 +628,14 @@ fn stacks_that_do_not_fit_the_data_or_each_other() {
 fn sizes_that_would_exhaust_memory_are_refused_before_allocating() {
     // parameters: refused when the GAN is built, pointing at the layer
     let e = error_of(
-        "let g = stack(1)\n  .dense(2000000000).dense(1);\nlet x = gan(g, stack(1).dense(1));",
+        "let g = stack(1)\n  .dense(1000000000).dense(1);\nlet x = gan(g, stack(1).dense(1));",
     );
     assert_error(
         &e,
         3,
         9,
         &[
-            "generator: layer 1 `dense(2000000000)`",
+            "generator: layer 1 `dense(1000000000)`",
             "refusing to allocate",
             "(declared at 2:4)",
         ],

@@ -8,6 +8,7 @@ use rhai::{Engine, Map, FLOAT, INT};
 use super::host::Host;
 use super::options::{err, Opts, RhaiResult};
 use super::values::{DataHandle, Samples};
+use crate::data::image_folder::MAX_IMAGE_SIDE;
 use crate::data::{self, ColorMode, Dataset, MAX_MODES, MAX_TOY_ROWS};
 use crate::engine::rng::{stream, Purpose};
 use rand::Rng;
@@ -141,8 +142,9 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         "image_folder",
         move |path: &str, opts: Map| -> RhaiResult<DataHandle> {
             let o = Opts::new(&opts, "image_folder()", &["width", "height", "color"])?;
-            let w = o.count("width", 28, 1)? as u32;
-            let hgt = o.count("height", w as u64, 1)? as u32;
+            let side = MAX_IMAGE_SIDE as u64;
+            let w: u32 = o.count_in("width", 28, 1, side)?;
+            let hgt: u32 = o.count_in("height", w as u64, 1, side)?;
             let color: ColorMode = o
                 .string("color", "gray")?
                 .parse()
