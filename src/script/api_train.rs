@@ -367,6 +367,11 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
     };
     // `.ok()` here once let `name: 5` pass silently as "no name": a wrong type is an error.
     let wanted = o.string("name", "")?;
+    spec.try_check(None)
+        .or_else(|e| err(shape_error(e, &g, &d)))?;
+    let params = spec.g.param_count() as u128 + spec.d.param_count() as u128;
+    // weights, their gradients and an optimizer's two moments, as f32
+    super::budget::reserve(params * 16, "gan()")?;
     let gan = Gan::try_new(spec, h.seed()).or_else(|e| err(shape_error(e, &g, &d)))?;
     let name = h
         .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
@@ -429,6 +434,10 @@ pub fn held(gan: &Gan, rows: usize, nets: Through, what: &str) -> RhaiResult<()>
         Through::Output(w) => w as u128,
     };
     check_rows_held(rows, per_row).or_else(|e| err(format!("{what}: {e}")))?;
+    super::budget::reserve(
+        (rows as u128).saturating_mul(per_row).saturating_mul(4),
+        what,
+    )?;
     if let Through::Output(_) = nets {
         // a chunk through wide hidden layers can cost more than the narrow rows it returns
         let both = stack_values(&gan.spec.g) + stack_values(&gan.spec.d);

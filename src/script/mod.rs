@@ -7,6 +7,7 @@ pub mod api_output;
 pub mod api_paper;
 pub mod api_stack;
 pub mod api_train;
+pub mod budget;
 pub mod docs;
 pub mod error;
 pub mod host;
@@ -145,6 +146,7 @@ pub fn run(host: &Arc<Host>, source_name: &str, text: &str) -> Result<Dynamic, S
     let engine = build_engine(host);
     let mut scope = Scope::new();
     let ast = compile(&engine, &scope, source_name, text)?;
+    let _budget = budget::enter(host);
     let out = engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         .map_err(|e| ScriptError::from_eval(&e, source_name, text).stopped_by(host))?;

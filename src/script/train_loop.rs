@@ -143,6 +143,8 @@ pub fn fit(
         };
         Trainer::try_check(&c.gan, &d.x, d.dim, &fit_spec)
             .or_else(|e| err(format!("fit(): {e:#}")))?;
+        let acts = crate::engine::trainer::activation_values(&c.gan.spec, fit_spec.batch);
+        super::budget::reserve(acts.saturating_mul(4), "fit()")?;
         c.image = d.image;
         let entry = serde_json::json!({
             "gan": c.gan.spec,

@@ -58,6 +58,7 @@ impl Session {
         // Earlier cells' functions are callable; this cell's functions are kept for later ones.
         let merged = self.functions.merge(&ast);
         let before = self.scope.len();
+        let _budget = script::budget::enter(&self.host);
         let (engine, scope) = (&self.engine, &mut self.scope);
         let result = match contain(|| engine.eval_ast_with_scope::<Dynamic>(scope, &merged)) {
             Ok(r) => r,
