@@ -199,7 +199,7 @@ fn weights_file(dir: &Path, edit: impl FnOnce(&mut GanSpec)) -> std::path::PathB
         "seed": "1",
     }});
     let mut header = serde_json::to_vec(&meta).unwrap();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
