@@ -1,5 +1,6 @@
 //! The native Jupyter kernel through real clients: jupyter_kernel_test's conformance suite, the
-//! quickstart notebook executed headless with nbclient, and an interrupt during training.
+//! quickstart notebook executed headless with nbclient, an interrupt during training, and a
+//! cell that panics.
 //!
 //! The Python side lives in tests/kernel/ and runs in a venv that tests/kernel/setup.sh makes
 //! under target/ (pip from PyPI). When it cannot be made the tests are skipped with a message,
@@ -104,6 +105,13 @@ fn quickstart_notebook_runs_headless() {
 fn interrupt_during_training_replies_fast_and_keeps_the_model() {
     if let Some(out) = run_python(&["test_interrupt.py"]) {
         assert!(out.contains("interrupt checks passed"), "{out}");
+    }
+}
+
+#[test]
+fn a_panicking_cell_is_an_error_and_the_kernel_goes_on() {
+    if let Some(out) = run_python(&["test_panic.py"]) {
+        assert!(out.contains("panic checks passed"), "{out}");
     }
 }
 

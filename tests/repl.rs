@@ -16,7 +16,12 @@ fn mnist_dir() -> PathBuf {
 }
 
 fn repl(home: &Path) -> PtySession {
+    repl_with(home, &[])
+}
+
+fn repl_with(home: &Path, env: &[(&str, &str)]) -> PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gan"));
+    cmd.envs(env.iter().copied());
     cmd.arg("repl")
         .current_dir(home)
         .env("HOME", home)
@@ -154,4 +159,42 @@ fn repl_writes_images_to_its_run_dir() {
     p.exp_string("gan> ").unwrap();
     p.send_line(":quit").unwrap();
     p.exp_eof().unwrap();
+}
+
+/// A panic inside a cell is that cell's error: no backtrace on the terminal, earlier variables
+/// kept, the REPL goes on and exits 0. No real input is known to panic, so the cell calls the
+/// `test_panic` function that only `GAN_TEST_PANIC` registers.
+#[test]
+fn repl_survives_a_panicking_cell() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = repl_with(
+        home.path(),
+        &[("GAN_TEST_PANIC", "1"), ("RUST_BACKTRACE", "1")],
+    );
+    p.send_line("let a = 41;").unwrap();
+    p.exp_string("gan> ").unwrap();
+    p.send_line("let b = 5; test_panic(\"boom-7\")").unwrap();
+    let before = p.exp_string("internal error in gan").unwrap();
+    let rest = p.exp_string("gan> ").unwrap();
+    assert!(rest.contains("boom-7"), "{rest}");
+    assert!(rest.contains("The session goes on"), "{rest}");
+    for noise in ["panicked", "backtrace"] {
+        assert!(
+            !before.contains(noise) && !rest.contains(noise),
+            "{before}{rest}"
+        );
+    }
+    p.send_line("a + 1").unwrap();
+    p.exp_string("42").unwrap();
+    p.exp_string("gan> ").unwrap();
+    // the panicking cell's own variable went with it
+    p.send_line("b").unwrap();
+    p.exp_string("Undefined variable: b").unwrap();
+    p.exp_string("gan> ").unwrap();
+    p.send_line(":quit").unwrap();
+    p.exp_eof().unwrap();
+    match p.process.wait().unwrap() {
+        rexpect::process::wait::WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("gan repl ended with {other:?}"),
+    }
 }

@@ -68,7 +68,10 @@ pub fn script(data: &[u8]) {
     if let Some(rss) = gan::script::host::resident_bytes() {
         s.host.set_memory_limit(Some(rss + (512 << 20)));
     }
-    let _ = s.eval_named("fuzz.rhai", text);
+    // The session turns a panic into an error marked `internal`: for the fuzzer it is a crash.
+    if let Err(e) = s.eval_named("fuzz.rhai", text) {
+        assert!(!e.internal, "gan panicked: {}", e.message);
+    }
     let mut names: Vec<String> = fs::read_dir(root.path())
         .expect("listing the temporary folder")
         .map(|e| {

@@ -57,6 +57,8 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             let weights = weights_of(&run)?;
             let mut model = gan::checkpoint::read_gan(&weights)
                 .with_context(|| format!("loading the generator from {}", weights.display()))?;
+            gan::eval::check_sample_count(samples, model.data_dim())
+                .with_context(|| format!("--samples {samples}"))?;
             let dir = data_dir_for(&run, data_dir);
             let valid = load_mnist(&dir, MnistSplit::Valid)?;
             let test = load_mnist(&dir, MnistSplit::Test)?;
@@ -111,6 +113,8 @@ fn classifier(
     let weights = weights_of(run)?;
     let mut model = gan::checkpoint::read_gan(&weights)
         .with_context(|| format!("loading the generator from {}", weights.display()))?;
+    gan::eval::check_sample_count(samples, model.data_dim())
+        .with_context(|| format!("--samples {samples}"))?;
     let dir = data_dir_for(run, data_dir);
     // Progress and cache messages go to stderr so that --json output stays one object.
     let ev = gan::eval::MnistEvaluator::open(&dir, &mut |line| eprintln!("{line}"))?;

@@ -392,8 +392,13 @@ impl Repl {
     }
 
     fn show_value(&mut self, v: &rhai::Dynamic) {
-        let Some(b) = self.session.value_bundle(v) else {
-            return;
+        let b = match session::contain(|| self.session.value_bundle(v)) {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
+            Err(panic) => {
+                eprintln!("internal error in gan while showing the value (a bug; please report it): {panic}");
+                return;
+            }
         };
         let text = b.get("text/plain").cloned().unwrap_or_default();
         if let Some(png) = b

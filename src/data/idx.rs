@@ -41,15 +41,90 @@ pub fn maybe_gunzip<'a>(bytes: &'a [u8], origin: &str) -> Result<Cow<'a, [u8]>> 
     if !is_gzip(bytes) {
         return Ok(Cow::Borrowed(bytes));
     }
-    let mut out = Vec::new();
+    let corrupt = |e: std::io::Error| anyhow!("{origin}: corrupt gzip data: {e}");
     // MultiGz: `gzip` may legally concatenate members; MNIST files have one, but accept either.
-    let mut dec = MultiGzDecoder::new(bytes).take(MAX_DECOMPRESSED_BYTES + 1);
-    dec.read_to_end(&mut out)
-        .map_err(|e| anyhow!("{origin}: corrupt gzip data: {e}"))?;
+    let mut dec = MultiGzDecoder::new(bytes);
+    // The IDX header first: a small file can declare, and inflate to, gigabytes. Its declared
+    // size is refused past the limit before the rest is inflated, and bounds the inflating.
+    let mut out = Vec::new();
+    (&mut dec).take(4).read_to_end(&mut out).map_err(corrupt)?;
+    if let [0, 0, _, ndims] = out[..] {
+        (&mut dec)
+            .take(4 * ndims as u64)
+            .read_to_end(&mut out)
+            .map_err(corrupt)?;
+    }
+    let limit = match declared_len(&out) {
+        Some(n) if n > MAX_DECOMPRESSED_BYTES => bail!(
+            "{origin}: the IDX header declares {n} bytes ({}), more than the limit of \
+             {MAX_DECOMPRESSED_BYTES}; refusing before inflating it",
+            shape_of(&out)
+        ),
+        // one byte more, so that trailing bytes are still seen (and reported) by the parser
+        Some(n) => n + 1,
+        None => MAX_DECOMPRESSED_BYTES + 1,
+    };
+    dec.take(limit.saturating_sub(out.len() as u64))
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
     if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
         bail!("{origin}: gzip data inflates to more than {MAX_DECOMPRESSED_BYTES} bytes; refusing");
     }
     Ok(Cow::Owned(out))
+}
+
+/// The whole length (header and data) that a complete IDX header at the start of `head`
+/// declares, saturating; `None` when `head` holds no complete header.
+pub fn declared_len(head: &[u8]) -> Option<u64> {
+    let [0, 0, _, ndims] = *head.get(..4)? else {
+        return None;
+    };
+    let header_len = 4 + 4 * ndims as usize;
+    let dims = head.get(4..header_len)?;
+    let data = dims
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes(c.try_into().expect("chunk of 4")) as u64)
+        .fold(1u64, u64::saturating_mul);
+    Some(data.saturating_add(header_len as u64))
+}
+
+/// `60000×28×28`, from a complete header at the start of `head`.
+fn shape_of(head: &[u8]) -> String {
+    head[4..4 + 4 * head[3] as usize]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes(c.try_into().expect("chunk of 4")).to_string())
+        .collect::<Vec<_>>()
+        .join("×")
+}
+
+/// The dims an IDX file at `path` (raw or gzipped) declares, read from its header alone.
+pub fn read_dims(path: &Path) -> Result<Vec<usize>> {
+    let file =
+        std::fs::File::open(path).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))?;
+    let mut raw = Vec::new();
+    let mut reader = std::io::BufReader::new(file);
+    (&mut reader).take(2).read_to_end(&mut raw)?;
+    let mut head = raw.clone();
+    let mut rest: Box<dyn Read> = if is_gzip(&raw) {
+        head.clear();
+        Box::new(MultiGzDecoder::new(std::io::Cursor::new(raw).chain(reader)))
+    } else {
+        Box::new(reader)
+    };
+    (&mut rest)
+        .take(4 - head.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| anyhow!("{}: corrupt data: {e}", path.display()))?;
+    if let [0, 0, _, ndims] = head[..] {
+        rest.take(4 * ndims as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| anyhow!("{}: corrupt data: {e}", path.display()))?;
+    }
+    declared_len(&head).ok_or_else(|| anyhow!("{}: not a complete IDX header", path.display()))?;
+    Ok(head[4..]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes(c.try_into().expect("chunk of 4")) as usize)
+        .collect())
 }
 
 /// Reads the whole file at `path`, inflating it when it is gzip.

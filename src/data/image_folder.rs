@@ -80,12 +80,25 @@ pub fn list_image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The widest or tallest image size an image folder is resized to.
+pub const MAX_IMAGE_SIDE: u32 = 4096;
+
+/// The most values (f32) a loaded image folder may hold: 1 GiB.
+pub const MAX_FOLDER_VALUES: usize = 1 << 28;
+
+/// Checks a requested image width or height (`what`) before anything is allocated.
+pub fn check_side(what: &str, v: u32) -> Result<()> {
+    if v == 0 || v > MAX_IMAGE_SIDE {
+        bail!("image {what} must be in 1..={MAX_IMAGE_SIDE}, got {v}");
+    }
+    Ok(())
+}
+
 /// Loads every image in `dir` (see [`list_image_files`]), resized to `width × height` with a
 /// triangle (bilinear) filter, as rows of `height * width * channels` values in `[0, 1]`, HWC order.
 pub fn load_image_folder(dir: &Path, width: u32, height: u32, mode: ColorMode) -> Result<Dataset> {
-    if width == 0 || height == 0 {
-        bail!("image size must be positive, got {width}x{height}");
-    }
+    check_side("width", width)?;
+    check_side("height", height)?;
     let files = list_image_files(dir)?;
     if files.is_empty() {
         bail!(
@@ -98,7 +111,18 @@ pub fn load_image_folder(dir: &Path, width: u32, height: u32, mode: ColorMode) -
         width: width as usize,
         channels: mode.channels(),
     };
-    let mut x = Vec::with_capacity(files.len() * shape.len());
+    let values = files.len().saturating_mul(shape.len());
+    if values > MAX_FOLDER_VALUES {
+        bail!(
+            "image folder {}: {} images of {width}×{height}×{} would hold {values} values ({:.1} GiB), \
+             more than the limit of {MAX_FOLDER_VALUES}; use smaller images or fewer files",
+            dir.display(),
+            files.len(),
+            shape.channels,
+            values as f64 * 4.0 / (1u64 << 30) as f64
+        );
+    }
+    let mut x = Vec::with_capacity(values);
     for path in &files {
         load_one(path, width, height, mode, &mut x)?;
     }

@@ -131,6 +131,17 @@ pub fn find_mnist_file(dir: &Path, name: &str) -> Result<PathBuf> {
     )
 }
 
+/// How many pixels the images file of `split` in `dir` declares, from its header alone (no
+/// inflating): what loading it would hold, for a caller to check against its memory limit.
+pub fn declared_pixels(dir: &Path, split: MnistSplit) -> Result<(PathBuf, u64)> {
+    let path = find_mnist_file(dir, split.files().0)?;
+    let dims = super::idx::read_dims(&path)?;
+    Ok((
+        path,
+        dims.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64)),
+    ))
+}
+
 /// Loads one MNIST split from `dir`: pixels scaled by 1/255 into `[0, 1]`, labels kept, image
 /// shape taken from the file header (28×28×1 for real MNIST).
 pub fn load_mnist(dir: &Path, split: MnistSplit) -> Result<Dataset> {

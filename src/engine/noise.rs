@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::{Dev, Mat};
 use dfdx::prelude::*;
 
+/// The largest noise scale [`Noise::try_check`] accepts.
+pub const MAX_NOISE_SCALE: f64 = 1e6;
+
 /// The prior over G's input.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -21,6 +24,24 @@ impl Noise {
     pub fn dim(&self) -> usize {
         match self {
             Noise::Uniform { dim, .. } | Noise::Gaussian { dim, .. } => *dim,
+        }
+    }
+
+    /// Checks the scale: the uniform prior's half-width and the Gaussian's standard deviation
+    /// are finite, > 0 and at most [`MAX_NOISE_SCALE`] (draws are f32; a negative or zero scale
+    /// is nonsense, and a NaN or huge half-width cannot even be sampled).
+    pub fn try_check(&self) -> Result<(), String> {
+        let (what, x) = match *self {
+            Noise::Uniform { half_width, .. } => ("uniform noise half-width", half_width),
+            Noise::Gaussian { std, .. } => ("gaussian noise std", std),
+        };
+        if x.is_finite() && x > 0.0 && x <= MAX_NOISE_SCALE {
+            Ok(())
+        } else {
+            Err(format!(
+                "noise_scale ({what}) must be a finite number > 0 and ≤ {MAX_NOISE_SCALE:e}, got {}",
+                super::spec::shown(x)
+            ))
         }
     }
 

@@ -106,7 +106,11 @@ impl Schedule {
                 every,
             } => {
                 finite("start", start)?;
-                finite("factor", factor)?;
+                // 0 would silence the optimizer after the first `every` epochs; a negative
+                // factor would flip the sign of every other period's steps.
+                if !(factor.is_finite() && factor > 0.0) {
+                    return Err(format!("decay factor must be > 0, got {factor}"));
+                }
                 if every == 0 {
                     return Err("step_decay `every` must be ≥ 1 epoch".into());
                 }

@@ -50,12 +50,7 @@ impl LayerSpec {
 
     /// Output width for an input of width `input`, or why the layer cannot be built.
     pub fn output_size(&self, input: usize) -> Result<usize, String> {
-        let check_irange = |irange: &Option<f64>| match irange {
-            Some(r) if !(r.is_finite() && *r >= 0.0) => {
-                Err(format!("irange must be a finite number ≥ 0, got {r}"))
-            }
-            _ => Ok(()),
-        };
+        let check_irange = |irange: &Option<f64>| irange.map_or(Ok(()), check_irange);
         match self {
             LayerSpec::Dense { units, irange } => {
                 check_irange(irange)?;
@@ -91,12 +86,42 @@ impl LayerSpec {
     }
 
     /// Number of parameters this layer holds for an input of width `input`.
+    /// Saturates at `usize::MAX` (a stack of absurd sizes must reach [`MAX_PARAMS`]'s check, not
+    /// wrap around below it).
     pub fn param_count(&self, input: usize) -> usize {
+        let per_unit = input.saturating_add(1);
         match self {
-            LayerSpec::Dense { units, .. } => (input + 1) * units,
-            LayerSpec::Maxout { units, pieces, .. } => (input + 1) * units * pieces,
+            LayerSpec::Dense { units, .. } => per_unit.saturating_mul(*units),
+            LayerSpec::Maxout { units, pieces, .. } => {
+                per_unit.saturating_mul(*units).saturating_mul(*pieces)
+            }
             _ => 0,
         }
+    }
+}
+
+/// The largest initial weight range: weights are drawn as f32 from ±irange, and a range past
+/// f32's (1e300 became ±inf) cannot be sampled. No sensible init comes near it.
+pub const MAX_IRANGE: f64 = 1e6;
+
+/// A number as a message shows it: `1e300` rather than its 301 digits.
+pub fn shown(x: f64) -> String {
+    if x.is_finite() && x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// Checks a layer's initial weight range (0: all weights start at 0).
+pub fn check_irange(r: f64) -> Result<(), String> {
+    if r.is_finite() && (0.0..=MAX_IRANGE).contains(&r) {
+        Ok(())
+    } else {
+        Err(format!(
+            "irange must be a finite number in [0, {MAX_IRANGE:e}], got {}",
+            shown(r)
+        ))
     }
 }
 
@@ -183,9 +208,9 @@ impl StackSpec {
     /// Total parameter count.
     pub fn param_count(&self) -> usize {
         let mut width = self.input;
-        let mut n = 0;
+        let mut n = 0usize;
         for l in &self.layers {
-            n += l.param_count(width);
+            n = n.saturating_add(l.param_count(width));
             width = l.output_size(width).unwrap_or(width);
         }
         n
@@ -202,6 +227,20 @@ pub enum UpdateScheme {
     Simultaneous,
     /// Algorithm 1 as printed: `k` D-steps (fresh noise each), then one G-step on fresh noise.
     Alternating { k: u32 },
+}
+
+/// The most D-steps per G-step: each G-step waits for k D-steps, so more than this would mean
+/// G never trains within any run.
+pub const MAX_K: u64 = 1_000_000;
+
+/// Checks Algorithm 1's `k` (D-steps per G-step).
+pub fn check_k(k: u64) -> Result<u32, String> {
+    if k == 0 || k > MAX_K {
+        return Err(format!(
+            "k must be in 1..={MAX_K} D-steps per G-step, got {k}"
+        ));
+    }
+    u32::try_from(k).map_err(|_| format!("k is too large: {k}"))
 }
 
 /// A whole game: both stacks, the losses, the noise prior and the update scheme.
@@ -271,6 +310,10 @@ impl GanSpec {
     pub fn try_check(&self, data_dim: Option<usize>) -> Result<(), GanShapeError> {
         let g_out = self.g.try_output().map_err(GanShapeError::G)?;
         let d_out = self.d.try_output().map_err(GanShapeError::D)?;
+        self.noise.try_check().map_err(GanShapeError::Game)?;
+        if let UpdateScheme::Alternating { k } = self.scheme {
+            check_k(k as u64).map_err(GanShapeError::Game)?;
+        }
         if self.noise.dim() != self.g.input {
             return Err(GanShapeError::Game(format!(
                 "the noise has {} dimensions but G takes {} inputs",

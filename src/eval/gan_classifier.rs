@@ -162,6 +162,7 @@ impl MnistEvaluator {
             "the GAN generates {} features, the MNIST classifier takes {d}",
             gan.data_dim()
         );
+        super::check_sample_count(n, d)?;
         let started = Instant::now();
         let mut samples = Vec::with_capacity(n * d);
         let mut left = n;

@@ -10,6 +10,14 @@ use crate::engine::Gan;
 /// Validation rows used to choose σ, as in the paper's code.
 pub const SIGMA_VALIDATION_ROWS: usize = 1000;
 
+/// Checks a number of generator samples an evaluation holds at once (`dim` values each) before
+/// drawing any: `gan eval` (naming its `--samples` flag) and the DSL's `parzen()` and
+/// `classifier_metrics()` (naming their option) share this one check.
+pub fn check_sample_count(n: usize, dim: usize) -> Result<()> {
+    ensure!(n > 0, "an evaluation needs at least 1 sample, got 0");
+    crate::engine::trainer::check_rows_held(n, dim as u128)
+}
+
 /// Draws `n_samples` from `gan` and runs the protocol against `valid` (its first 1,000 rows are
 /// used) and `test`. `sigma: Some(s)` skips the selection.
 pub fn gan_parzen(
@@ -19,7 +27,7 @@ pub fn gan_parzen(
     n_samples: usize,
     sigma: Option<f64>,
 ) -> Result<ParzenResult> {
-    ensure!(n_samples > 0, "the Parzen window needs at least 1 sample");
+    check_sample_count(n_samples, gan.data_dim())?;
     ensure!(
         valid.dim == gan.data_dim() && test.dim == gan.data_dim(),
         "the GAN generates {} features but the evaluation data has {} (valid) / {} (test)",

@@ -11,6 +11,7 @@ pub mod modes;
 pub mod parzen;
 
 pub use gan_classifier::{ClassifierMetrics, MnistEvaluator};
+pub use gan_parzen::check_sample_count;
 pub use gan_parzen::gan_parzen;
 pub use modes::ModeStats;
 pub use parzen::ParzenResult;

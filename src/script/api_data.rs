@@ -8,6 +8,7 @@ use rhai::{Engine, Map, FLOAT, INT};
 use super::host::Host;
 use super::options::{err, Opts, RhaiResult};
 use super::values::{DataHandle, Samples};
+use crate::data::image_folder::MAX_IMAGE_SIDE;
 use crate::data::{self, ColorMode, Dataset, MAX_MODES, MAX_TOY_ROWS};
 use crate::engine::rng::{stream, Purpose};
 use rand::Rng;
@@ -36,6 +37,8 @@ fn toy_rows(call: &str, arg: &str, n: INT) -> RhaiResult<usize> {
             "{call}: {arg} = {n} rows is more than the limit of {MAX_TOY_ROWS}; refusing to allocate"
         ));
     }
+    // at most 2 features and a label per row, as f32
+    super::budget::reserve(n as u128 * 12, call)?;
     Ok(n as usize)
 }
 
@@ -141,13 +144,17 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         "image_folder",
         move |path: &str, opts: Map| -> RhaiResult<DataHandle> {
             let o = Opts::new(&opts, "image_folder()", &["width", "height", "color"])?;
-            let w = o.count("width", 28, 1)? as u32;
-            let hgt = o.count("height", w as u64, 1)? as u32;
+            let side = MAX_IMAGE_SIDE as u64;
+            let w: u32 = o.count_in("width", 28, 1, side)?;
+            let hgt: u32 = o.count_in("height", w as u64, 1, side)?;
             let color: ColorMode = o
                 .string("color", "gray")?
                 .parse()
                 .or_else(|e| err(format!("option `color` of image_folder(): {e}")))?;
             let dir = inside(&h.config.data_dir, path)?;
+            let files = data::image_folder::list_image_files(&dir).map_or(0, |f| f.len()) as u128;
+            let per_image = w as u128 * hgt as u128 * color.channels() as u128;
+            super::budget::reserve(files * per_image * 4, "image_folder()")?;
             handle(data::load_image_folder(&dir, w, hgt, color))
         },
     );
@@ -163,6 +170,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             if a < 0 || b < a {
                 return err(format!("slice({a}, {b}): need 0 ≤ start ≤ end"));
             }
+            super::budget::reserve(copied(&d.0, a, b), "slice()")?;
             d.0.try_slice(a as usize..b as usize)
                 .map(|s| DataHandle(Arc::new(s)))
                 .or_else(|e| err(format!("{e:#}")))
@@ -174,6 +182,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             if a < 0 || b < a {
                 return err(format!("rows_of({a}, {b}): need 0 ≤ start ≤ end"));
             }
+            super::budget::reserve(copied(&d.0, a, b), "rows_of()")?;
             let s =
                 d.0.try_slice(a as usize..b as usize)
                     .or_else(|e| err(format!("{e:#}")))?;
@@ -186,6 +195,12 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     );
     engine.register_fn("to_string", |d: &mut DataHandle| describe(&d.0));
     engine.register_fn("to_debug", |d: &mut DataHandle| describe(&d.0));
+}
+
+/// Bytes a copy of rows `a..b` of `d` takes (rows past the end are not copied).
+fn copied(d: &Dataset, a: INT, b: INT) -> u128 {
+    let rows = (b.min(d.rows() as INT) - a).max(0) as u128;
+    rows * d.dim as u128 * 4
 }
 
 fn describe(d: &Dataset) -> String {

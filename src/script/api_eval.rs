@@ -37,7 +37,9 @@ fn evaluator(h: &Host) -> RhaiResult<Arc<MnistEvaluator>> {
 
 fn of_gan(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let o = Opts::new(opts, "classifier_metrics()", &["samples"])?;
-    let n = o.count("samples", 10_000, 2)? as usize;
+    let n = o.count_in("samples", 10_000, 2, usize::MAX as u64)?;
+    crate::eval::check_sample_count(n, gan.lock().gan.data_dim())
+        .or_else(|e| err(format!("option `samples` of classifier_metrics(): {e:#}")))?;
     let ev = evaluator(h)?;
     let r = ev
         .evaluate_gan(&mut gan.lock().gan, n)

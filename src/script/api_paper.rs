@@ -977,9 +977,9 @@ fn figure1(host: &Host, panels: &Array, opts: &Map) -> RhaiResult<Map> {
 fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<Map> {
     let call = "figure2()";
     let o = Opts::new(opts, call, &["rows", "cols", "file", "scale", "samples"])?;
-    let rows = o.count("rows", 6, 1)? as usize;
-    let cols = o.count("cols", 6, 2)? as usize;
-    let scale = o.count("scale", 2, 1)? as u32;
+    let rows: usize = o.count_in("rows", 6, 1, 100)?;
+    let cols: usize = o.count_in("cols", 6, 2, 100)?;
+    let scale: u32 = o.count_in("scale", 2, 1, 16)?;
     let file = o.string("file", "figure2.png")?;
     // read now: every option's type is checked before anything else can fail
     let samples = o.custom::<Samples>("samples", "Samples (e.g. gan.sample(n))")?;
@@ -1106,13 +1106,8 @@ fn figure3(host: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
         &["rows", "steps", "file", "scale", "z0", "z1", "like"],
     )?;
     let steps = steps_arg(o.count("steps", 10, 0)? as INT, call)?;
-    let scale = o.count("scale", 2, 1)? as u32;
+    let scale: u32 = o.count_in("scale", 2, 1, 16)?;
     let file = o.string("file", "figure3.png")?;
-    if scale > 16 {
-        return err(format!(
-            "option `scale` of {call} is at most 16, got {scale}"
-        ));
-    }
     let like = o.custom::<DataHandle>("like", "an image dataset, e.g. mnist(\"train\")")?;
     let z0 = o.custom::<Samples>("z0", "noise rows (Samples from gan.noise(n))")?;
     let z1 = o.custom::<Samples>("z1", "noise rows (Samples from gan.noise(n))")?;

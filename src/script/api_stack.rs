@@ -4,13 +4,24 @@ use rhai::{Engine, NativeCallContext, FLOAT, INT};
 
 use super::options::{err, RhaiResult};
 use super::values::StackBuilder;
+use crate::engine::spec::{check_irange, MAX_PARAMS};
 use crate::engine::{LayerSpec, StackSpec};
 
 fn size(what: &str, v: INT) -> RhaiResult<usize> {
     if v <= 0 {
         return err(format!("{what} must be a positive integer, got {v}"));
     }
+    // A layer wider than a whole stack's parameter budget cannot be built: refusing it here
+    // names the call, instead of the arithmetic on it overflowing later.
+    if v as u64 > MAX_PARAMS as u64 {
+        return err(format!("{what} is too large: {v} (at most {MAX_PARAMS})"));
+    }
     usize::try_from(v).or_else(|_| err(format!("{what} is too large: {v}")))
+}
+
+fn irange_arg(r: FLOAT) -> RhaiResult<Option<f64>> {
+    check_irange(r).or_else(err)?;
+    Ok(Some(r))
 }
 
 fn push(ctx: &NativeCallContext, s: &mut StackBuilder, l: LayerSpec) -> StackBuilder {
@@ -57,7 +68,7 @@ pub fn register(engine: &mut Engine) {
                 s,
                 LayerSpec::Dense {
                     units: size("dense units", n)?,
-                    irange: Some(irange),
+                    irange: irange_arg(irange)?,
                 },
             ))
         },
@@ -94,7 +105,7 @@ pub fn register(engine: &mut Engine) {
                 LayerSpec::Maxout {
                     units: size("maxout units", u)?,
                     pieces: size("maxout pieces", k)?,
-                    irange: Some(irange),
+                    irange: irange_arg(irange)?,
                 },
             ))
         },
@@ -133,7 +144,10 @@ pub fn register(engine: &mut Engine) {
             .map(|o| o as INT)
             .or_else(|e| err(e.to_string()))
     });
-    engine.register_fn("params", |s: &mut StackBuilder| s.spec.param_count() as INT);
+    engine.register_fn("params", |s: &mut StackBuilder| -> RhaiResult<INT> {
+        s.spec.try_shapes().or_else(|e| err(e.to_string()))?;
+        Ok(s.spec.param_count() as INT)
+    });
     engine.register_fn("to_string", |s: &mut StackBuilder| describe(&s.spec));
     engine.register_fn("to_debug", |s: &mut StackBuilder| describe(&s.spec));
 }
@@ -145,10 +159,9 @@ pub fn describe(s: &StackSpec) -> String {
         out.push('.');
         out.push_str(&l.name());
     }
-    out.push_str(&format!(
-        "  → {} outputs, {} parameters",
-        s.try_output().map(|o| o.to_string()).unwrap_or("?".into()),
-        s.param_count()
-    ));
+    match s.try_output() {
+        Ok(o) => out.push_str(&format!("  → {o} outputs, {} parameters", s.param_count())),
+        Err(_) => out.push_str("  → ? outputs, ? parameters"),
+    }
     out
 }

@@ -8,7 +8,7 @@ use super::host::Host;
 use super::options::{err, number, type_name, Opts, RhaiResult};
 use super::train_loop::fit;
 use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
-use crate::engine::spec::GanShapeError;
+use crate::engine::spec::{check_k, GanShapeError};
 use crate::engine::{Gan, GanLoss, GanSpec, Noise, OptimizerSpec, Schedule, UpdateScheme};
 
 /// A number (constant schedule) or a schedule value.
@@ -64,19 +64,25 @@ fn shape_error(e: GanShapeError, g: &StackBuilder, d: &StackBuilder) -> String {
 
 fn noise_opt(o: &Opts, dim: usize) -> RhaiResult<Noise> {
     let kind = o.string("noise", "uniform")?;
-    match kind.as_str() {
+    let noise = match kind.as_str() {
         "uniform" => {
             let h = o.f64("noise_scale", 3f64.sqrt())?;
-            Ok(Noise::Uniform { dim, half_width: h })
+            Noise::Uniform { dim, half_width: h }
         }
-        "gaussian" => Ok(Noise::Gaussian {
+        "gaussian" => Noise::Gaussian {
             dim,
             std: o.f64("noise_scale", 1.0)?,
-        }),
-        other => err(format!(
+        },
+        other => {
+            return err(format!(
             "option `noise` of gan(): unknown prior \"{other}\"; use \"uniform\" or \"gaussian\""
-        )),
-    }
+        ))
+        }
+    };
+    noise
+        .try_check()
+        .or_else(|e| err(format!("option `noise_scale` of gan(): {e}")))?;
+    Ok(noise)
 }
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
@@ -118,7 +124,11 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     );
 
     // Schedules
-    engine.register_fn("constant", |v: FLOAT| SchedVal(Schedule::constant(v)));
+    engine.register_fn("constant", |v: FLOAT| -> RhaiResult<SchedVal> {
+        let s = Schedule::constant(v);
+        s.check().or_else(|e| err(format!("constant: {e}")))?;
+        Ok(SchedVal(s))
+    });
     engine.register_fn(
         "exp_decay",
         |start: FLOAT, factor: FLOAT, floor: FLOAT| -> RhaiResult<SchedVal> {
@@ -139,12 +149,14 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                     "ramp: epochs must satisfy 0 ≤ from ≤ to, got from {from}, to {to}"
                 ));
             }
-            Ok(SchedVal(Schedule::Ramp {
+            let s = Schedule::Ramp {
                 start,
                 end,
                 from: from as u64,
                 to: to as u64,
-            }))
+            };
+            s.check().or_else(|e| err(format!("ramp: {e}")))?;
+            Ok(SchedVal(s))
         },
     );
     engine.register_fn(
@@ -155,11 +167,13 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                     "step_decay: `every` must be ≥ 1 epoch, got {every}"
                 ));
             }
-            Ok(SchedVal(Schedule::StepDecay {
+            let s = Schedule::StepDecay {
                 start,
                 factor,
                 every: every as u64,
-            }))
+            };
+            s.check().or_else(|e| err(format!("step_decay: {e}")))?;
+            Ok(SchedVal(s))
         },
     );
     engine.register_fn("value_at", |s: &mut SchedVal, step: INT, epoch: INT| {
@@ -332,6 +346,7 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         Ok,
     )?;
     let k = o.count("k", 1, 1)?;
+    let k32 = check_k(k).or_else(|e| err(format!("option `k` of gan(): {e}")))?;
     let scheme = match o.string("scheme", "simultaneous")?.as_str() {
         "simultaneous" => {
             if k != 1 {
@@ -339,7 +354,7 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
             }
             UpdateScheme::Simultaneous
         }
-        "alternating" => UpdateScheme::Alternating { k: k as u32 },
+        "alternating" => UpdateScheme::Alternating { k: k32 },
         other => return err(format!("option `scheme` of gan(): unknown scheme \"{other}\"; use \"simultaneous\" or \"alternating\"")),
     };
     let spec = GanSpec {
@@ -352,6 +367,11 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
     };
     // `.ok()` here once let `name: 5` pass silently as "no name": a wrong type is an error.
     let wanted = o.string("name", "")?;
+    spec.try_check(None)
+        .or_else(|e| err(shape_error(e, &g, &d)))?;
+    let params = spec.g.param_count() as u128 + spec.d.param_count() as u128;
+    // weights, their gradients and an optimizer's two moments, as f32
+    super::budget::reserve(params * 16, "gan()")?;
     let gan = Gan::try_new(spec, h.seed()).or_else(|e| err(shape_error(e, &g, &d)))?;
     let name = h
         .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
@@ -371,10 +391,9 @@ fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let o = Opts::new(opts, "parzen()", &["samples", "sigma"])?;
     let n = o.count("samples", 10_000, 1)? as usize;
     let sigma = o.opt_f64("sigma")?;
-    {
-        let c = gan.lock();
-        held(&c.gan, n, Through::Output(c.gan.data_dim()), "parzen()")?;
-    }
+    let dim = gan.lock().gan.data_dim();
+    crate::eval::check_sample_count(n, dim)
+        .or_else(|e| err(format!("option `samples` of parzen(): {e:#}")))?;
     let valid = h.mnist("valid").or_else(|e| err(format!("{e:#}")))?;
     let test = h.mnist("test").or_else(|e| err(format!("{e:#}")))?;
     let r = crate::eval::gan_parzen(&mut gan.lock().gan, &valid, &test, n, sigma)
@@ -415,6 +434,10 @@ pub fn held(gan: &Gan, rows: usize, nets: Through, what: &str) -> RhaiResult<()>
         Through::Output(w) => w as u128,
     };
     check_rows_held(rows, per_row).or_else(|e| err(format!("{what}: {e}")))?;
+    super::budget::reserve(
+        (rows as u128).saturating_mul(per_row).saturating_mul(4),
+        what,
+    )?;
     if let Through::Output(_) = nets {
         // a chunk through wide hidden layers can cost more than the narrow rows it returns
         let both = stack_values(&gan.spec.g) + stack_values(&gan.spec.d);

@@ -26,6 +26,8 @@ pub struct ScriptError {
     /// The host stopped the script (interrupt, `--timeout`, memory limit), rather than the
     /// script failing by itself.
     pub stop: Option<Stop>,
+    /// gan itself failed (a panic below the session, caught there): a bug, not the script's fault.
+    pub internal: bool,
 }
 
 impl ScriptError {
@@ -46,6 +48,22 @@ impl ScriptError {
         }
         self.interrupted |= self.stop == Some(Stop::Interrupt);
         self
+    }
+
+    /// A panic caught at the session boundary while running `source_name`.
+    pub fn internal(panic: &str, source_name: &str) -> Self {
+        let mut s = Self::at(
+            format!(
+                "internal error in gan (a bug; please report it): {panic}. The session goes on; \
+                 the variables this cell defined are gone"
+            ),
+            Position::NONE,
+            source_name,
+            "",
+            false,
+        );
+        s.internal = true;
+        s
     }
 
     pub fn from_parse(e: &ParseError, source_name: &str, text: &str) -> Self {
@@ -77,6 +95,7 @@ impl ScriptError {
             source_line,
             interrupted,
             stop: None,
+            internal: false,
         }
     }
 

@@ -86,7 +86,7 @@ pub struct Host {
     deadline: Mutex<Option<(Instant, f64)>>,
     timed_out: AtomicBool,
     /// Most memory (resident bytes) the process may use while a script runs; 0: no limit.
-    memory_limit: AtomicU64,
+    pub(super) memory_limit: AtomicU64,
     /// Why the host stopped the script, when it did (memory budget).
     stop_reason: Mutex<Option<String>>,
     /// Set with `stop_reason`: read on every variable access, so it must be cheap.
@@ -337,6 +337,15 @@ impl Host {
             return Ok(d.clone());
         }
         let s: crate::data::MnistSplit = split.parse()?;
+        // The file's bytes, inflated, and each pixel as an f32. A header that cannot be read is
+        // left to the loader, whose errors say exactly what is wrong with it.
+        if let Ok((path, pixels)) = crate::data::mnist::declared_pixels(&self.config.data_dir, s) {
+            self.reserve(
+                pixels as u128 * 5,
+                &format!("mnist(\"{split}\") ({})", path.display()),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+        }
         let d = Arc::new(crate::data::load_mnist(&self.config.data_dir, s)?);
         self.mnist
             .lock()

@@ -7,6 +7,7 @@ pub mod api_output;
 pub mod api_paper;
 pub mod api_stack;
 pub mod api_train;
+pub mod budget;
 pub mod docs;
 pub mod error;
 pub mod host;
@@ -103,6 +104,11 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     api_paper::register(&mut engine, host);
     api_eval::register(&mut engine, host);
     resume::register(&mut engine, host);
+    // The front ends' tests need a cell that panics, and no real input should: only they set
+    // this variable. The function is not documented and never registered otherwise.
+    if std::env::var_os("GAN_TEST_PANIC").is_some() {
+        engine.register_fn("test_panic", |m: &str| -> () { panic!("{m}") });
+    }
     engine
 }
 
@@ -140,6 +146,7 @@ pub fn run(host: &Arc<Host>, source_name: &str, text: &str) -> Result<Dynamic, S
     let engine = build_engine(host);
     let mut scope = Scope::new();
     let ast = compile(&engine, &scope, source_name, text)?;
+    let _budget = budget::enter(host);
     let out = engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         .map_err(|e| ScriptError::from_eval(&e, source_name, text).stopped_by(host))?;

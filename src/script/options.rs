@@ -96,6 +96,30 @@ impl<'a> Opts<'a> {
         }
     }
 
+    /// A whole number in `min..=max`, as the type the caller allocates or loops with: a value
+    /// past `max` is refused rather than truncated (`width: 4294967304` once became 8).
+    pub fn count_in<T: TryFrom<u64>>(
+        &self,
+        key: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> RhaiResult<T> {
+        let n = self.count(key, default, min)?;
+        if n > max {
+            return err(format!(
+                "option `{key}` of {} must be at most {max}, got {n}",
+                self.call
+            ));
+        }
+        T::try_from(n).or_else(|_| {
+            err(format!(
+                "option `{key}` of {} is too large for this machine: {n}",
+                self.call
+            ))
+        })
+    }
+
     /// Any whole number (the caller checks its range, with its own message).
     pub fn int(&self, key: &str, default: INT) -> RhaiResult<INT> {
         match self.get(key) {

@@ -106,7 +106,15 @@ pub fn fit(
         0,
     )?;
     let keep = o.count("keep_checkpoints", 2, 1)? as usize;
-    let max_secs = o.opt_f64("max_minutes")?.map(|m| m * 60.0);
+    let max_secs = match o.opt_f64("max_minutes")? {
+        // NaN would never stop the loop, and 0 or less would stop it before it starts.
+        Some(m) if !(m.is_finite() && m > 0.0) => {
+            return err(format!(
+                "option `max_minutes` of fit() must be a finite number > 0, got {m}"
+            ))
+        }
+        m => m.map(|m| m * 60.0),
+    };
     let d = data.0.clone();
 
     let (name, fit_spec, fit_index, mode) = {
@@ -135,6 +143,8 @@ pub fn fit(
         };
         Trainer::try_check(&c.gan, &d.x, d.dim, &fit_spec)
             .or_else(|e| err(format!("fit(): {e:#}")))?;
+        let acts = crate::engine::trainer::activation_values(&c.gan.spec, fit_spec.batch);
+        super::budget::reserve(acts.saturating_mul(4), "fit()")?;
         c.image = d.image;
         let entry = serde_json::json!({
             "gan": c.gan.spec,

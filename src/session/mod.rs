@@ -13,10 +13,12 @@ pub mod clock;
 pub mod interactive;
 pub mod notebook;
 pub mod output;
+pub mod panic_guard;
 
 pub use interactive::{complete_with, is_complete, overview, Completeness};
 pub use notebook::{Cell, Notebook};
 pub use output::{Collector, MetricsTable, MimeBundle, Output, OutputSink};
+pub use panic_guard::contain;
 
 /// An interactive or batch session over the DSL.
 pub struct Session {
@@ -55,9 +57,19 @@ impl Session {
         let ast = script::compile(&self.engine, &self.scope, source_name, text)?;
         // Earlier cells' functions are callable; this cell's functions are kept for later ones.
         let merged = self.functions.merge(&ast);
-        let result = self
-            .engine
-            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
+        let before = self.scope.len();
+        let _budget = script::budget::enter(&self.host);
+        let (engine, scope) = (&self.engine, &mut self.scope);
+        let result = match contain(|| engine.eval_ast_with_scope::<Dynamic>(scope, &merged)) {
+            Ok(r) => r,
+            Err(panic) => {
+                // A panic may have left the cell's blocks half unwound in the scope: keep only
+                // what earlier cells defined. Their values are whole (a GAN's lock recovers
+                // from poisoning), and the functions of this cell are not kept.
+                self.scope.rewind(before);
+                return Err(ScriptError::internal(&panic, source_name));
+            }
+        };
         let mut defs = ast;
         defs.clear_statements();
         self.functions = self.functions.merge(&defs);

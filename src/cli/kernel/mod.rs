@@ -158,7 +158,10 @@ fn start_worker(
             };
             let _ = ready_tx.send(Ok(session.interrupt_handle()));
             while let Ok(job) = jobs_rx.recv() {
-                match job {
+                // A cell's own panic is its error (Session::eval_named); this catches one while
+                // rendering a value, completing or looking up help, so the thread goes on. The
+                // request whose reply sender died with the panic gets an error reply.
+                let _ = session::contain(|| match job {
                     Job::Execute {
                         code,
                         count,
@@ -172,7 +175,9 @@ fn start_worker(
                         let out = match r {
                             Ok(v) => ExecOutcome::Value(session.value_bundle(&v)),
                             Err(e) => ExecOutcome::Error {
-                                ename: if e.interrupted {
+                                ename: if e.internal {
+                                    "InternalError".into()
+                                } else if e.interrupted {
                                     "Interrupted".into()
                                 } else {
                                     "ScriptError".into()
@@ -195,7 +200,7 @@ fn start_worker(
                     Job::Inspect { code, cursor, done } => {
                         let _ = done.send(session.inspect(&code, cursor));
                     }
-                }
+                });
             }
         })?;
     let flag = ready_rx
@@ -444,10 +449,13 @@ async fn handle_shell(k: &Kernel, msg: &Message, count: &mut u64) -> (Option<Mes
                 parent: msg.header.clone(),
                 done: tx,
             });
-            let outcome = rx.await.unwrap_or(ExecOutcome::Error {
-                ename: "KernelError".into(),
-                evalue: "the session thread stopped".into(),
-                traceback: vec!["the session thread stopped".into()],
+            let outcome = rx.await.unwrap_or_else(|_| {
+                let m = "internal error in gan while showing the cell's value (a bug; please report it); the session goes on";
+                ExecOutcome::Error {
+                    ename: "InternalError".into(),
+                    evalue: m.into(),
+                    traceback: vec![m.into()],
+                }
             });
             let reply = match outcome {
                 ExecOutcome::Value(v) => {
