@@ -7,6 +7,7 @@ pub mod kernel;
 pub mod repl;
 pub mod resume;
 pub mod run;
+pub mod signals;
 pub mod sink;
 
 use std::path::PathBuf;

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -162,7 +161,8 @@ pub fn check_timeout(t: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `text` (named `file` in errors) in `session`, handling Ctrl-C and `--timeout`.
+/// Runs `text` (named `file` in errors) in `session`, handling the stop signals (Ctrl-C, SIGTERM,
+/// SIGUSR1: see `signals`) and `--timeout`.
 pub fn execute(
     session: &mut Session,
     file: &str,
@@ -170,14 +170,7 @@ pub fn execute(
     timeout: Option<f64>,
 ) -> anyhow::Result<()> {
     let run = session.host.run.clone().expect("a run directory");
-    let flag = session.interrupt_handle();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::Relaxed) {
-            // a second Ctrl-C: the user really wants out
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupt: stopping at the next step boundary (Ctrl-C again to quit now)");
-    });
+    super::signals::stop_training_on_signals(session.interrupt_handle());
     let started = std::time::Instant::now();
     if let Some(t) = timeout {
         session.host.set_timeout(t);
@@ -206,9 +199,11 @@ pub fn execute(
             eprintln!("error: {e}");
             std::process::exit(124);
         }
+        // Ctrl-C, SIGTERM or SIGUSR1: the checkpoint is saved; the status names the signal.
         Err(e) if e.stop == Some(Stop::Interrupt) => {
             eprintln!("{e}");
-            std::process::exit(130);
+            let signal = super::signals::last().unwrap_or(super::signals::SIGINT);
+            std::process::exit(super::signals::exit_status(signal));
         }
         Err(e) => Err(anyhow::Error::new(e)),
     }
