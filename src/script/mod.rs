@@ -11,6 +11,7 @@ pub mod docs;
 pub mod error;
 pub mod host;
 pub mod options;
+pub mod params;
 pub mod resume;
 pub mod sandbox;
 pub mod train_loop;
