@@ -9,6 +9,7 @@ pub mod resume;
 pub mod run;
 pub mod signals;
 pub mod sink;
+pub mod sweep;
 
 use std::path::PathBuf;
 
@@ -38,6 +39,8 @@ pub enum Command {
     Kernel(kernel::KernelArgs),
     /// Measure the engine's speed on the paper's MNIST GAN (bench/README.md compares it with PyTorch).
     Bench(bench::BenchArgs),
+    /// Run a recipe over a grid of --set values and seeds (locally); `gan sweep status|resume|task DIR`.
+    Sweep(sweep::SweepArgs),
     /// Datasets: download and verify.
     Data {
         #[command(subcommand)]

@@ -53,6 +53,8 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<()> {
         .with_context(|| format!("reading run directory {}", out.display()))?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<Result<Vec<_>, _>>()?;
+    // `gan sweep task` writes the task's status.json before it starts the run.
+    entries.retain(|e| e != gan::sweep::status::FILE);
     if entries.is_empty() {
         return Ok(());
     }
@@ -77,21 +79,6 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<()> {
         );
     }
     fs::remove_dir_all(out).with_context(|| format!("--force: deleting {}", out.display()))
-}
-
-/// Without `--out`, a run goes to `runs/<stem>`, or — that one taken by an earlier run — to the
-/// first free `runs/<stem>-2`, `-3`, …: running the same recipe again must just work, and must not
-/// touch the earlier run (an explicit `--out` that holds a run is refused instead).
-fn default_out(root: &Path, stem: &str) -> PathBuf {
-    let free = |p: &Path| !p.exists() || fs::read_dir(p).is_ok_and(|mut d| d.next().is_none());
-    let first = root.join(stem);
-    if free(&first) {
-        return first;
-    }
-    (2..)
-        .map(|i| root.join(format!("{stem}-{i}")))
-        .find(|p| free(p))
-        .expect("some index is free")
 }
 
 pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -119,7 +106,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     let out = match &args.out {
         Some(out) => out.clone(),
         None if args.force => PathBuf::from("runs").join(&stem),
-        None => default_out(Path::new("runs"), &stem),
+        None => gan::rundir::first_free(Path::new("runs"), &stem),
     };
     if let Some(t) = args.timeout {
         check_timeout(t)?;
