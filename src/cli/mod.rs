@@ -5,6 +5,7 @@ pub mod data;
 pub mod eval;
 pub mod kernel;
 pub mod repl;
+pub mod report;
 pub mod resume;
 pub mod run;
 pub mod signals;
@@ -41,6 +42,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Run a recipe over a grid of --set values and seeds (locally); `gan sweep status|resume|task DIR`.
     Sweep(sweep::SweepArgs),
+    /// The results table of sweeps: mean ± std over the seeds, per swept value.
+    Report(report::ReportArgs),
     /// Datasets: download and verify.
     Data {
         #[command(subcommand)]

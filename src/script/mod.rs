@@ -5,6 +5,7 @@ pub mod api_data;
 pub mod api_eval;
 pub mod api_output;
 pub mod api_paper;
+pub mod api_report;
 pub mod api_stack;
 pub mod api_train;
 pub mod docs;
@@ -103,6 +104,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     api_output::register(&mut engine, host);
     api_paper::register(&mut engine, host);
     api_eval::register(&mut engine, host);
+    api_report::register(&mut engine);
     resume::register(&mut engine, host);
     engine
 }

@@ -6,6 +6,9 @@ pub mod children;
 pub mod grid;
 pub mod local;
 pub mod plan;
+pub mod plot;
+pub mod render;
+pub mod report;
 pub mod status;
 pub mod task;
 
