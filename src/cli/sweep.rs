@@ -36,6 +36,12 @@ pub struct NewSweep {
     /// Tasks run at once by the local executor (the cores are split between them).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Where the tasks run: local worker processes, or one Slurm job array (`--jobs` caps how
+    /// many array tasks run at once).
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    pub executor: Executor,
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
     /// Evaluations after training, into each run directory: parzen, classifier (MNIST).
     #[arg(long, value_delimiter = ',')]
     pub eval: Vec<String>,
@@ -45,6 +51,23 @@ pub struct NewSweep {
     /// Sweep folder (default: sweeps/<recipe stem>, or the first free sweeps/<stem>-2, …).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum Executor {
+    Local,
+    Slurm,
+}
+
+/// Options of the Slurm executor.
+#[derive(Args, Debug, Clone)]
+pub struct SlurmArgs {
+    /// Further sbatch options, e.g. "--time=60 --partition=gpu" (split at spaces).
+    #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
+    pub slurm_args: Option<String>,
+    /// With --executor slurm: wait until the job arrays end, then print the tally.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -59,6 +82,10 @@ pub enum SweepCommand {
         dir: PathBuf,
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        #[arg(long, value_enum, default_value_t = Executor::Local)]
+        executor: Executor,
+        #[command(flatten)]
+        slurm: SlurmArgs,
     },
 }
 
@@ -68,10 +95,24 @@ pub fn main(args: SweepArgs) -> anyhow::Result<()> {
             forward_stop_signals();
             let sweep = Sweep::load(&dir)?;
             let code = task::run_task(&sweep, index, &exe()?)?;
+            if signals::last().is_some() && task::STOPPED_CODES.contains(&code) {
+                match gan::sweep::slurm::requeue_self() {
+                    Ok(Some(job)) => {
+                        eprintln!("requeued Slurm job {job}: it resumes from the checkpoint")
+                    }
+                    Ok(None) => {}
+                    Err(e) => eprintln!("warning: could not requeue the job: {e:#}"),
+                }
+            }
             std::process::exit(code)
         }
         Some(SweepCommand::Status { dir }) => status(&Sweep::load(&dir)?),
-        Some(SweepCommand::Resume { dir, jobs }) => {
+        Some(SweepCommand::Resume {
+            dir,
+            jobs,
+            executor,
+            slurm,
+        }) => {
             let sweep = Sweep::load(&dir)?;
             let todo = gan::sweep::unfinished(&sweep)?;
             println!(
@@ -80,7 +121,7 @@ pub fn main(args: SweepArgs) -> anyhow::Result<()> {
                 todo.len(),
                 sweep.plan.tasks.len()
             );
-            execute_local(&sweep, &todo, jobs)
+            execute(&sweep, &todo, jobs, executor, &slurm)
         }
         None => new_sweep(args.new),
     }
@@ -141,14 +182,17 @@ fn new_sweep(args: NewSweep) -> anyhow::Result<()> {
         .unwrap_or_else(|| gan::rundir::first_free(Path::new("sweeps"), &stem));
     let sweep = Sweep::create(&dir, &text, plan)?;
     println!(
-        "sweep {}: {} tasks, {} at a time ({} threads each)",
+        "sweep {}: {} tasks, {} at a time{}",
         dir.display(),
         sweep.plan.tasks.len(),
         args.jobs,
-        local::threads_per_job(args.jobs)
+        match args.executor {
+            Executor::Local => format!(" ({} threads each)", local::threads_per_job(args.jobs)),
+            Executor::Slurm => " on Slurm".into(),
+        }
     );
     let all: Vec<usize> = (0..sweep.plan.tasks.len()).collect();
-    execute_local(&sweep, &all, args.jobs)
+    execute(&sweep, &all, args.jobs, args.executor, &args.slurm)
 }
 
 /// Refuses a swept name the recipe never reads, and a recipe that imports modules (its frozen
@@ -183,6 +227,47 @@ fn check_names_read(recipe: &Path, text: &str, axes: &[grid::Axis]) -> anyhow::R
             } else {
                 known.join(", ")
             }
+        );
+    }
+    Ok(())
+}
+
+fn execute(
+    sweep: &Sweep,
+    todo: &[usize],
+    jobs: usize,
+    executor: Executor,
+    slurm: &SlurmArgs,
+) -> anyhow::Result<()> {
+    if executor == Executor::Local {
+        return execute_local(sweep, todo, jobs);
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let extra: Vec<String> = slurm
+        .slurm_args
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let started = std::time::Instant::now();
+    let ids = gan::sweep::slurm::submit(sweep, todo, Some(jobs), &extra, &exe()?)?;
+    println!(
+        "submitted {} tasks as Slurm job {}; `gan sweep status {}` follows them",
+        todo.len(),
+        ids.join(", "),
+        sweep.dir.display()
+    );
+    if slurm.wait {
+        gan::sweep::slurm::wait(&ids)?;
+        let left = gan::sweep::unfinished(sweep)?.len();
+        println!(
+            "the jobs ended after {:.1} s; {} of {} tasks done",
+            started.elapsed().as_secs_f64(),
+            sweep.plan.tasks.len() - left,
+            sweep.plan.tasks.len()
         );
     }
     Ok(())

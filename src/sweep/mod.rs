@@ -9,6 +9,7 @@ pub mod plan;
 pub mod plot;
 pub mod render;
 pub mod report;
+pub mod slurm;
 pub mod status;
 pub mod task;
 
