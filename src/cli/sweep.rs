@@ -95,7 +95,7 @@ pub fn main(args: SweepArgs) -> anyhow::Result<()> {
             forward_stop_signals();
             let sweep = Sweep::load(&dir)?;
             let code = task::run_task(&sweep, index, &exe()?)?;
-            if signals::last().is_some() && task::STOPPED_CODES.contains(&code) {
+            if signals::last() == Some(signals::SIGUSR1) && task::STOPPED_CODES.contains(&code) {
                 match gan::sweep::slurm::requeue_self() {
                     Ok(Some(job)) => {
                         eprintln!("requeued Slurm job {job}: it resumes from the checkpoint")

@@ -1,8 +1,8 @@
 //! The Slurm executor: the tasks go to one job array (`--array=0-K%P`, `--requeue`,
 //! `--signal=B:USR1@120`), each array task `gan sweep task DIR I`. Arrays larger than the
 //! cluster's `MaxArraySize` are split into several, each given its offset. A task stopped by
-//! USR1 or SIGTERM checkpoints and requeues itself ([`requeue_self`]), unless the job was
-//! cancelled. State is read from the run directories, never from `sacct`.
+//! USR1 or SIGTERM checkpoints; after USR1 it requeues itself ([`requeue_self`]). State is read
+//! from the run directories, never from `sacct`.
 
 use std::path::Path;
 use std::process::Command;
@@ -109,6 +109,8 @@ pub fn submit(
                 .arg("--parsable")
                 .arg(format!("--array={array}"))
                 .args(["--requeue", "--signal=B:USR1@120", "--job-name=gan-sweep"])
+                // a requeued task adds to its log instead of replacing the earlier attempts
+                .arg("--open-mode=append")
                 .arg(format!("--output={}/logs/slurm-%A_%a.log", dir.display()))
                 .arg(format!("--chdir={}", dir.display()))
                 .args(extra)
@@ -132,17 +134,15 @@ pub fn wait(ids: &[String]) -> Result<()> {
     }
 }
 
-/// Under Slurm, a task stopped with a checkpoint (USR1 before the time limit, SIGTERM on
-/// preemption or time limit) puts its job back in the queue, so it resumes from there; not
-/// when the job was cancelled (`scancel`), which also sends SIGTERM.
+/// Under Slurm, a task stopped with a checkpoint by USR1 (`--signal=B:USR1@120`: its time
+/// limit is near) puts its job back in the queue, so that it resumes from there. SIGTERM does not
+/// requeue: `scancel` sends it too, and a cancelled job must stay cancelled (the job's state
+/// reads COMPLETING alike in both cases); on preemption and `scontrol requeue` Slurm requeues
+/// the job itself, and a time limit is preceded by the USR1.
 pub fn requeue_self() -> Result<Option<String>> {
     let Ok(job) = std::env::var("SLURM_JOB_ID") else {
         return Ok(None);
     };
-    let show = slurm(Command::new("scontrol").args(["show", "job", "-o", &job]))?;
-    if show.contains("JobState=CANCELLED") {
-        return Ok(None);
-    }
     slurm(Command::new("scontrol").args(["requeue", &job]))?;
     Ok(Some(job))
 }
