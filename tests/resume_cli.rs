@@ -668,7 +668,7 @@ fn sigterm_and_sigusr1_checkpoint_and_resume_exactly() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .max()
             .unwrap();
-        assert!(newest > "ckpt-0000015000".to_string(), "{newest}");
+        assert!(newest.as_str() > "ckpt-0000015000", "{newest}");
         ok(gan().arg("resume").arg(&b).output().unwrap());
         assert_same_end(&a, &b, 2);
     }

@@ -2,26 +2,12 @@
 //! does). Without a cluster each test prints "skipped: no Slurm" and passes, so `cargo test`
 //! passes on a laptop. Each test's toy runs take seconds.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use serde_json::Value;
-
-fn gan() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gan"))
-}
-
-fn ok(out: Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "failed ({:?}):\n{text}", out.status);
-    text
-}
+use common::sweep::{assert_same_as_direct, first_checkpoint, gan, ok, setup, status, wait_for};
 
 fn no_slurm() -> bool {
     let up = Command::new("sinfo")
@@ -34,42 +20,6 @@ fn no_slurm() -> bool {
     !up
 }
 
-/// The toy of tests/sweep.rs: `n` rows at batch 20 (15 000 steps an epoch at n = 300 000).
-const TOY: &str = r#"
-seed(3);
-let n = param("n", 2000);
-let data = gaussian_1d(4.0, 0.5, n);
-let g = stack(1).dense(16, 0.5).relu().dense(1, 0.5);
-let d = stack(1).dense(16, 0.5).relu().dense(1, 0.5);
-let m = gan(g, d);
-m.fit(data, #{ epochs: param("epochs", 2), batch: 20, opt: adam(#{ lr: param("lr", 0.001) }) });
-let s = m.sample(1000);
-write_json("results.json", #{ p_g_mean: s.mean(), p_g_std: s.std() });
-"#;
-
-fn setup() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = tmp.path().join("toy.rhai");
-    fs::write(&recipe, TOY).unwrap();
-    (tmp, recipe)
-}
-
-fn status(run: &Path) -> Value {
-    serde_json::from_slice(&fs::read(run.join("status.json")).unwrap_or_default())
-        .unwrap_or(Value::Null)
-}
-
-fn wait_for(what: &str, f: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !f() {
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Whether no job of the sweep is queued or running.
 fn jobs_gone(job: &str) -> bool {
     let out = Command::new("squeue")
@@ -79,42 +29,33 @@ fn jobs_gone(job: &str) -> bool {
     !out.status.success() || String::from_utf8_lossy(&out.stdout).trim().is_empty()
 }
 
-/// The same task run by `gan run` here, without Slurm; its weights must be the sweep run's.
-fn assert_same_as_direct(tmp: &Path, recipe: &Path, run: &Path, sets: &[&str], seed: &str) {
-    let direct = tmp.join(format!("direct-{seed}"));
+/// A sweep of one toy task (n = 300 000: seconds an epoch) submitted to Slurm, once epoch 1's
+/// checkpoint is written: (its folder, the recipe, the run directory, the array task's job id).
+fn long_task_at_its_first_checkpoint(
+    seed: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    String,
+) {
+    let (tmp, recipe) = setup();
+    let sw = tmp.path().join("sw");
     ok(gan()
-        .arg("run")
-        .arg(recipe)
-        .args(sets)
-        .args(["--seed", seed, "--out"])
-        .arg(&direct)
+        .arg("sweep")
+        .arg(&recipe)
+        .args(LONG)
+        .args(["--seed", seed, "--executor", "slurm", "--out"])
+        .arg(&sw)
         .output()
         .unwrap());
-    for f in ["weights.safetensors", "results.json", "metrics.jsonl"] {
-        let strip = |p: &Path| {
-            let t = fs::read_to_string(p.join(f)).unwrap_or_default();
-            if f != "metrics.jsonl" {
-                return fs::read(p.join(f)).unwrap();
-            }
-            // timing fields differ between runs; everything else must not
-            t.lines()
-                .map(|l| {
-                    let mut v: Value = serde_json::from_str(l).unwrap();
-                    let o = v.as_object_mut().unwrap();
-                    o.remove("secs");
-                    o.remove("it_per_s");
-                    v.to_string()
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-                .into_bytes()
-        };
-        assert!(
-            strip(run) == strip(&direct),
-            "{f} differs from the run without Slurm"
-        );
-    }
+    let run = sw.join(format!("runs/n=300000,epochs=2,seed={seed}"));
+    wait_for("epoch 1's checkpoint", || first_checkpoint(&run));
+    let job = status(&run)["job_id"].as_str().unwrap().to_string();
+    (tmp, recipe, run, job)
 }
+
+const LONG: [&str; 4] = ["--set", "n=300000", "--set", "epochs=2"];
 
 #[test]
 fn a_2x2_grid_on_slurm_reports_two_rows_of_two() {
@@ -158,23 +99,7 @@ fn scontrol_requeue_after_a_checkpoint_ends_as_the_local_run() {
     if no_slurm() {
         return;
     }
-    let (tmp, recipe) = setup();
-    let sw = tmp.path().join("sw");
-    let sets = ["--set", "n=300000", "--set", "epochs=2"];
-    ok(gan()
-        .arg("sweep")
-        .arg(&recipe)
-        .args(sets)
-        .args(["--seed", "1", "--executor", "slurm", "--out"])
-        .arg(&sw)
-        .output()
-        .unwrap());
-    let run = sw.join("runs/n=300000,epochs=2,seed=1");
-    wait_for("epoch 1's checkpoint", || {
-        run.join("checkpoints/ckpt-0000015000/manifest.json")
-            .exists()
-    });
-    let job = status(&run)["job_id"].as_str().unwrap().to_string();
+    let (tmp, recipe, run, job) = long_task_at_its_first_checkpoint("1");
     ok(Command::new("scontrol")
         .args(["requeue", &job])
         .output()
@@ -185,7 +110,7 @@ fn scontrol_requeue_after_a_checkpoint_ends_as_the_local_run() {
     let st = status(&run);
     assert_eq!(st["attempts"], 2, "{st}");
     assert!(!run.join("weights.safetensors.tmp").exists());
-    assert_same_as_direct(tmp.path(), &recipe, &run, &sets, "1");
+    assert_same_as_direct(tmp.path(), &recipe, &run, &LONG, "1");
 }
 
 #[test]
@@ -270,23 +195,7 @@ fn usr1_before_the_time_limit_checkpoints_requeues_and_ends_as_the_local_run() {
     if no_slurm() {
         return;
     }
-    let (tmp, recipe) = setup();
-    let sw = tmp.path().join("sw");
-    let sets = ["--set", "n=300000", "--set", "epochs=2"];
-    ok(gan()
-        .arg("sweep")
-        .arg(&recipe)
-        .args(sets)
-        .args(["--seed", "2", "--executor", "slurm", "--out"])
-        .arg(&sw)
-        .output()
-        .unwrap());
-    let run = sw.join("runs/n=300000,epochs=2,seed=2");
-    wait_for("epoch 1's checkpoint", || {
-        run.join("checkpoints/ckpt-0000015000/manifest.json")
-            .exists()
-    });
-    let job = status(&run)["job_id"].as_str().unwrap().to_string();
+    let (tmp, recipe, run, job) = long_task_at_its_first_checkpoint("2");
     ok(Command::new("scancel")
         .args(["--batch", "--signal=USR1", &job])
         .output()
@@ -302,7 +211,8 @@ fn usr1_before_the_time_limit_checkpoints_requeues_and_ends_as_the_local_run() {
         status(&run)["state"] == "done"
     });
     assert_eq!(status(&run)["attempts"], 2);
-    let log = fs::read_to_string(sw.join(format!("logs/slurm-{job}.log"))).unwrap_or_default();
+    let log = run.join(format!("../../logs/slurm-{job}.log"));
+    let log = fs::read_to_string(log).unwrap_or_default();
     assert!(log.contains("requeued Slurm job"), "{log}");
-    assert_same_as_direct(tmp.path(), &recipe, &run, &sets, "2");
+    assert_same_as_direct(tmp.path(), &recipe, &run, &LONG, "2");
 }

@@ -3,64 +3,16 @@
 //! ends the same; names the recipe never reads are refused before anything starts; edited or
 //! linked sweep files are refused; the report's numbers are recomputed here from the runs' files.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
+use common::sweep::{
+    assert_same_as_direct, first_checkpoint, gan, ok, setup, status, text, wait_for, TOY,
+};
 use serde_json::Value;
-
-fn gan() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gan"))
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "gan failed ({:?}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A 1-D toy GAN reading `n`, `lr` and `epochs`; writes its p_g's mean and std to results.json.
-const TOY: &str = r#"
-seed(3);
-let n = param("n", 2000);
-let data = gaussian_1d(4.0, 0.5, n);
-let g = stack(1).dense(16, 0.5).relu().dense(1, 0.5);
-let d = stack(1).dense(16, 0.5).relu().dense(1, 0.5);
-let m = gan(g, d);
-m.fit(data, #{ epochs: param("epochs", 2), batch: 20, opt: adam(#{ lr: param("lr", 0.001) }) });
-let s = m.sample(1000);
-write_json("results.json", #{ p_g_mean: s.mean(), p_g_std: s.std() });
-"#;
-
-fn setup() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = tmp.path().join("toy.rhai");
-    fs::write(&recipe, TOY).unwrap();
-    (tmp, recipe)
-}
-
-fn same_bytes(a: &Path, b: &Path, file: &str) {
-    assert!(
-        fs::read(a.join(file)).unwrap() == fs::read(b.join(file)).unwrap(),
-        "{file} differs between {} and {}",
-        a.display(),
-        b.display()
-    );
-}
 
 fn results(dir: &Path) -> Value {
     serde_json::from_slice(&fs::read(dir.join("results.json")).unwrap()).unwrap()
@@ -87,11 +39,7 @@ fn a_local_sweep_runs_each_task_as_gan_run_does_and_reports_mean_and_std() {
         .arg(&sw)
         .output()
         .unwrap());
-    assert!(
-        text(&out).contains("4 done, 0 stopped, 0 failed"),
-        "{}",
-        text(&out)
-    );
+    assert!(out.contains("4 done, 0 stopped, 0 failed"), "{out}");
     let names = [
         "lr=0.001,epochs=2,seed=1",
         "lr=0.001,epochs=2,seed=2",
@@ -100,38 +48,22 @@ fn a_local_sweep_runs_each_task_as_gan_run_does_and_reports_mean_and_std() {
     ];
     for name in names {
         let run = sw.join("runs").join(name);
-        let status: Value =
-            serde_json::from_slice(&fs::read(run.join("status.json")).unwrap()).unwrap();
-        assert_eq!(status["state"], "done");
-        assert_eq!(status["attempts"], 1);
+        assert_eq!(status(&run)["state"], "done");
+        assert_eq!(status(&run)["attempts"], 1);
         // the same task by hand
         let lr = &name[3..name.find(',').unwrap()];
         let seed = &name[name.rfind('=').unwrap() + 1..];
-        let direct = tmp.path().join(format!("direct-{name}"));
-        ok(gan()
-            .arg("run")
-            .arg(&recipe)
-            .args([
-                "--seed",
-                seed,
-                "--set",
-                &format!("lr={lr}"),
-                "--set",
-                "epochs=2",
-                "--out",
-            ])
-            .arg(&direct)
-            .output()
-            .unwrap());
-        same_bytes(&run, &direct, "weights.safetensors");
-        same_bytes(&run, &direct, "results.json");
+        let lr = format!("lr={lr}");
+        assert_same_as_direct(
+            tmp.path(),
+            &recipe,
+            &run,
+            &["--set", &lr, "--set", "epochs=2"],
+            seed,
+        );
     }
-    let status = text(&ok(gan()
-        .args(["sweep", "status"])
-        .arg(&sw)
-        .output()
-        .unwrap()));
-    assert!(status.trim_end().ends_with("4 done"), "{status}");
+    let table = ok(gan().args(["sweep", "status"]).arg(&sw).output().unwrap());
+    assert!(table.trim_end().ends_with("4 done"), "{table}");
 
     // mean and std (n − 1) of p_g_std per lr, recomputed from the runs' own files
     let expect = |lr: &str| {
@@ -146,12 +78,7 @@ fn a_local_sweep_runs_each_task_as_gan_run_does_and_reports_mean_and_std() {
         let std = (((xs[0] - mean).powi(2) + (xs[1] - mean).powi(2)) / 1.0).sqrt();
         (mean, std)
     };
-    let csv = text(&ok(gan()
-        .arg("report")
-        .arg(&sw)
-        .arg("--csv")
-        .output()
-        .unwrap()));
+    let csv = ok(gan().arg("report").arg(&sw).arg("--csv").output().unwrap());
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "a header and 2 groups:\n{csv}");
     let head: Vec<&str> = lines[0].split(',').collect();
@@ -181,7 +108,7 @@ fn a_local_sweep_runs_each_task_as_gan_run_does_and_reports_mean_and_std() {
         .unwrap()
         .replace("\"done\"", "\"failed\"");
     fs::write(&st, edited).unwrap();
-    let md = text(&ok(gan().arg("report").arg(&sw).output().unwrap()));
+    let md = ok(gan().arg("report").arg(&sw).output().unwrap());
     let row = md.lines().find(|l| l.starts_with("| 0.01 |")).unwrap();
     assert!(
         row.contains("| 1/2 |") && row.trim_end().ends_with("| 2 |"),
@@ -190,23 +117,18 @@ fn a_local_sweep_runs_each_task_as_gan_run_does_and_reports_mean_and_std() {
     let one = results(&sw.join("runs/lr=0.01,epochs=2,seed=1"))["p_g_std"]
         .as_f64()
         .unwrap();
-    let csv = text(&ok(gan()
-        .arg("report")
-        .arg(&sw)
-        .arg("--csv")
-        .output()
-        .unwrap()));
+    let csv = ok(gan().arg("report").arg(&sw).arg("--csv").output().unwrap());
     let row = csv.lines().nth(2).unwrap();
     assert_eq!(col(row, "p_g_std_mean").parse::<f64>().unwrap(), one);
     assert_eq!(col(row, "p_g_std_std"), "", "no std of one run");
 
     // --by: one group over every lr
-    let by = text(&ok(gan()
+    let by = ok(gan()
         .arg("report")
         .arg(&sw)
         .args(["--by", "epochs"])
         .output()
-        .unwrap()));
+        .unwrap());
     assert!(by.lines().any(|l| l.starts_with("| 2 | 3/4 |")), "{by}");
 }
 
@@ -231,13 +153,13 @@ fn names_the_recipe_never_reads_are_refused_before_anything_starts() {
         "{e}"
     );
     assert!(!sw.exists(), "nothing was made");
-    let dry = text(&ok(gan()
+    let dry = ok(gan()
         .arg("sweep")
         .arg(&recipe)
         .args(["--set", "lr=0.1,0.2", "--seed", "1,5", "--dry-run", "--out"])
         .arg(&sw)
         .output()
-        .unwrap()));
+        .unwrap());
     assert!(
         dry.contains("4 tasks:") && dry.contains("3  lr=0.2,seed=5"),
         "{dry}"
@@ -256,12 +178,13 @@ fn edited_or_linked_sweep_files_are_refused() {
         .arg(&sw)
         .output()
         .unwrap());
-    let status = |dir: &Path| text(&gan().args(["sweep", "status"]).arg(dir).output().unwrap());
+    let sweep_status =
+        |dir: &Path| text(&gan().args(["sweep", "status"]).arg(dir).output().unwrap());
     // a task renamed to reach outside runs/
     let plan = sw.join("sweep.json");
     let good = fs::read_to_string(&plan).unwrap();
     fs::write(&plan, good.replace("\"n=200,seed=1\"", "\"../../x\"")).unwrap();
-    let e = status(&sw);
+    let e = sweep_status(&sw);
     assert!(
         e.contains("sweep.json: inconsistent") && e.contains("not the expansion"),
         "{e}"
@@ -269,7 +192,7 @@ fn edited_or_linked_sweep_files_are_refused() {
     fs::write(&plan, &good).unwrap();
     // a changed recipe
     fs::write(sw.join("recipe.rhai"), TOY.replace("seed(3)", "seed(4)")).unwrap();
-    let e = status(&sw);
+    let e = sweep_status(&sw);
     assert!(
         e.contains("recipe.rhai: changed since the sweep was made"),
         "{e}"
@@ -279,7 +202,7 @@ fn edited_or_linked_sweep_files_are_refused() {
     let st = sw.join("runs/n=200,seed=1/status.json");
     fs::remove_file(&st).unwrap();
     std::os::unix::fs::symlink(&plan, &st).unwrap();
-    let e = status(&sw);
+    let e = sweep_status(&sw);
     assert!(
         e.contains("status.json") && e.contains("symlinks are not followed"),
         "{e}"
@@ -289,29 +212,13 @@ fn edited_or_linked_sweep_files_are_refused() {
     let other = tmp.path().join("other");
     fs::create_dir(&other).unwrap();
     std::os::unix::fs::symlink(&plan, other.join("sweep.json")).unwrap();
-    assert!(status(&other).contains("symlinks are not followed"));
+    assert!(sweep_status(&other).contains("symlinks are not followed"));
     // a status file removed: the task is pending again, and resume runs only it
-    let out = text(&ok(gan()
-        .args(["sweep", "resume"])
-        .arg(&sw)
-        .output()
-        .unwrap()));
+    let out = ok(gan().args(["sweep", "resume"]).arg(&sw).output().unwrap());
     assert!(
         out.contains("1 of 2 tasks to finish") && out.contains("1 done"),
         "{out}"
     );
-}
-
-/// Polls until `f` holds (at most 10 minutes).
-fn wait_for(what: &str, f: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !f() {
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]
@@ -331,11 +238,7 @@ fn a_sweep_stopped_by_sigterm_resumes_to_the_same_bytes() {
         .spawn()
         .unwrap();
     let first = sw.join("runs/n=300000,epochs=2,seed=1");
-    wait_for("epoch 1's checkpoint", || {
-        first
-            .join("checkpoints/ckpt-0000015000/manifest.json")
-            .exists()
-    });
+    wait_for("epoch 1's checkpoint", || first_checkpoint(&first));
     assert!(Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -343,38 +246,23 @@ fn a_sweep_stopped_by_sigterm_resumes_to_the_same_bytes() {
         .success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143), "{}", text(&out));
+    let printed = text(&out);
     assert!(
-        text(&out).contains("0 done, 1 stopped, 0 failed, 1 not started"),
-        "{}",
-        text(&out)
+        printed.contains("0 done, 1 stopped, 0 failed, 1 not started"),
+        "{printed}"
     );
-    let st: Value = serde_json::from_slice(&fs::read(first.join("status.json")).unwrap()).unwrap();
+    let st = status(&first);
     assert_eq!(
         (st["state"].as_str(), st["exit_code"].as_i64()),
         (Some("stopped"), Some(143))
     );
     assert!(!first.join("weights.safetensors").exists());
 
-    let out = text(&ok(gan()
-        .args(["sweep", "resume"])
-        .arg(&sw)
-        .output()
-        .unwrap()));
+    let out = ok(gan().args(["sweep", "resume"]).arg(&sw).output().unwrap());
     assert!(
         out.contains("2 of 2 tasks to finish") && out.contains("2 done"),
         "{out}"
     );
-    let st: Value = serde_json::from_slice(&fs::read(first.join("status.json")).unwrap()).unwrap();
-    assert_eq!(st["attempts"], 2);
-    let direct = tmp.path().join("direct");
-    ok(gan()
-        .arg("run")
-        .arg(&recipe)
-        .args(sets)
-        .args(["--seed", "1", "--out"])
-        .arg(&direct)
-        .output()
-        .unwrap());
-    same_bytes(&first, &direct, "weights.safetensors");
-    same_bytes(&first, &direct, "results.json");
+    assert_eq!(status(&first)["attempts"], 2);
+    assert_same_as_direct(tmp.path(), &recipe, &first, &sets, "1");
 }

@@ -8,6 +8,8 @@ use gan::engine::EpochMetrics;
 use gan::script::{HostConfig, Sink};
 use gan::session::Session;
 
+pub mod sweep;
+
 /// The shared MNIST directory: `GAN_DATA_DIR`, else `../shared/data/mnist` beside the project.
 pub fn mnist_dir() -> PathBuf {
     match std::env::var_os("GAN_DATA_DIR") {
