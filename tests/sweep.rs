@@ -266,3 +266,52 @@ fn a_sweep_stopped_by_sigterm_resumes_to_the_same_bytes() {
     assert_eq!(status(&first)["attempts"], 2);
     assert_same_as_direct(tmp.path(), &recipe, &first, &sets, "1");
 }
+
+/// `--eval parzen` writes each finished run's `gan eval parzen --json` into eval_parzen.json,
+/// and the report carries it (`parzen_ll`): here a tiny MNIST GAN of 5 steps.
+#[test]
+fn eval_parzen_lands_in_each_run_and_in_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("m.rhai");
+    fs::write(
+        &recipe,
+        r#"
+let g = stack(10).dense(64).relu().dense(784).sigmoid();
+let d = stack(784).dense(64).relu().dense(1);
+let m = gan(g, d, #{ init_bias_from_marginals: true });
+m.fit(mnist("train"), #{ epochs: param("epochs", 1), steps_per_epoch: 5, batch: 50, samples_every: 0 });
+"#,
+    )
+    .unwrap();
+    let sw = tmp.path().join("sw");
+    ok(gan()
+        .arg("sweep")
+        .arg(&recipe)
+        .args([
+            "--set", "epochs=1", "--seed", "1", "--eval", "parzen", "--out",
+        ])
+        .arg(&sw)
+        .env("GAN_DATA_DIR", common::mnist_dir())
+        .output()
+        .unwrap());
+    let run = sw.join("runs/epochs=1,seed=1");
+    let ll = serde_json::from_slice::<Value>(&fs::read(run.join("eval_parzen.json")).unwrap())
+        .unwrap()["ll"]
+        .as_f64()
+        .unwrap();
+    let csv = ok(gan().arg("report").arg(&sw).arg("--csv").output().unwrap());
+    let (head, row) = (csv.lines().next().unwrap(), csv.lines().nth(1).unwrap());
+    let at = head.split(',').position(|h| h == "parzen_ll_mean").unwrap();
+    assert_eq!(
+        row.split(',').nth(at).unwrap().parse::<f64>().unwrap(),
+        ll,
+        "{csv}"
+    );
+    let bad = gan()
+        .arg("sweep")
+        .arg(&recipe)
+        .args(["--seed", "1", "--eval", "fid", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(text(&bad).contains("--eval fid: unknown (known: parzen, classifier)"));
+}
