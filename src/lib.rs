@@ -10,4 +10,5 @@ pub mod eval;
 pub mod rundir;
 pub mod script;
 pub mod session;
+pub mod sweep;
 pub mod viz;

@@ -12,6 +12,8 @@ fn main() {
         cli::Command::Repl(a) => cli::repl::main(a),
         cli::Command::Kernel(a) => cli::kernel::main(a),
         cli::Command::Bench(a) => cli::bench::main(a),
+        cli::Command::Sweep(a) => cli::sweep::main(a),
+        cli::Command::Report(a) => cli::report::main(a),
         cli::Command::Data { command } => cli::data::main(command),
         cli::Command::Eval { command } => cli::eval::main(command),
     };

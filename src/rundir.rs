@@ -108,6 +108,53 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.with_context(|| format!("writing {}", path.display()))
 }
 
+/// Reads a small file a run or sweep directory holds, treating it as hostile: a symlink (even to
+/// a file), a FIFO or device (which would block or never end) and anything over `max` bytes are
+/// refused with an error naming the file.
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; checked as a regular file next.
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("opening {} (symlinks are not followed)", path.display()))?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        bail!("{}: not a regular file", path.display());
+    }
+    if meta.len() > max {
+        bail!(
+            "{}: {} bytes, more than the {max} allowed",
+            path.display(),
+            meta.len()
+        );
+    }
+    let mut bytes = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > max {
+        bail!("{}: grew past the {max} bytes allowed", path.display());
+    }
+    Ok(bytes)
+}
+
+/// The first free directory among `root/stem`, `root/stem-2`, `-3`, … (free: absent or empty),
+/// so that running or sweeping the same recipe again never touches the earlier results.
+pub fn first_free(root: &Path, stem: &str) -> PathBuf {
+    let free = |p: &Path| !p.exists() || fs::read_dir(p).is_ok_and(|mut d| d.next().is_none());
+    let first = root.join(stem);
+    if free(&first) {
+        return first;
+    }
+    (2..)
+        .map(|i| root.join(format!("{stem}-{i}")))
+        .find(|p| free(p))
+        .expect("some index is free")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +177,27 @@ mod tests {
         }
         run.write("sub/ok.txt", b"yes").unwrap();
         assert_eq!(fs::read(run.path().join("sub/ok.txt")).unwrap(), b"yes");
+    }
+
+    #[test]
+    fn read_regular_refuses_symlinks_fifos_and_big_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ok = tmp.path().join("ok.json");
+        fs::write(&ok, b"{}").unwrap();
+        assert_eq!(read_regular(&ok, 2).unwrap(), b"{}");
+        let e = read_regular(&ok, 1).unwrap_err().to_string();
+        assert!(e.contains("2 bytes, more than the 1 allowed"), "{e}");
+        let link = tmp.path().join("link.json");
+        std::os::unix::fs::symlink(&ok, &link).unwrap();
+        let e = format!("{:#}", read_regular(&link, 10).unwrap_err());
+        assert!(e.contains("link.json") && e.contains("symlinks"), "{e}");
+        let fifo = tmp.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = read_regular(&fifo, 10).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
     }
 }

@@ -613,3 +613,63 @@ fn without_out_a_second_run_goes_to_the_next_free_directory() {
     assert_eq!(metrics(&runs.join("toy"), "metrics.jsonl").len(), 1);
     assert!(!runs.join("toy-4").exists());
 }
+
+/// SIGTERM (what `kill`, Slurm's cancel, preemption and time limit send) and SIGUSR1 (Slurm's
+/// warning before the time limit) stop a run as Ctrl-C does: at a step boundary, with a
+/// checkpoint, exiting with 128 + the signal's number; `gan resume` then ends where the
+/// uninterrupted run ends.
+#[test]
+fn sigterm_and_sigusr1_checkpoint_and_resume_exactly() {
+    let s = setup(ONE_FIT);
+    let a = s.root.join("a");
+    let args = ["--set", "n=300000", "--checkpoint-every", "1"];
+    ok(run_args(&s, &a, &args).output().unwrap());
+    for (sig, status) in [("-TERM", 143), ("-USR1", 138)] {
+        let b = s.root.join(format!("b{sig}"));
+        let mut child = Reaped(
+            run_args(&s, &b, &args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        // after epoch 1's checkpoint, so that the stop lands in epoch 2 (15 000 steps)
+        let started = Instant::now();
+        while !has_checkpoint(&b.join("checkpoints"), 15000) {
+            assert!(child.0.try_wait().unwrap().is_none(), "ended before {sig}");
+            assert!(started.elapsed() < Duration::from_secs(600), "timed out");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        signal(child.0.id(), sig);
+        let mut stderr = String::new();
+        use std::io::Read;
+        child
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let st = child.0.wait().unwrap();
+        assert_eq!(st.code(), Some(status), "{sig}: {stderr}");
+        assert!(
+            stderr.contains("stopping at the next step boundary")
+                && stderr.contains("its state is saved in"),
+            "{stderr}"
+        );
+        assert!(
+            !b.join("weights.safetensors").exists(),
+            "stopped before the end"
+        );
+        assert_eq!(metrics_lines(&b, "metrics.jsonl"), 1, "stopped in epoch 2");
+        // the stop's own checkpoint, mid-epoch 2, beside epoch 1's
+        let newest = fs::read_dir(b.join("checkpoints"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .max()
+            .unwrap();
+        assert!(newest.as_str() > "ckpt-0000015000", "{newest}");
+        ok(gan().arg("resume").arg(&b).output().unwrap());
+        assert_same_end(&a, &b, 2);
+    }
+}

@@ -5,9 +5,12 @@ pub mod data;
 pub mod eval;
 pub mod kernel;
 pub mod repl;
+pub mod report;
 pub mod resume;
 pub mod run;
+pub mod signals;
 pub mod sink;
+pub mod sweep;
 
 use std::path::PathBuf;
 
@@ -37,6 +40,10 @@ pub enum Command {
     Kernel(kernel::KernelArgs),
     /// Measure the engine's speed on the paper's MNIST GAN (bench/README.md compares it with PyTorch).
     Bench(bench::BenchArgs),
+    /// Run a recipe over a grid of --set values and seeds (locally); `gan sweep status|resume|task DIR`.
+    Sweep(sweep::SweepArgs),
+    /// The results table of sweeps: mean ± std over the seeds, per swept value.
+    Report(report::ReportArgs),
     /// Datasets: download and verify.
     Data {
         #[command(subcommand)]

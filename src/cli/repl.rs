@@ -243,7 +243,7 @@ pub fn main(args: ReplArgs) -> anyhow::Result<()> {
         let flag = session.interrupt_handle();
         let running = running.clone();
         let presses = presses.clone();
-        let _ = ctrlc::set_handler(move || {
+        super::signals::on_signals(&[super::signals::SIGINT], move |_| {
             if !running.load(Ordering::Relaxed) {
                 return;
             }

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -54,6 +53,8 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<()> {
         .with_context(|| format!("reading run directory {}", out.display()))?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<Result<Vec<_>, _>>()?;
+    // `gan sweep task` writes the task's status.json before it starts the run.
+    entries.retain(|e| e != gan::sweep::status::FILE);
     if entries.is_empty() {
         return Ok(());
     }
@@ -78,21 +79,6 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<()> {
         );
     }
     fs::remove_dir_all(out).with_context(|| format!("--force: deleting {}", out.display()))
-}
-
-/// Without `--out`, a run goes to `runs/<stem>`, or — that one taken by an earlier run — to the
-/// first free `runs/<stem>-2`, `-3`, …: running the same recipe again must just work, and must not
-/// touch the earlier run (an explicit `--out` that holds a run is refused instead).
-fn default_out(root: &Path, stem: &str) -> PathBuf {
-    let free = |p: &Path| !p.exists() || fs::read_dir(p).is_ok_and(|mut d| d.next().is_none());
-    let first = root.join(stem);
-    if free(&first) {
-        return first;
-    }
-    (2..)
-        .map(|i| root.join(format!("{stem}-{i}")))
-        .find(|p| free(p))
-        .expect("some index is free")
 }
 
 pub fn parse_sets(sets: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -120,7 +106,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     let out = match &args.out {
         Some(out) => out.clone(),
         None if args.force => PathBuf::from("runs").join(&stem),
-        None => default_out(Path::new("runs"), &stem),
+        None => gan::rundir::first_free(Path::new("runs"), &stem),
     };
     if let Some(t) = args.timeout {
         check_timeout(t)?;
@@ -162,7 +148,8 @@ pub fn check_timeout(t: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `text` (named `file` in errors) in `session`, handling Ctrl-C and `--timeout`.
+/// Runs `text` (named `file` in errors) in `session`, handling the stop signals (Ctrl-C, SIGTERM,
+/// SIGUSR1: see `signals`) and `--timeout`.
 pub fn execute(
     session: &mut Session,
     file: &str,
@@ -170,14 +157,7 @@ pub fn execute(
     timeout: Option<f64>,
 ) -> anyhow::Result<()> {
     let run = session.host.run.clone().expect("a run directory");
-    let flag = session.interrupt_handle();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::Relaxed) {
-            // a second Ctrl-C: the user really wants out
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupt: stopping at the next step boundary (Ctrl-C again to quit now)");
-    });
+    super::signals::stop_training_on_signals(session.interrupt_handle());
     let started = std::time::Instant::now();
     if let Some(t) = timeout {
         session.host.set_timeout(t);
@@ -206,9 +186,11 @@ pub fn execute(
             eprintln!("error: {e}");
             std::process::exit(124);
         }
+        // Ctrl-C, SIGTERM or SIGUSR1: the checkpoint is saved; the status names the signal.
         Err(e) if e.stop == Some(Stop::Interrupt) => {
             eprintln!("{e}");
-            std::process::exit(130);
+            let signal = super::signals::last().unwrap_or(super::signals::SIGINT);
+            std::process::exit(super::signals::exit_status(signal));
         }
         Err(e) => Err(anyhow::Error::new(e)),
     }

@@ -198,6 +198,8 @@ pub static DOCS: &[FnDoc] = &[
       "Plots the losses and D's outputs per epoch into `file` (and shows the plot)."),
     f("output", "write_json", "write_json(file: string, value: map)",
       "Writes a map as pretty JSON into the run directory."),
+    f("output", "report", "report(dir: string) -> map",
+      "The results table of a sweep folder made by `gan sweep` (as `gan report DIR` prints it): `#{ table, by, metrics, groups, runs }`; `table` is Markdown, each group has `values`, `n`, `total`, `failed_seeds` and per metric `stats` `#{ mean, std, n }` (std with n − 1)."),
     p("output", "Samples", "rows", "Samples.rows -> int", "The number of rows."),
     p("output", "Samples", "dim", "Samples.dim -> int", "Values per row."),
     m("output", "Samples", "mean", "Samples.mean() -> float", "The mean of all values."),

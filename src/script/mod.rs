@@ -5,6 +5,7 @@ pub mod api_data;
 pub mod api_eval;
 pub mod api_output;
 pub mod api_paper;
+pub mod api_report;
 pub mod api_stack;
 pub mod api_train;
 pub mod budget;
@@ -12,6 +13,7 @@ pub mod docs;
 pub mod error;
 pub mod host;
 pub mod options;
+pub mod params;
 pub mod resume;
 pub mod sandbox;
 pub mod train_loop;
@@ -103,6 +105,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     api_output::register(&mut engine, host);
     api_paper::register(&mut engine, host);
     api_eval::register(&mut engine, host);
+    api_report::register(&mut engine);
     resume::register(&mut engine, host);
     // The front ends' tests need a cell that panics, and no real input should: only they set
     // this variable. The function is not documented and never registered otherwise.

@@ -8,6 +8,8 @@ use gan::engine::EpochMetrics;
 use gan::script::{HostConfig, Sink};
 use gan::session::Session;
 
+pub mod sweep;
+
 /// The shared MNIST directory: `GAN_DATA_DIR`, else `../shared/data/mnist` beside the project.
 pub fn mnist_dir() -> PathBuf {
     match std::env::var_os("GAN_DATA_DIR") {
@@ -134,4 +136,19 @@ pub fn shared_evaluator() -> std::sync::Arc<gan::eval::MnistEvaluator> {
         test_classifier_cache().join("classifier"),
     ];
     gan::eval::MnistEvaluator::shared_with_cache(&dir, &dirs, &mut |l| eprintln!("{l}")).unwrap()
+}
+
+/// metrics.jsonl with the timing fields removed (the only fields that differ between two runs
+/// of the same recipe and seed).
+pub fn metrics_without_timing(dir: &Path, file: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            assert!(o.remove("secs").is_some() && o.remove("it_per_s").is_some());
+            v
+        })
+        .collect()
 }

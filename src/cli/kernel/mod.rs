@@ -252,7 +252,7 @@ async fn serve(info: ConnectionInfo, config: HostConfig) -> Result<()> {
     {
         let flag = interrupt.clone();
         let busy = busy.clone();
-        let _ = ctrlc::set_handler(move || {
+        super::signals::on_signals(&[super::signals::SIGINT], move |_| {
             if busy.load(Ordering::Relaxed) {
                 flag.store(true, Ordering::Relaxed);
             }
