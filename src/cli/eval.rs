@@ -87,11 +87,10 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
 }
 
 /// The MNIST directory to evaluate a run against ([`super::run_data_dir`]): `--data-dir`, else
-/// the one the run recorded in its `config.json`, else the default. So `gan eval parzen RUN`
-/// works from any folder, as `gan resume RUN` does.
+/// the default; the one the run recorded in its `config.json` is only named in a note.
 fn data_dir_for(run: &Path, flag: Option<PathBuf>) -> PathBuf {
     let recorded = || {
-        let bytes = std::fs::read(run.join("config.json")).ok()?;
+        let bytes = super::resume::read_config(&run.join("config.json")).ok()?;
         let config = serde_json::from_slice::<serde_json::Value>(&bytes).ok()?;
         super::resume::invocation(&config).ok()?.data_dir
     };
@@ -150,7 +149,7 @@ fn weights_of(run: &Path) -> anyhow::Result<PathBuf> {
     if final_weights.exists() {
         return Ok(final_weights);
     }
-    match gan::checkpoint::latest(run.join("checkpoints")) {
+    match gan::checkpoint::latest_checked(run.join("checkpoints"))? {
         Some(ckpt) => Ok(ckpt.join(gan::checkpoint::MODEL_FILE)),
         None => anyhow::bail!(
             "{}: no weights.safetensors and no complete checkpoint in checkpoints/",
