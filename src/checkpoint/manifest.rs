@@ -172,13 +172,6 @@ impl Manifest {
                 m.format_version
             );
         }
-        if let Some(seal) = &m.seal {
-            if *seal != m.seal_of() {
-                return Err(Tampered(
-                    "its `seal` does not match its content: a field (epoch, step, a digest, …) was edited after the checkpoint was written".into(),
-                ).into());
-            }
-        }
         for name in m.files.keys().chain(m.sizes.keys()) {
             if !is_plain_name(name) {
                 return Err(Tampered(format!(
@@ -188,12 +181,34 @@ impl Manifest {
             }
         }
         let r = &m.rng;
-        if (r.seed, r.step, r.epoch, r.batch_in_epoch, r.samples_drawn)
-            != (m.seed, m.step, m.epoch, m.batch_in_epoch, m.samples_drawn)
-        {
-            bail!("`rng` disagrees with the run position recorded beside it");
+        for (field, own, rng) in [
+            ("seed", m.seed, r.seed),
+            ("step", m.step, r.step),
+            ("epoch", m.epoch, r.epoch),
+            ("batch_in_epoch", m.batch_in_epoch, r.batch_in_epoch),
+            ("samples_drawn", m.samples_drawn, r.samples_drawn),
+        ] {
+            if own != rng {
+                return Err(Tampered(format!(
+                    "`{field}` is {own} but `rng.{field}` is {rng}: the manifest was edited"
+                ))
+                .into());
+            }
         }
         Ok(m)
+    }
+
+    /// Checks the manifest's [`seal`](Manifest::seal) (read from `path`, named in the error).
+    /// Checked after the fields that can name what was edited (see `Checkpoint::verify`).
+    pub fn check_seal(&self, path: &Path) -> Result<()> {
+        match &self.seal {
+            Some(seal) if *seal != self.seal_of() => Err(Tampered(format!(
+                "{}: its `seal` does not match its content: a field was edited after the checkpoint was written",
+                path.display()
+            ))
+            .into()),
+            _ => Ok(()),
+        }
     }
 
     /// Writes the manifest to `path` atomically.

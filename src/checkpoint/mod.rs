@@ -123,6 +123,7 @@ impl Checkpoint {
         let model = read_listed(path, &m, MODEL_FILE)?;
         read_listed(path, &m, OPTIM_FILE)?;
         check_position(&m, &model, &path.join(MODEL_FILE))?;
+        m.check_seal(&path.join(MANIFEST_FILE))?;
         Ok(m)
     }
 
@@ -136,6 +137,7 @@ impl Checkpoint {
         let (model_path, model_bytes) = (path.join(MODEL_FILE), read_listed(path, &m, MODEL_FILE)?);
         let (optim_path, optim_bytes) = (path.join(OPTIM_FILE), read_listed(path, &m, OPTIM_FILE)?);
         check_position(&m, &model_bytes, &model_path)?;
+        m.check_seal(&path.join(MANIFEST_FILE))?;
 
         let mut gan = Gan::try_new(m.gan_spec.clone(), m.seed)
             .map_err(|e| anyhow!("{}: the recorded spec is invalid: {e}", path.display()))?;
