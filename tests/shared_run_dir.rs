@@ -223,7 +223,11 @@ fn a_fifo_planted_as_checkpoint_weights_does_not_hang_resume() {
     let newest = gan::checkpoint::latest(run.join("checkpoints")).unwrap();
     let model = newest.join(gan::checkpoint::MODEL_FILE);
     fs::remove_file(&model).unwrap();
-    assert!(Command::new("mkfifo").arg(&model).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&model)
+        .status()
+        .unwrap()
+        .success());
 
     let mut child = gan()
         .args(["resume", "--timeout", "30"])
