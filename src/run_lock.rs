@@ -19,6 +19,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
+use crate::safe_fs::open_no_follow;
+
 /// The lock file's name inside a run directory.
 pub const LOCK_FILE: &str = ".gan.lock";
 
@@ -62,25 +64,15 @@ pub fn acquire(dir: &Path) -> Result<Acquired> {
         return Ok(Acquired::Shared(l));
     }
     let path = dir.join(LOCK_FILE);
-    let mut opts = OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let mut file = opts.open(&path).with_context(|| {
-        format!(
-            "opening the lock file {} (a symlink is refused)",
-            path.display()
-        )
-    })?;
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        bail!(
-            "{}: is not a regular file; refusing to use it as the run's lock",
-            path.display()
-        );
-    }
+    let (mut file, _) = open_no_follow(
+        &path,
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+        "use as the run's lock",
+    )?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => bail!(

@@ -3,7 +3,7 @@
 //! two processes never write one run at once. Through the real binary.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -130,6 +130,15 @@ let m = gan(stack(1).dense(32).relu().dense(1), stack(1).dense(32).relu().dense(
 m.fit(data, #{ epochs: param("epochs", 1000), batch: 20 });
 "#;
 
+/// A temporary folder holding LONG_FIT as `long.rhai`, and the path of a run directory in it.
+fn long_fit() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("long.rhai");
+    fs::write(&recipe, LONG_FIT).unwrap();
+    let run = tmp.path().join("run");
+    (tmp, recipe, run)
+}
+
 /// Kills and reaps the child when dropped, so a failed assertion leaves no run behind.
 struct Reaped(std::process::Child);
 
@@ -142,10 +151,7 @@ impl Drop for Reaped {
 
 #[test]
 fn a_second_process_on_a_run_is_refused_naming_the_first() {
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = tmp.path().join("long.rhai");
-    fs::write(&recipe, LONG_FIT).unwrap();
-    let run = tmp.path().join("run");
+    let (_tmp, recipe, run) = long_fit();
     let first = Reaped(
         gan()
             .args(["run", "--timeout", "120", "--out"])
@@ -200,10 +206,7 @@ fn a_second_process_on_a_run_is_refused_naming_the_first() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_planted_as_checkpoint_weights_does_not_hang_resume() {
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = tmp.path().join("long.rhai");
-    fs::write(&recipe, LONG_FIT).unwrap();
-    let run = tmp.path().join("run");
+    let (_tmp, recipe, run) = long_fit();
     let out = gan()
         .args([
             "run",

@@ -143,7 +143,9 @@ fn classifier(
 /// newest complete checkpoint (a run still going, or stopped).
 fn weights_of(run: &Path) -> anyhow::Result<PathBuf> {
     if !run.is_dir() {
-        return Ok(run.to_path_buf());
+        // A weights file named on the command line is the user's own choice: a symlink there is
+        // followed here (a symlink inside a run directory is not: the read refuses it).
+        return Ok(run.canonicalize().unwrap_or_else(|_| run.to_path_buf()));
     }
     let final_weights = run.join("weights.safetensors");
     if final_weights.exists() {

@@ -7,39 +7,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
+use super::open::open_no_follow;
+
 /// Opens `path` for reading if it is a regular file and not a symlink; returns it with its
-/// size. The checks are made on the opened file (`fstat`), so the file cannot be swapped
-/// between the check and the read.
+/// size ([`open_no_follow`]).
 pub fn open_regular(path: &Path) -> Result<(File, u64)> {
-    let mut opts = OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, forever.
-        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let f = opts.open(path).map_err(|e| {
-        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-        if link {
-            anyhow::anyhow!(
-                "{}: is a symbolic link; refusing to read through it",
-                path.display()
-            )
-        } else {
-            anyhow::Error::new(e).context(format!("reading {}", path.display()))
-        }
-    })?;
-    let meta = f
-        .metadata()
-        .with_context(|| format!("inspecting {}", path.display()))?;
-    if !meta.is_file() {
-        bail!(
-            "{}: is not a regular file (a FIFO, device or directory); refusing to read it",
-            path.display()
-        );
-    }
-    Ok((f, meta.len()))
+    open_no_follow(path, OpenOptions::new().read(true), "read")
 }
 
 /// Reads the whole of `path` if it is a regular file (not a symlink) of at most `max` bytes.

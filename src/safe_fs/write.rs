@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use super::open::open_no_follow;
+
 /// Suffix of every temporary file or directory this module creates; readers skip such names.
 pub const TEMP_SUFFIX: &str = ".tmp";
 
@@ -75,34 +77,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Appends `line` and a newline to `path` (created if missing), flushed to the disk. A symlink
 /// (dangling or not) or a non-regular file at `path` is refused before a byte is written.
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
-    let mut opts = OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: opening a planted FIFO for writing must not wait for a reader.
-        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let mut f = opts.open(path).map_err(|e| {
-        let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-        if link {
-            anyhow::anyhow!(
-                "{}: is a symbolic link; refusing to append through it",
-                path.display()
-            )
-        } else {
-            anyhow::Error::new(e).context(format!("opening {}", path.display()))
-        }
-    })?;
-    let meta = f
-        .metadata()
-        .with_context(|| format!("inspecting {}", path.display()))?;
-    if !meta.is_file() {
-        bail!(
-            "{}: is not a regular file; refusing to append to it",
-            path.display()
-        );
-    }
+    let (mut f, _) = open_no_follow(
+        path,
+        OpenOptions::new().create(true).append(true),
+        "append to",
+    )?;
     writeln!(f, "{line}").with_context(|| format!("writing {}", path.display()))?;
     f.sync_data().ok();
     Ok(())
