@@ -197,7 +197,7 @@ pub static DOCS: &[FnDoc] = &[
     f("output", "plot_history", "plot_history(gan: Gan, file: string)",
       "Plots the losses and D's outputs per epoch into `file` (and shows the plot)."),
     f("output", "write_json", "write_json(file: string, value: map)",
-      "Writes a map as pretty JSON into the run directory."),
+      "Writes a map as pretty JSON into the run directory (not over the run's own files: config.json, recipe.rhai, metrics*.jsonl, checkpoints*/, weights*.safetensors)."),
     p("output", "Samples", "rows", "Samples.rows -> int", "The number of rows."),
     p("output", "Samples", "dim", "Samples.dim -> int", "Values per row."),
     m("output", "Samples", "mean", "Samples.mean() -> float", "The mean of all values."),
