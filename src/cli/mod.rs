@@ -56,8 +56,9 @@ pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
 
 /// The MNIST directory for an existing run (`gan resume`, `gan eval`): `--data-dir`, else the
 /// default (`GAN_DATA_DIR`, `./data/mnist`). Never the directory the run's `config.json`
-/// records: that file is inside the run directory, where a recipe (or whoever sent the run) could
-/// have pointed it anywhere. When the recorded one differs, a note says how to use it.
+/// records: that file is inside the run directory, and whoever wrote the directory (it may have
+/// come from someone else) could have pointed it anywhere. When the recorded one differs, a note
+/// says how to use it.
 pub fn run_data_dir(flag: Option<PathBuf>, recorded: Option<PathBuf>) -> PathBuf {
     if let Some(d) = flag {
         return d;

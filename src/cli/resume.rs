@@ -122,7 +122,7 @@ pub fn invocation(config: &Value) -> anyhow::Result<Invocation> {
 }
 
 /// Where the rerun's `import`s load from: only `--recipe-dir`. The folder `config.json` records
-/// is not trusted (a recipe can rewrite that file); it is only named in a note.
+/// is not trusted (the run directory may have come from someone else); it is only named in a note.
 fn module_root(args: &ResumeArgs, inv: &Invocation, text: &str) -> anyhow::Result<Option<PathBuf>> {
     if let Some(d) = &args.recipe_dir {
         let d = d
