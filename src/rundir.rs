@@ -2,26 +2,38 @@
 //! (no absolute paths, no `..`, no symlinks leading out), and files are written atomically.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
-/// The folder a run writes into.
+use crate::run_lock::{self, Acquired, RunLock};
+use crate::safe_fs::{append_line, remove_stray_temps, write_atomic};
+
+/// The folder a run writes into. Holding one holds the run's lock ([`crate::run_lock`]).
 #[derive(Clone, Debug)]
 pub struct RunDir {
     root: PathBuf,
+    _lock: Arc<RunLock>,
 }
 
 impl RunDir {
-    /// Creates (if needed) and opens `root`.
+    /// Creates (if needed), locks and opens `root`; fails naming the holder if another process
+    /// writes it. Taking the lock fresh, it deletes the temporary files a crashed writer left.
     pub fn create(root: &Path) -> Result<Self> {
         fs::create_dir_all(root)
             .with_context(|| format!("creating run directory {}", root.display()))?;
         let root = root
             .canonicalize()
             .with_context(|| format!("opening run directory {}", root.display()))?;
-        Ok(RunDir { root })
+        let lock = match run_lock::acquire(&root)? {
+            Acquired::Fresh(l) => {
+                remove_stray_temps(&root)?;
+                l
+            }
+            Acquired::Shared(l) => l,
+        };
+        Ok(RunDir { root, _lock: lock })
     }
 
     pub fn path(&self) -> &Path {
@@ -72,73 +84,47 @@ impl RunDir {
         Ok(path)
     }
 
-    /// Appends one line to `rel` (flushed; used for metrics.jsonl).
+    /// Writes `bytes` to `rel` for a recipe (`write_json`, images): as [`RunDir::write`], but a
+    /// control file of the run ([`control_file`]) is refused, naming it.
+    pub fn write_output(&self, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
+        if let Some(what) = control_file(rel) {
+            bail!("`{rel}`: {what}; recipes may not write it");
+        }
+        self.write(rel, bytes)
+    }
+
+    /// Appends one line to `rel` (flushed, never through a symlink; used for metrics.jsonl).
     pub fn append_line(&self, rel: &str, line: &str) -> Result<()> {
-        let path = self.resolve(rel)?;
-        let mut f = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        writeln!(f, "{line}").with_context(|| format!("writing {}", path.display()))?;
-        f.sync_data().ok();
-        Ok(())
+        append_line(&self.resolve(rel)?, line)
     }
 }
 
-/// Writes a file so that readers see either the old content or the whole new one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
-}
-
-/// Reads a small file a run or sweep directory holds, treating it as hostile: a symlink (even to
-/// a file), a FIFO or device (which would block or never end) and anything over `max` bytes are
-/// refused with an error naming the file.
-pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; checked as a regular file next.
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .with_context(|| format!("opening {} (symlinks are not followed)", path.display()))?;
-    let meta = f.metadata()?;
-    if !meta.is_file() {
-        bail!("{}: not a regular file", path.display());
-    }
-    if meta.len() > max {
-        bail!(
-            "{}: {} bytes, more than the {max} allowed",
-            path.display(),
-            meta.len()
-        );
-    }
-    let mut bytes = Vec::new();
-    f.take(max + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", path.display()))?;
-    if bytes.len() as u64 > max {
-        bail!("{}: grew past the {max} bytes allowed", path.display());
-    }
-    Ok(bytes)
+/// Why `rel` names a file `gan` itself writes and reads back (so a recipe writing it could
+/// change how the run is resumed or what it reports), or None for an ordinary output.
+pub fn control_file(rel: &str) -> Option<&'static str> {
+    let first = Path::new(rel).components().find_map(|c| match c {
+        Component::Normal(n) => Some(n.to_string_lossy()),
+        _ => None,
+    })?;
+    let name = first.as_ref();
+    let per_gan = |base: &str, ext: &str| {
+        name == format!("{base}.{ext}")
+            || (name.starts_with(&format!("{base}_")) && name.ends_with(&format!(".{ext}")))
+    };
+    Some(match name {
+        "config.json" => "config.json records how `gan resume` reruns the run",
+        "recipe.rhai" => "recipe.rhai is the recipe `gan resume` runs",
+        "status.json" => "status.json records the run's state",
+        run_lock::LOCK_FILE => "the run's lock file",
+        _ if per_gan("metrics", "jsonl") => {
+            "metrics files are the run's training log, read back on resume"
+        }
+        _ if name == "checkpoints" || name.starts_with("checkpoints_") => {
+            "checkpoint directories are read back on resume"
+        }
+        _ if per_gan("weights", "safetensors") => "weights files are the run's trained models",
+        _ => return None,
+    })
 }
 
 /// The first free directory among `root/stem`, `root/stem-2`, `-3`, … (free: absent or empty),
@@ -176,28 +162,32 @@ mod tests {
             assert!(!tmp.path().join("x").exists());
         }
         run.write("sub/ok.txt", b"yes").unwrap();
+        for name in [
+            "config.json",
+            "./recipe.rhai",
+            "metrics.jsonl",
+            "metrics_other.jsonl",
+            "checkpoints/ckpt-0000000001/manifest.json",
+            "checkpoints_b/x",
+            "weights.safetensors",
+            "weights_b.safetensors",
+            "status.json",
+            ".gan.lock",
+        ] {
+            let e = run.write_output(name, b"{}").unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("`{name}`: ")) && e.ends_with("recipes may not write it"),
+                "{e}"
+            );
+        }
+        for name in [
+            "final.json",
+            "sub/config.json",
+            "metrics.json",
+            "weights.png",
+        ] {
+            run.write_output(name, b"{}").unwrap();
+        }
         assert_eq!(fs::read(run.path().join("sub/ok.txt")).unwrap(), b"yes");
-    }
-
-    #[test]
-    fn read_regular_refuses_symlinks_fifos_and_big_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        let ok = tmp.path().join("ok.json");
-        fs::write(&ok, b"{}").unwrap();
-        assert_eq!(read_regular(&ok, 2).unwrap(), b"{}");
-        let e = read_regular(&ok, 1).unwrap_err().to_string();
-        assert!(e.contains("2 bytes, more than the 1 allowed"), "{e}");
-        let link = tmp.path().join("link.json");
-        std::os::unix::fs::symlink(&ok, &link).unwrap();
-        let e = format!("{:#}", read_regular(&link, 10).unwrap_err());
-        assert!(e.contains("link.json") && e.contains("symlinks"), "{e}");
-        let fifo = tmp.path().join("fifo");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
-        let e = read_regular(&fifo, 10).unwrap_err().to_string();
-        assert!(e.contains("not a regular file"), "{e}");
     }
 }

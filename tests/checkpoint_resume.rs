@@ -792,3 +792,146 @@ fn checkpoint_observer_saves_every_n_epochs_and_keeps_k() {
     fit(&mut resumed, &sgd_fit(7), &mut Quiet);
     assert_same_state(&mut gan, &mut resumed);
 }
+
+/// `f` run on another thread must finish within 20 s (a FIFO read would block forever).
+fn within_20s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(f()));
+    match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(v) => v,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("hung: the checkpoint read blocked")
+        }
+        Err(_) => panic!("the check failed (its panic is above)"),
+    }
+}
+
+/// Rewrites the manifest of checkpoint `ck` with `edit` applied to its JSON.
+fn edit_manifest(ck: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let p = ck.join(MANIFEST_FILE);
+    let mut m: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+    edit(&mut m);
+    fs::write(&p, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+}
+
+/// The error of resuming from the newest checkpoint in `dir`, as the resume path does: an
+/// edited or planted checkpoint must stop it, not be skipped for an older one.
+fn resume_error(dir: &Path) -> String {
+    let dir = dir.to_path_buf();
+    within_20s(move || {
+        let e =
+            gan::checkpoint::latest_checked(&dir).expect_err("the newest checkpoint is refused");
+        assert!(e.is::<gan::checkpoint::Tampered>(), "{e:#}");
+        format!("{e:#}")
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_symlink_as_a_checkpoint_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cks = checkpoints_per_epoch(dir.path(), 2);
+    let model = cks[1].join(MODEL_FILE);
+    fs::remove_file(&model).unwrap();
+    let c = std::ffi::CString::new(model.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let e = resume_error(dir.path());
+    assert!(
+        e.contains("model.safetensors: is not a regular file"),
+        "{e}"
+    );
+    let ck = cks[1].clone();
+    let e = within_20s(move || format!("{:#}", Checkpoint::load(&ck).unwrap_err()));
+    assert!(
+        e.contains("model.safetensors: is not a regular file"),
+        "{e}"
+    );
+
+    // a symlink to an identical copy outside is refused too (its target is never read)
+    fs::remove_file(&model).unwrap();
+    let outside = dir.path().join("elsewhere.safetensors");
+    fs::copy(cks[0].join(MODEL_FILE), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &model).unwrap();
+    let e = resume_error(dir.path());
+    assert!(e.contains("model.safetensors: is a symbolic link"), "{e}");
+}
+
+#[test]
+fn a_manifest_naming_files_outside_its_checkpoint_is_refused() {
+    for name in [
+        "/dev/zero",
+        "../../outside.bin",
+        "..",
+        "sub/model.safetensors",
+        "extra.bin",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cks = checkpoints_per_epoch(dir.path(), 1);
+        fs::write(dir.path().join("outside.bin"), b"secret").unwrap();
+        edit_manifest(&cks[0], |m| {
+            m["files"][name] = json!(gan::checkpoint::sha256_hex(b"secret"));
+        });
+        let e = resume_error(dir.path());
+        let plain = !name.contains('/') && name != "..";
+        let want = if plain {
+            "a checkpoint holds exactly model.safetensors and optim.safetensors".to_string()
+        } else {
+            format!("`files`: `{name}` is not a plain file name")
+        };
+        assert!(e.contains(&want), "{name}: {e}");
+    }
+}
+
+#[test]
+fn an_edited_manifest_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cks = checkpoints_per_epoch(dir.path(), 3);
+    let newest = cks[2].clone();
+    let fresh = fs::read(newest.join(MANIFEST_FILE)).unwrap();
+    let restore = || fs::write(newest.join(MANIFEST_FILE), &fresh).unwrap();
+
+    // epoch edited consistently (with rng.epoch): the weights' own metadata disagrees
+    edit_manifest(&newest, |m| {
+        m["epoch"] = json!(7);
+        m["rng"]["epoch"] = json!(7);
+    });
+    let e = resume_error(dir.path());
+    assert!(
+        e.contains("`epoch` is 7, but") && e.contains("was saved at epoch 3"),
+        "{e}"
+    );
+    restore();
+    // epoch alone: it disagrees with rng.epoch
+    edit_manifest(&newest, |m| m["epoch"] = json!(1));
+    let e = resume_error(dir.path());
+    assert!(e.contains("`epoch` is 1 but `rng.epoch` is 3"), "{e}");
+    restore();
+    // a field nothing else records: the seal catches it
+    edit_manifest(&newest, |m| m["g_prev_lr"] = json!(0.5));
+    let e = resume_error(dir.path());
+    assert!(e.contains("`seal` does not match its content"), "{e}");
+    restore();
+    assert_eq!(
+        gan::checkpoint::latest_checked(dir.path())
+            .unwrap()
+            .as_deref(),
+        Some(newest.as_path())
+    );
+}
+
+#[test]
+fn a_checkpoint_file_of_another_size_than_declared_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let cks = checkpoints_per_epoch(dir.path(), 2);
+    let optim = cks[1].join(OPTIM_FILE);
+    let mut b = fs::read(&optim).unwrap();
+    b.extend_from_slice(&[0; 4096]);
+    fs::write(&optim, b).unwrap();
+    let e = format!("{:#}", Checkpoint::load(&cks[1]).unwrap_err());
+    assert!(
+        e.contains("optim.safetensors: ") && e.contains(" bytes, the manifest records "),
+        "{e}"
+    );
+    // like a corrupt file, it is passed over for the older complete checkpoint
+    assert_eq!(latest(dir.path()).as_deref(), Some(cks[0].as_path()));
+}

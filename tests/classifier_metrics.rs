@@ -96,18 +96,32 @@ fn dsl_and_cli_report_the_metrics() {
         "an untrained G is far from the data: {fd}"
     );
 
-    // No --data-dir, no GAN_DATA_DIR, run from an empty folder: the CLI reads MNIST from the
-    // directory the run recorded in its config.json.
+    // No --data-dir, no GAN_DATA_DIR, run from an empty folder: the run's config.json records
+    // where MNIST was, but a run directory does not choose what eval reads (README "Security
+    // model"): the note names the recorded directory, and --data-dir uses it.
     let elsewhere = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_gan"))
-        .args(["eval", "classifier"])
-        .arg(run.path())
-        .args(["--samples", "500", "--json"])
-        .env_remove("GAN_DATA_DIR")
-        .current_dir(elsewhere.path())
-        .env("GAN_CACHE_DIR", common::test_classifier_cache())
-        .output()
-        .unwrap();
+    let eval = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gan"));
+        c.args(["eval", "classifier"])
+            .arg(run.path())
+            .args(["--samples", "500", "--json"])
+            .env_remove("GAN_DATA_DIR")
+            .current_dir(elsewhere.path())
+            .env("GAN_CACHE_DIR", common::test_classifier_cache());
+        c
+    };
+    let out = eval().output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let recorded = common::mnist_dir().canonicalize().unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "the run recorded the data directory {}",
+            recorded.display()
+        )) && stderr.contains("./data/mnist"),
+        "{stderr}"
+    );
+    let out = eval().arg("--data-dir").arg(&recorded).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("classifier: loaded from"), "{stderr}");

@@ -256,6 +256,141 @@ fn imports_resolve_only_in_the_recipe_folder() {
 }
 
 #[test]
+fn the_runs_control_files_are_not_writable_from_a_recipe() {
+    let sb = Sandbox::new();
+    // a run directory as `gan run` leaves it, with the files `gan resume` reads back
+    fs::write(sb.path("run/config.json"), "{}").unwrap();
+    fs::create_dir_all(sb.path("run/checkpoints")).unwrap();
+    for file in [
+        "config.json",
+        "./recipe.rhai",
+        "metrics.jsonl",
+        "metrics_other.jsonl",
+        "checkpoints/ckpt-0000000016/manifest.json",
+        "weights.safetensors",
+        "status.json",
+        ".gan.lock",
+    ] {
+        for call in [
+            format!(r#"write_json("{file}", #{{ data_dir: "/" }})"#),
+            format!(r#"save_grid(s, "{file}")"#),
+        ] {
+            let e = sb.error(&format!("{SETUP}{call};"));
+            assert_eq!(e.line, Some(7), "{call}: {e}");
+            assert!(
+                e.message.contains(&format!("`{file}`: "))
+                    && e.message.contains("recipes may not write it"),
+                "{call}: {}",
+                e.message
+            );
+        }
+    }
+    // (fit rewrites config.json itself; the recipe's value never got in)
+    let config = fs::read_to_string(sb.path("run/config.json")).unwrap();
+    assert!(!config.contains(r#""data_dir": "/""#), "{config}");
+    for never in [
+        "recipe.rhai",
+        "metrics_other.jsonl",
+        "checkpoints/ckpt-0000000016",
+        "status.json",
+    ] {
+        assert!(!sb.path("run").join(never).exists(), "{never} was written");
+    }
+    // fit's own outputs are there, as the engine wrote them
+    for own in ["metrics.jsonl", "weights.safetensors", ".gan.lock"] {
+        let bytes = fs::read(sb.path("run").join(own)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("data_dir"),
+            "{own}"
+        );
+    }
+    // ordinary outputs, including names that merely look alike, are fine
+    let mut s = sb.session();
+    let _ = s
+        .eval(r#"write_json("final.json", #{ a: 1 }); write_json("sub/config.json", #{ a: 2 });"#)
+        .unwrap();
+    sb.assert_nothing_outside_run();
+}
+
+#[cfg(unix)]
+#[test]
+fn planted_symlinks_in_the_run_directory_are_not_written_through() {
+    let sb = Sandbox::new();
+    let outside = sb.path("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("victim"), "precious").unwrap();
+    fs::write(sb.path("run/inner.json"), "inner").unwrap();
+    let link =
+        |target: PathBuf, name: &str| std::os::unix::fs::symlink(target, sb.path(name)).unwrap();
+    // the temp name a writer with a predictable scheme would use, pointing outside
+    link(
+        outside.join("victim"),
+        &format!("run/.out.json.tmp{}", std::process::id()),
+    );
+    // a dangling link as the metrics log; a link to another file of the run as an output
+    link(outside.join("appended"), "run/metrics.jsonl");
+    link(sb.path("run/inner.json"), "run/link.json");
+    let sb = Sandbox {
+        before: listing(sb.root.path()),
+        root: sb.root,
+    };
+    let mut s = sb.session();
+    let _ = s.eval(r#"write_json("out.json", #{ a: 1 });"#).unwrap();
+    assert!(fs::symlink_metadata(sb.path("run/out.json"))
+        .unwrap()
+        .is_file());
+    let e = sb.error(r#"write_json("link.json", #{ a: 1 });"#);
+    assert!(
+        e.message.contains("link.json: is a symbolic link"),
+        "{}",
+        e.message
+    );
+    let e = sb.error(SETUP);
+    assert!(
+        e.message.contains("metrics.jsonl: is a symbolic link"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        fs::read_to_string(outside.join("victim")).unwrap(),
+        "precious"
+    );
+    assert_eq!(
+        fs::read_to_string(sb.path("run/inner.json")).unwrap(),
+        "inner"
+    );
+    assert!(
+        !outside.join("appended").exists(),
+        "a line was appended outside"
+    );
+    sb.assert_nothing_outside_run();
+}
+
+#[test]
+fn stray_temporary_files_are_deleted_when_a_run_is_opened() {
+    let sb = Sandbox::new();
+    // what a crash between creating a temp file (or checkpoint directory) and its rename leaves
+    let strays = [
+        "run/.config.json.a1B2c3.tmp",
+        "run/sub/.grid.png.Zz9Yy8.tmp",
+        "run/checkpoints/.ckpt-0000000016.q1w2e3.tmp/model.safetensors",
+    ];
+    for p in strays {
+        fs::create_dir_all(sb.path(p).parent().unwrap()).unwrap();
+        fs::write(sb.path(p), b"partial").unwrap();
+    }
+    fs::write(sb.path("run/kept.tmp"), b"a recipe's own output").unwrap();
+    let _s = sb.session();
+    for p in strays {
+        assert!(!sb.path(p).exists(), "{p} is still there");
+    }
+    assert!(!sb
+        .path("run/checkpoints/.ckpt-0000000016.q1w2e3.tmp")
+        .exists());
+    assert!(sb.path("run/kept.tmp").exists() && sb.path("run/sub").is_dir());
+}
+
+#[test]
 fn deep_recursion_is_a_clean_error() {
     let sb = Sandbox::new();
     let e = sb.error("fn f(n) { f(n + 1) }\nf(0);");

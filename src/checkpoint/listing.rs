@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::atomic::{sync_dir, temp_name, TEMP_SUFFIX};
-use super::{Checkpoint, DIR_PREFIX};
+use super::{Checkpoint, Tampered, DIR_PREFIX};
+use crate::safe_fs::{sync_dir, temp_name, TEMP_SUFFIX};
 
 /// The step of a checkpoint directory name (`ckpt-0000001234` → 1234); None for anything else,
 /// temporary directories (`.ckpt-….tmp`) included.
@@ -41,13 +41,24 @@ pub fn list(dir: impl AsRef<Path>) -> Result<Vec<(u64, PathBuf)>> {
 
 /// The newest complete checkpoint in `dir`: the highest step whose manifest is present and
 /// whose files match their recorded digests. Incomplete or corrupt ones and temporary
-/// directories are skipped; None if there is none (or `dir` cannot be read).
+/// directories are skipped; None if there is none (or `dir` cannot be read, or the newest
+/// one that is not incomplete was edited: see [`latest_checked`]).
 pub fn latest(dir: impl AsRef<Path>) -> Option<PathBuf> {
-    let all = list(dir).ok()?;
-    all.into_iter()
-        .rev()
-        .find(|(_, p)| Checkpoint::verify(p).is_ok())
-        .map(|(_, p)| p)
+    latest_checked(dir).ok().flatten()
+}
+
+/// As [`latest`], but a checkpoint that was edited or planted ([`Tampered`]: a manifest whose
+/// seal or position does not match, a file that is a symlink, FIFO or device) is an error
+/// rather than skipped: going back to an older checkpoint would hide it.
+pub fn latest_checked(dir: impl AsRef<Path>) -> Result<Option<PathBuf>> {
+    for (_, p) in list(dir)?.into_iter().rev() {
+        match Checkpoint::verify(&p) {
+            Ok(_) => return Ok(Some(p)),
+            Err(e) if e.is::<Tampered>() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(None)
 }
 
 /// Keeps the newest `k` complete checkpoints of `dir` (at least one: the newest complete one

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::atomic::write_atomic;
 use crate::engine::{Gan, GanSpec};
+use crate::safe_fs::{read_regular, write_atomic};
 
 /// The manifest layout this code writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -71,12 +71,35 @@ pub struct Manifest {
     pub extra: Value,
     /// SHA-256 (lower-case hex) of each file of the checkpoint, by file name.
     pub files: BTreeMap<String, String>,
+    /// Size in bytes of each file, by file name (absent in manifests from before it existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sizes: BTreeMap<String, u64>,
+    /// SHA-256 of the manifest's own content without this field ([`Manifest::seal_of`]): an
+    /// edited field (epoch, step, a digest, …) no longer matches it. It detects edits and
+    /// corruption, not a forger who recomputes it; absent in manifests from before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
+
+/// Why a checkpoint is refused as edited rather than skipped as incomplete: a crash cannot
+/// produce it (the manifest is written whole, last), so resuming from an older checkpoint
+/// instead would hide the edit.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Tampered(pub String);
+
+/// The largest manifest.json `gan` reads (its `extra` holds the run's resolved config).
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 impl Manifest {
     /// The manifest of `gan`'s current state, for tensor files with the given digests.
-    pub fn of(gan: &Gan, extra: Value, files: BTreeMap<String, String>) -> Self {
-        Manifest {
+    pub fn of(
+        gan: &Gan,
+        extra: Value,
+        files: BTreeMap<String, String>,
+        sizes: BTreeMap<String, u64>,
+    ) -> Self {
+        let mut m = Manifest {
             format_version: FORMAT_VERSION,
             epoch: gan.epoch,
             step: gan.step,
@@ -100,7 +123,23 @@ impl Manifest {
             gan_spec: gan.spec.clone(),
             extra,
             files,
-        }
+            sizes,
+            seal: None,
+        };
+        m.seal = Some(m.seal_of());
+        m
+    }
+
+    /// The seal of this manifest: SHA-256 of its compact JSON with `seal` left out. Floats print
+    /// the same after a read (serde_json round-trips them exactly), so a re-read manifest seals
+    /// to the same value.
+    pub fn seal_of(&self) -> String {
+        let unsealed = Manifest {
+            seal: None,
+            ..self.clone()
+        };
+        let text = serde_json::to_string(&unsealed).expect("a manifest serialises");
+        sha256_hex(text.as_bytes())
     }
 
     /// Sets `gan`'s run position (not its tensors or optimizer scalars) from the manifest.
@@ -133,13 +172,43 @@ impl Manifest {
                 m.format_version
             );
         }
+        for name in m.files.keys().chain(m.sizes.keys()) {
+            if !is_plain_name(name) {
+                return Err(Tampered(format!(
+                    "`files`: `{name}` is not a plain file name inside the checkpoint directory"
+                ))
+                .into());
+            }
+        }
         let r = &m.rng;
-        if (r.seed, r.step, r.epoch, r.batch_in_epoch, r.samples_drawn)
-            != (m.seed, m.step, m.epoch, m.batch_in_epoch, m.samples_drawn)
-        {
-            bail!("`rng` disagrees with the run position recorded beside it");
+        for (field, own, rng) in [
+            ("seed", m.seed, r.seed),
+            ("step", m.step, r.step),
+            ("epoch", m.epoch, r.epoch),
+            ("batch_in_epoch", m.batch_in_epoch, r.batch_in_epoch),
+            ("samples_drawn", m.samples_drawn, r.samples_drawn),
+        ] {
+            if own != rng {
+                return Err(Tampered(format!(
+                    "`{field}` is {own} but `rng.{field}` is {rng}: the manifest was edited"
+                ))
+                .into());
+            }
         }
         Ok(m)
+    }
+
+    /// Checks the manifest's [`seal`](Manifest::seal) (read from `path`, named in the error).
+    /// Checked after the fields that can name what was edited (see `Checkpoint::verify`).
+    pub fn check_seal(&self, path: &Path) -> Result<()> {
+        match &self.seal {
+            Some(seal) if *seal != self.seal_of() => Err(Tampered(format!(
+                "{}: its `seal` does not match its content: a field was edited after the checkpoint was written",
+                path.display()
+            ))
+            .into()),
+            _ => Ok(()),
+        }
     }
 
     /// Writes the manifest to `path` atomically.
@@ -147,10 +216,12 @@ impl Manifest {
         write_atomic(path, self.to_json()?.as_bytes())
     }
 
-    /// Reads and checks the manifest at `path`; errors name the file.
+    /// Reads and checks the manifest at `path` (a regular file of at most
+    /// [`MAX_MANIFEST_BYTES`]); errors name the file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = read_regular(path, MAX_MANIFEST_BYTES)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
         Self::from_json(&text)
             .with_context(|| format!("{} is not a valid manifest", path.display()))
     }
@@ -170,6 +241,12 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// A name that stays inside the directory it is joined to: not empty, no separator, not `.`
+/// or `..`.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
 /// Lower-case hex SHA-256 of `bytes`.

@@ -9,13 +9,12 @@
 //!   bit for bit as if it had never stopped: all randomness is counter-based (see
 //!   [`crate::engine::rng`]), so the position counters are the whole random state.
 //!
-//! Crash safety: each file is written atomically ([`atomic`]), the manifest last, inside a
+//! Crash safety: each file is written atomically ([`crate::safe_fs`]), the manifest last, inside a
 //! directory under a temporary name (`.ckpt-….tmp`) that is renamed into place only when
 //! complete. A crash at any moment leaves the previous checkpoints intact and either no new
 //! one or a complete one; [`latest`] only returns checkpoints whose manifest is present and
 //! whose files match their recorded digests.
 
-pub mod atomic;
 mod listing;
 pub mod manifest;
 mod observer;
@@ -25,15 +24,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
 use crate::engine::Gan;
-use atomic::{create_dir_durable, sync_dir, temp_name, write_atomic};
-use weights::{encode, encode_weights, import_weights, pick, prefixed, TensorFile};
+use crate::safe_fs::open_regular;
+use crate::safe_fs::read::read_all;
+use crate::safe_fs::{create_dir_durable, create_temp_dir, sync_dir, temp_name, write_atomic};
+use weights::{
+    encode, encode_weights, import_weights, pick, prefixed, saved_position, TensorFile,
+    MAX_WEIGHTS_BYTES,
+};
 
-pub use listing::{keep_last, latest, list, remove_stale_temps};
-pub use manifest::{sha256_hex, Manifest, RngPosition, FORMAT_VERSION, MANIFEST_FILE};
+pub use listing::{keep_last, latest, latest_checked, list, remove_stale_temps};
+pub use manifest::{sha256_hex, Manifest, RngPosition, Tampered, FORMAT_VERSION, MANIFEST_FILE};
 pub use observer::CheckpointObserver;
 pub use weights::{load_weights, read_gan, save_weights};
 
@@ -63,8 +67,7 @@ impl Checkpoint {
         let name = Self::dir_name(gan.step);
         // Built under a temporary name: until the final rename nothing named `ckpt-*` exists,
         // so a crash mid-way leaves only a `.tmp` directory that readers ignore.
-        let tmp = dir.join(temp_name(&name));
-        fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let tmp = create_temp_dir(dir, &name)?;
         if let Err(e) = Self::write_contents(&tmp, gan, extra) {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e.context(format!("saving checkpoint {}", dir.join(&name).display())));
@@ -102,28 +105,25 @@ impl Checkpoint {
             (MODEL_FILE.to_string(), sha256_hex(&model)),
             (OPTIM_FILE.to_string(), sha256_hex(&optim)),
         ]);
+        let sizes = BTreeMap::from([
+            (MODEL_FILE.to_string(), model.len() as u64),
+            (OPTIM_FILE.to_string(), optim.len() as u64),
+        ]);
         // Last: the manifest vouches for the files above, so it must not exist before they do.
-        Manifest::of(gan, extra, files).write(&tmp.join(MANIFEST_FILE))
+        Manifest::of(gan, extra, files, sizes).write(&tmp.join(MANIFEST_FILE))
     }
 
-    /// Checks that `path` is a complete checkpoint (manifest readable, every file matching its
-    /// digest) and returns its manifest.
+    /// Checks that `path` is a complete checkpoint (manifest readable and sealed, exactly the
+    /// two tensor files, each matching its size and digest, the weights saved at the manifest's
+    /// step and epoch) and returns its manifest. A checkpoint that was edited rather than left
+    /// incomplete fails with a [`Tampered`] error.
     pub fn verify(path: impl AsRef<Path>) -> Result<Manifest> {
         let path = path.as_ref();
         let m = Manifest::read(&path.join(MANIFEST_FILE))?;
-        for name in [MODEL_FILE, OPTIM_FILE] {
-            if !m.files.contains_key(name) {
-                return Err(anyhow!(
-                    "{}: the manifest lists no `{name}`",
-                    path.display()
-                ));
-            }
-        }
-        for name in m.files.keys() {
-            let p = path.join(name);
-            let bytes = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
-            m.check_file(name, &bytes, &p)?;
-        }
+        let model = read_listed(path, &m, MODEL_FILE)?;
+        read_listed(path, &m, OPTIM_FILE)?;
+        check_position(&m, &model, &path.join(MODEL_FILE))?;
+        m.check_seal(&path.join(MANIFEST_FILE))?;
         Ok(m)
     }
 
@@ -134,14 +134,10 @@ impl Checkpoint {
         let path = path.as_ref();
         let m = Manifest::read(&path.join(MANIFEST_FILE))?;
         // Read each file once and check the very bytes that are decoded.
-        let read = |name: &str| -> Result<(PathBuf, Vec<u8>)> {
-            let p = path.join(name);
-            let bytes = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
-            m.check_file(name, &bytes, &p)?;
-            Ok((p, bytes))
-        };
-        let (model_path, model_bytes) = read(MODEL_FILE)?;
-        let (optim_path, optim_bytes) = read(OPTIM_FILE)?;
+        let (model_path, model_bytes) = (path.join(MODEL_FILE), read_listed(path, &m, MODEL_FILE)?);
+        let (optim_path, optim_bytes) = (path.join(OPTIM_FILE), read_listed(path, &m, OPTIM_FILE)?);
+        check_position(&m, &model_bytes, &model_path)?;
+        m.check_seal(&path.join(MANIFEST_FILE))?;
 
         let mut gan = Gan::try_new(m.gan_spec.clone(), m.seed)
             .map_err(|e| anyhow!("{}: the recorded spec is invalid: {e}", path.display()))?;
@@ -166,4 +162,62 @@ impl Checkpoint {
         m.apply_position(&mut gan);
         Ok((gan, m))
     }
+}
+
+/// Reads the checkpoint file `name` that the manifest `m` lists: exactly the two tensor files,
+/// each a regular file in `dir` (no symlink, FIFO or device) whose size is the one the manifest
+/// declares, at most [`MAX_WEIGHTS_BYTES`], and whose bytes match the recorded digest.
+fn read_listed(dir: &Path, m: &Manifest, name: &str) -> Result<Vec<u8>> {
+    let listed: Vec<&String> = m.files.keys().collect();
+    if listed != [MODEL_FILE, OPTIM_FILE] {
+        return Err(Tampered(format!(
+            "{}: `files` lists {listed:?}; a checkpoint holds exactly {MODEL_FILE} and {OPTIM_FILE}",
+            dir.join(MANIFEST_FILE).display()
+        ))
+        .into());
+    }
+    let p = dir.join(name);
+    let (f, len) = open_regular(&p).map_err(|e| {
+        // gan never makes anything but regular files here: a link, FIFO or device was planted
+        let planted = fs::symlink_metadata(&p).is_ok_and(|m| !m.is_file());
+        if planted {
+            Tampered(format!("{e:#}")).into()
+        } else {
+            e
+        }
+    })?;
+    match m.sizes.get(name) {
+        Some(&want) if want != len => bail!(
+            "{}: {len} bytes, the manifest records {want} (the file is incomplete or was replaced)",
+            p.display()
+        ),
+        // a manifest may declare any size: the bound holds for every file
+        _ if len > MAX_WEIGHTS_BYTES => bail!(
+            "{}: {len} bytes, more than a checkpoint file may have ({MAX_WEIGHTS_BYTES})",
+            p.display()
+        ),
+        _ => {}
+    }
+    let bytes = read_all(f, len, &p)?;
+    m.check_file(name, &bytes, &p)?;
+    Ok(bytes)
+}
+
+/// The weights file records the step and epoch it was saved at, and the manifest records the
+/// weights' digest: a manifest whose `step` or `epoch` disagrees with them was edited.
+fn check_position(m: &Manifest, model: &[u8], model_path: &Path) -> Result<()> {
+    let Some((step, epoch)) = saved_position(model) else {
+        return Ok(());
+    };
+    for (field, recorded, saved) in [("step", m.step, step), ("epoch", m.epoch, epoch)] {
+        if recorded != saved {
+            return Err(Tampered(format!(
+                "{}: `{field}` is {recorded}, but {} (whose digest it records) was saved at {field} {saved}: the manifest was edited",
+                model_path.with_file_name(MANIFEST_FILE).display(),
+                model_path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }

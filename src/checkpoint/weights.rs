@@ -14,9 +14,9 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
-use super::atomic::write_atomic;
 use crate::engine::network::NamedValues;
 use crate::engine::{Gan, GanSpec, Network};
+use crate::safe_fs::write_atomic;
 
 /// Metadata key of the JSON [`GanSpec`].
 pub const GAN_SPEC_KEY: &str = "gan_spec";
@@ -33,7 +33,7 @@ pub fn save_weights(path: &Path, gan: &Gan) -> Result<()> {
 /// checked before anything is copied, so on error `gan` is unchanged; the error names the file
 /// and the first offending tensor (`d.1.w: file has [784, 1200], model expects [784, 1000]`).
 pub fn load_weights(path: &Path, gan: &mut Gan) -> Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = read_weights_file(path)?;
     let file = TensorFile::decode(&bytes, path)?;
     import_weights(&file, &mut gan.g, &mut gan.d)
         .with_context(|| format!("loading weights from {}", path.display()))
@@ -43,7 +43,7 @@ pub fn load_weights(path: &Path, gan: &mut Gan) -> Result<()> {
 /// the weights. Its optimizer states are fresh and its position (step, epoch) is zero: this
 /// is a model to sample from or fine-tune, not a run to resume (use a checkpoint for that).
 pub fn read_gan(path: &Path) -> Result<Gan> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = read_weights_file(path)?;
     let file = TensorFile::decode(&bytes, path)?;
     let spec = file
         .spec()
@@ -63,6 +63,23 @@ pub fn read_gan(path: &Path) -> Result<Gan> {
     import_weights(&file, &mut gan.g, &mut gan.d)
         .with_context(|| format!("loading weights from {}", path.display()))?;
     Ok(gan)
+}
+
+/// The largest weights file `gan` reads (far above the paper's models, about 10 MB).
+pub const MAX_WEIGHTS_BYTES: u64 = 4 << 30;
+
+/// The bytes of a weights file: a regular file (never a FIFO or device, not through a symlink)
+/// of at most [`MAX_WEIGHTS_BYTES`].
+fn read_weights_file(path: &Path) -> Result<Vec<u8>> {
+    crate::safe_fs::read_regular(path, MAX_WEIGHTS_BYTES)
+}
+
+/// The step and epoch a weights file's metadata records (None when it records none).
+pub(crate) fn saved_position(bytes: &[u8]) -> Option<(u64, u64)> {
+    let (_, header) = SafeTensors::read_metadata(bytes).ok()?;
+    let meta = header.metadata().as_ref()?;
+    let num = |k: &str| meta.get(k)?.parse().ok();
+    Some((num("step")?, num("epoch")?))
 }
 
 /// The safetensors bytes of [`save_weights`].

@@ -89,11 +89,10 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
 }
 
 /// The MNIST directory to evaluate a run against ([`super::run_data_dir`]): `--data-dir`, else
-/// the one the run recorded in its `config.json`, else the default. So `gan eval parzen RUN`
-/// works from any folder, as `gan resume RUN` does.
+/// the default; the one the run recorded in its `config.json` is only named in a note.
 fn data_dir_for(run: &Path, flag: Option<PathBuf>) -> PathBuf {
     let recorded = || {
-        let bytes = std::fs::read(run.join("config.json")).ok()?;
+        let bytes = super::resume::read_config(&run.join("config.json")).ok()?;
         let config = serde_json::from_slice::<serde_json::Value>(&bytes).ok()?;
         super::resume::invocation(&config).ok()?.data_dir
     };
@@ -148,13 +147,15 @@ fn classifier(
 /// newest complete checkpoint (a run still going, or stopped).
 fn weights_of(run: &Path) -> anyhow::Result<PathBuf> {
     if !run.is_dir() {
-        return Ok(run.to_path_buf());
+        // A weights file named on the command line is the user's own choice: a symlink there is
+        // followed here (a symlink inside a run directory is not: the read refuses it).
+        return Ok(run.canonicalize().unwrap_or_else(|_| run.to_path_buf()));
     }
     let final_weights = run.join("weights.safetensors");
     if final_weights.exists() {
         return Ok(final_weights);
     }
-    match gan::checkpoint::latest(run.join("checkpoints")) {
+    match gan::checkpoint::latest_checked(run.join("checkpoints"))? {
         Some(ckpt) => Ok(ckpt.join(gan::checkpoint::MODEL_FILE)),
         None => anyhow::bail!(
             "{}: no weights.safetensors and no complete checkpoint in checkpoints/",

@@ -61,14 +61,26 @@ pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
     gan::data::resolve_data_dir(flag.as_deref())
 }
 
-/// The MNIST directory for an existing run (`gan resume`, `gan eval`): `--data-dir`, else the one
-/// the run recorded (if it is still there), else the default (`GAN_DATA_DIR`, `./data/mnist`).
+/// The MNIST directory for an existing run (`gan resume`, `gan eval`): `--data-dir`, else the
+/// default (`GAN_DATA_DIR`, `./data/mnist`). Never the directory the run's `config.json`
+/// records: that file is inside the run directory, and whoever wrote the directory (it may have
+/// come from someone else) could have pointed it anywhere. When the recorded one differs, a note
+/// says how to use it.
 pub fn run_data_dir(flag: Option<PathBuf>, recorded: Option<PathBuf>) -> PathBuf {
-    match (flag, recorded) {
-        (Some(d), _) => d,
-        (None, Some(d)) if d.is_dir() => d,
-        _ => data_dir(None),
+    if let Some(d) = flag {
+        return d;
     }
+    let dir = data_dir(None);
+    if let Some(r) = recorded.filter(|r| *r != dir && dir.canonicalize().ok().as_ref() != Some(r)) {
+        eprintln!(
+            "note: the run recorded the data directory {}; run directories are not trusted to \
+             choose it, so this reads {} (pass --data-dir {} to use the recorded one)",
+            r.display(),
+            dir.display(),
+            r.display()
+        );
+    }
+    dir
 }
 
 /// The flags `gan run` and `gan repl` share: what a script reads from outside.

@@ -166,7 +166,7 @@ impl ReplSink {
         let stem = stem.trim_end_matches(".png").trim_end_matches("_png");
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         let path = self.out.join(format!("{stem}-{n}.png"));
-        match gan::rundir::write_atomic(&path, png) {
+        match gan::safe_fs::write_atomic(&path, png) {
             Ok(()) => Some(path),
             Err(e) => {
                 self.inner
@@ -407,7 +407,7 @@ impl Repl {
         {
             self.values += 1;
             let path = self.out.join(format!("value-{}.png", self.values));
-            match gan::rundir::write_atomic(&path, &png) {
+            match gan::safe_fs::write_atomic(&path, &png) {
                 Ok(()) => println!("{text}\nwrote {}", path.display()),
                 Err(e) => println!("{text}\n(could not save the image: {e:#})"),
             }

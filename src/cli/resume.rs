@@ -19,7 +19,7 @@ use clap::Args;
 use serde_json::Value;
 
 use gan::script::{host::hex, HostConfig};
-use gan::session::{read_recipe, Session};
+use gan::session::{read_run_recipe, Session};
 
 use super::sink::TerminalSink;
 
@@ -27,9 +27,14 @@ use super::sink::TerminalSink;
 pub struct ResumeArgs {
     /// The run directory to continue (made by `gan run`).
     pub run_dir: PathBuf,
-    /// MNIST directory (default: the one the run used, else GAN_DATA_DIR, else ./data/mnist).
+    /// MNIST directory (default: GAN_DATA_DIR, else ./data/mnist; never taken from the run
+    /// directory, see README "Security model").
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// The folder the recipe's `import`s load from (default: none, imports are refused; never
+    /// taken from the run directory).
+    #[arg(long, value_name = "DIR")]
+    pub recipe_dir: Option<PathBuf>,
     /// Stop the recipe after SECS seconds of running (exit status 124).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
@@ -54,6 +59,14 @@ pub fn apply_sets(
         }
     }
     (params, notes)
+}
+
+/// The largest config.json a run directory may hold.
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// The bytes of a run's `config.json`: a regular file, bounded (never a FIFO to hang on).
+pub fn read_config(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    gan::safe_fs::read_regular(path, MAX_CONFIG_BYTES)
 }
 
 /// How the run was started, as `config.json` recorded it.
@@ -108,6 +121,25 @@ pub fn invocation(config: &Value) -> anyhow::Result<Invocation> {
     Ok(inv)
 }
 
+/// Where the rerun's `import`s load from: only `--recipe-dir`. The folder `config.json` records
+/// is not trusted (the run directory may have come from someone else); it is only named in a note.
+fn module_root(args: &ResumeArgs, inv: &Invocation, text: &str) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(d) = &args.recipe_dir {
+        let d = d
+            .canonicalize()
+            .with_context(|| format!("--recipe-dir {}", d.display()))?;
+        return Ok(Some(d));
+    }
+    if let Some(r) = inv.recipe_dir.as_ref().filter(|_| text.contains("import")) {
+        eprintln!(
+            "note: imports are refused unless --recipe-dir names their folder (the run recorded {}; \
+             run directories are not trusted to choose it)",
+            r.display()
+        );
+    }
+    Ok(None)
+}
+
 pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
     let dir = &args.run_dir;
     if !dir.is_dir() {
@@ -120,9 +152,9 @@ pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let text = read_recipe(&recipe)?;
+    let text = read_run_recipe(&recipe)?;
     let config_path = dir.join("config.json");
-    let bytes = std::fs::read(&config_path).with_context(|| {
+    let bytes = read_config(&config_path).with_context(|| {
         format!(
             "reading {} (it records the run's seed and --set values)",
             config_path.display()
@@ -158,7 +190,7 @@ pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
     session.host.enable_resume();
     session
         .host
-        .set_module_root(inv.recipe_dir.clone().filter(|d| d.is_dir()));
+        .set_module_root(module_root(&args, &inv, &text)?);
     if let Some(n) = inv.checkpoint_every {
         session.host.set_default_checkpoint_every(n);
     }

@@ -78,6 +78,8 @@ fn prepare_out(out: &Path, force: bool) -> anyhow::Result<()> {
             markers.join(", ")
         );
     }
+    // Not while another process writes that run (this fails naming it).
+    let _held = gan::run_lock::acquire(out)?;
     fs::remove_dir_all(out).with_context(|| format!("--force: deleting {}", out.display()))
 }
 

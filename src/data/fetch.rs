@@ -7,14 +7,14 @@
 
 use super::idx::{is_gzip, maybe_gunzip, read_maybe_gz};
 use super::mnist::find_mnist_file;
+use crate::safe_fs::write_atomic;
 use anyhow::{anyhow, bail, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A public HTTPS mirror of the four gzipped MNIST files (the one torchvision uses first).
@@ -244,57 +244,6 @@ fn checked_gz(body: &[u8], url: &str, file: &MnistFile) -> Result<Vec<u8>> {
     Ok(enc.finish()?)
 }
 
-/// Distinguishes temp files of concurrent writers within one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Deletes the temp file on drop unless it has been renamed into place.
-struct TempGuard {
-    path: PathBuf,
-    armed: bool,
-}
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Writes `bytes` to `dest` so that `dest` either keeps its old contents or holds all of
-/// `bytes`: temp file in the same directory (rename is only atomic within a filesystem), fsync,
-/// rename, then fsync the directory so the rename itself survives a crash.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = dest
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: not a file path", dest.display()))?
-        .to_string_lossy();
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.part-{}-{n}", std::process::id()));
-    let mut guard = TempGuard {
-        path: tmp.clone(),
-        armed: true,
-    };
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    write().map_err(|e| anyhow!("cannot write {}: {e}", tmp.display()))?;
-    fs::rename(&tmp, dest)
-        .map_err(|e| anyhow!("cannot rename {} to {}: {e}", tmp.display(), dest.display()))?;
-    guard.armed = false;
-    // Not every platform can open a directory for syncing; the data itself is already durable.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,36 +254,6 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("f.gz");
-        write_atomic(&dest, b"one").unwrap();
-        write_atomic(&dest, b"two").unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("f.gz")]);
-    }
-
-    #[test]
-    fn atomic_write_failure_cleans_up() {
-        let dir = tempfile::tempdir().unwrap();
-        // Renaming a file over a non-empty directory fails after the temp file was written.
-        let dest = dir.path().join("occupied");
-        fs::create_dir(&dest).unwrap();
-        fs::write(dest.join("inner"), b"x").unwrap();
-        let err = write_atomic(&dest, b"data").unwrap_err().to_string();
-        assert!(err.contains("occupied"), "{err}");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("occupied")]);
     }
 
     #[test]

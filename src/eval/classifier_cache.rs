@@ -19,10 +19,10 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::checkpoint::atomic::write_atomic;
 use crate::checkpoint::sha256_hex;
 use crate::checkpoint::weights::{encode, TensorFile};
 use crate::engine::classifier::{train_classifier, Classifier, ClassifierSpec, EpochReport};
+use crate::safe_fs::write_atomic;
 
 pub const WEIGHTS_FILE: &str = "mnist_classifier.safetensors";
 pub const MANIFEST_FILE: &str = "mnist_classifier.json";
@@ -87,7 +87,7 @@ fn writable(dir: &Path) -> bool {
     if existing.is_some_and(marked_read_only) || std::fs::create_dir_all(dir).is_err() {
         return false;
     }
-    let probe = dir.join(crate::checkpoint::atomic::temp_name("probe"));
+    let probe = dir.join(crate::safe_fs::temp_name("probe"));
     let ok = std::fs::write(&probe, b"").is_ok();
     let _ = std::fs::remove_file(&probe);
     ok

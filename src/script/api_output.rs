@@ -21,7 +21,10 @@ pub fn grid_png(x: &[f32], shape: ImageShape, cols: usize) -> anyhow::Result<Vec
 /// Writes `bytes` to `file` in the run directory (if any) and shows the image.
 pub fn emit_png(host: &Host, file: &str, png: &[u8]) -> RhaiResult<()> {
     let saved = match &host.run {
-        Some(run) => Some(run.write(file, png).or_else(|e| err(format!("{e:#}")))?),
+        Some(run) => Some(
+            run.write_output(file, png)
+                .or_else(|e| err(format!("{e:#}")))?,
+        ),
         None => None,
     };
     host.sink.image(file, png, saved.as_deref());
@@ -140,8 +143,8 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             let v: serde_json::Value = rhai::serde::from_dynamic(&Dynamic::from_map(value))?;
             let text =
                 serde_json::to_string_pretty(&v).or_else(|e| err(format!("write_json(): {e}")))?;
-            run.write(file, text.as_bytes())
-                .or_else(|e| err(format!("{e:#}")))?;
+            run.write_output(file, text.as_bytes())
+                .or_else(|e| err(format!("write_json(): {e:#}")))?;
             Ok(())
         },
     );

@@ -197,7 +197,7 @@ pub static DOCS: &[FnDoc] = &[
     f("output", "plot_history", "plot_history(gan: Gan, file: string)",
       "Plots the losses and D's outputs per epoch into `file` (and shows the plot)."),
     f("output", "write_json", "write_json(file: string, value: map)",
-      "Writes a map as pretty JSON into the run directory."),
+      "Writes a map as pretty JSON into the run directory (not over the run's own files: config.json, recipe.rhai, metrics*.jsonl, checkpoints*/, weights*.safetensors)."),
     f("output", "report", "report(dir: string) -> map",
       "The results table of a sweep folder made by `gan sweep` (as `gan report DIR` prints it): `#{ table, by, metrics, groups, runs }`; `table` is Markdown, each group has `values`, `n`, `total`, `failed_seeds` and per metric `stats` `#{ mean, std, n }` (std with n − 1)."),
     p("output", "Samples", "rows", "Samples.rows -> int", "The number of rows."),

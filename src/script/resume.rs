@@ -21,7 +21,7 @@ use rhai::{Engine, INT};
 use super::host::Host;
 use super::options::{err, RhaiResult};
 use super::values::{GanCell, GanHandle};
-use crate::checkpoint::{latest, remove_stale_temps, Checkpoint, Manifest};
+use crate::checkpoint::{latest_checked, remove_stale_temps, Checkpoint, Manifest};
 use crate::engine::{EpochMetrics, GanSpec};
 
 /// `checkpoints/` for the first GAN, `checkpoints_<name>/` for the others.
@@ -141,7 +141,7 @@ pub fn find(host: &Host, name: &str) -> Result<Option<Found>> {
         return Ok(None);
     }
     remove_stale_temps(&dir)?;
-    let Some(path) = latest(&dir) else {
+    let Some(path) = latest_checked(&dir)? else {
         return Ok(None);
     };
     let m = Checkpoint::verify(&path)?;
@@ -266,7 +266,7 @@ pub fn truncate_lines(path: &Path, n: usize) -> Result<usize> {
         kept.extend_from_slice(&line);
         count += 1;
     }
-    crate::rundir::write_atomic(path, &kept)?;
+    crate::safe_fs::write_atomic(path, &kept)?;
     Ok(count)
 }
 

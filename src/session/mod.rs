@@ -114,6 +114,20 @@ impl Session {
 pub fn read_recipe(path: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path)
         .map_err(|e| anyhow::anyhow!("reading recipe {}: {e}", path.display()))?;
+    recipe_text(path, bytes)
+}
+
+/// The recipe `path` from a run directory (`gan resume`): as [`read_recipe`], but only a regular
+/// file of at most [`MAX_RECIPE_BYTES`] (a planted FIFO or device would hang or exhaust it).
+pub fn read_run_recipe(path: &Path) -> anyhow::Result<String> {
+    recipe_text(path, crate::safe_fs::read_regular(path, MAX_RECIPE_BYTES)?)
+}
+
+/// The largest recipe a run directory may hold.
+pub const MAX_RECIPE_BYTES: u64 = 16 << 20;
+
+/// `bytes` read from `path` as recipe text; an error names the line of the first bad byte.
+fn recipe_text(path: &Path, bytes: Vec<u8>) -> anyhow::Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::grid::{self, Axis, Task};
 use crate::checkpoint::sha256_hex as hex_sha256;
-use crate::rundir::{read_regular, write_atomic};
+use crate::safe_fs::{read_regular, write_atomic};
 
 /// The layout of `sweep.json` this code writes and reads.
 pub const FORMAT: u32 = 1;

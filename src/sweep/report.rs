@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::plan::Sweep;
 use super::status::{State, Status};
-use crate::rundir::read_regular;
+use crate::safe_fs::read_regular;
 
 /// `metrics.jsonl` fields that are settings or timings, not results.
 const NOT_RESULTS: [&str; 8] = [

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::plan::Sweep;
-use crate::rundir::write_atomic;
+use crate::safe_fs::write_atomic;
 
 /// The batch script each array task runs, in the sweep folder.
 pub const SCRIPT: &str = "slurm.sh";

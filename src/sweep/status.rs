@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::rundir::{read_regular, write_atomic};
+use crate::safe_fs::{read_regular, write_atomic};
 
 pub const FILE: &str = "status.json";
 

@@ -1,9 +1,6 @@
 //! PNG encoding and atomic saving of rendered images.
 
-use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use image::codecs::png::PngEncoder;
@@ -23,47 +20,18 @@ pub fn encode_png(img: &RgbImage) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes an image as a PNG file, creating missing parent directories.
-///
-/// The bytes go to a temporary file in the same directory which is then
-/// renamed over `path`, so a reader (or a run interrupted mid-write) never
-/// sees a half-written picture.
+/// Writes an image as a PNG file atomically ([`crate::safe_fs::write_atomic`]), creating
+/// missing parent directories, so a reader (or a run interrupted mid-write) never sees a
+/// half-written picture.
 pub fn save_png(img: &RgbImage, path: &Path) -> anyhow::Result<()> {
-    let bytes = encode_png(img)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-
-    // Unique per process and call, so concurrent saves never share a temp file.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let write = || -> anyhow::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        Ok(())
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        e.context(format!("writing {}", path.display()))
-    })
+    crate::safe_fs::write_atomic(path, &encode_png(img)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use image::Rgb;
+    use std::fs;
 
     fn test_image() -> RgbImage {
         RgbImage::from_fn(7, 5, |x, y| {

@@ -81,14 +81,14 @@ pub fn main(a: InstallArgs) -> Result<()> {
     if !program.exists() {
         bail!("{} does not exist", program.display());
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(
-        dir.join("kernel.json"),
-        kernel_json(&program, a.data_dir.as_deref())?,
-    )
-    .with_context(|| format!("writing {}", dir.join("kernel.json").display()))?;
-    std::fs::write(dir.join("logo-32x32.png"), LOGO_32)?;
-    std::fs::write(dir.join("logo-64x64.png"), LOGO_64)?;
+    let json = kernel_json(&program, a.data_dir.as_deref())?;
+    for (name, bytes) in [
+        ("kernel.json", json.as_bytes()),
+        ("logo-32x32.png", LOGO_32),
+        ("logo-64x64.png", LOGO_64),
+    ] {
+        gan::safe_fs::write_atomic(&dir.join(name), bytes)?;
+    }
     println!("installed kernelspec {KERNEL_NAME} in {}", dir.display());
     Ok(())
 }
