@@ -609,14 +609,15 @@ fn stacks_that_do_not_fit_the_data_or_each_other() {
         &e,
         2,
         3,
-        &["the data has 1 features per example but D takes 2 inputs (and G outputs 2)"],
+        &["the data has 1 feature per example but D takes 2 inputs (and G outputs 2)"],
     );
     // D's output is not 1, after activations
     let e = error_of("let x = gan(stack(1).dense(2), stack(2).dense(3).relu());");
+    // at D's last layer, `relu`
     assert_error(
         &e,
         1,
-        9,
+        50,
         &["D must output 1 logit per example, but its stack outputs 3"],
     );
     // the noise and G disagree
@@ -632,18 +633,18 @@ fn sizes_that_would_exhaust_memory_are_refused_before_allocating() {
     );
     assert_error(
         &e,
-        3,
-        9,
+        2,
+        4,
         &[
             "generator: layer 1 `dense(2000000000)`",
             "refusing to allocate",
-            "(declared at 2:4)",
+            "(found by the call at recipe.rhai:3:9)",
         ],
     );
     let e = error_of(
         "let g = stack(1).maxout(100000, 100000);\nlet x = gan(g, stack(100000).dense(1));",
     );
-    assert_error(&e, 2, 9, &["refusing to allocate"]);
+    assert_error(&e, 1, 18, &["refusing to allocate"]);
     // activations: a batch × width that cannot fit, refused by fit before training
     let e = error_of(
         "let g = stack(1).dense(100000).relu().dense(1);\nlet m = gan(g, stack(1).dense(8).relu().dense(1));\n\

@@ -1,6 +1,10 @@
 //! `stack(n).dense(…).relu()…`: declaring layer stacks.
 
+use std::sync::Arc;
+
 use rhai::{Engine, NativeCallContext, FLOAT, INT};
+
+use super::host::Host;
 
 use super::options::{err, RhaiResult};
 use super::values::StackBuilder;
@@ -13,29 +17,32 @@ fn size(what: &str, v: INT) -> RhaiResult<usize> {
     usize::try_from(v).or_else(|_| err(format!("{what} is too large: {v}")))
 }
 
-fn push(ctx: &NativeCallContext, s: &mut StackBuilder, l: LayerSpec) -> StackBuilder {
+fn push(h: &Host, ctx: &NativeCallContext, s: &mut StackBuilder, l: LayerSpec) -> StackBuilder {
     let mut out = s.clone();
     out.spec.layers.push(l);
-    out.positions.push(ctx.call_position());
+    out.positions.push(h.site(ctx.call_position()));
     out
 }
 
-pub fn register(engine: &mut Engine) {
+pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_type_with_name::<StackBuilder>("Stack");
+    let h = host.clone();
     engine.register_fn(
         "stack",
-        |ctx: NativeCallContext, input: INT| -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext, input: INT| -> RhaiResult<StackBuilder> {
             Ok(StackBuilder {
                 spec: StackSpec::new(size("stack input size", input)?),
                 positions: vec![],
-                origin: ctx.call_position(),
+                origin: h.site(ctx.call_position()),
             })
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "dense",
-        |ctx: NativeCallContext, s: &mut StackBuilder, n: INT| -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext, s: &mut StackBuilder, n: INT| -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Dense {
@@ -45,14 +52,16 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "dense",
-        |ctx: NativeCallContext,
-         s: &mut StackBuilder,
-         n: INT,
-         irange: FLOAT|
-         -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              n: INT,
+              irange: FLOAT|
+              -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Dense {
@@ -62,14 +71,16 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "maxout",
-        |ctx: NativeCallContext,
-         s: &mut StackBuilder,
-         u: INT,
-         k: INT|
-         -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              u: INT,
+              k: INT|
+              -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Maxout {
@@ -80,15 +91,17 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "maxout",
-        |ctx: NativeCallContext,
-         s: &mut StackBuilder,
-         u: INT,
-         k: INT,
-         irange: FLOAT|
-         -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              u: INT,
+              k: INT,
+              irange: FLOAT|
+              -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Maxout {
@@ -99,30 +112,41 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
-    engine.register_fn("relu", |ctx: NativeCallContext, s: &mut StackBuilder| {
-        push(&ctx, s, LayerSpec::Relu)
-    });
-    engine.register_fn("sigmoid", |ctx: NativeCallContext, s: &mut StackBuilder| {
-        push(&ctx, s, LayerSpec::Sigmoid)
-    });
-    engine.register_fn("tanh", |ctx: NativeCallContext, s: &mut StackBuilder| {
-        push(&ctx, s, LayerSpec::Tanh)
-    });
+    let h = host.clone();
+    engine.register_fn(
+        "relu",
+        move |ctx: NativeCallContext, s: &mut StackBuilder| push(&h, &ctx, s, LayerSpec::Relu),
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "sigmoid",
+        move |ctx: NativeCallContext, s: &mut StackBuilder| push(&h, &ctx, s, LayerSpec::Sigmoid),
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "tanh",
+        move |ctx: NativeCallContext, s: &mut StackBuilder| push(&h, &ctx, s, LayerSpec::Tanh),
+    );
+    let h = host.clone();
     engine.register_fn(
         "leaky_relu",
-        |ctx: NativeCallContext, s: &mut StackBuilder, a: FLOAT| {
-            push(&ctx, s, LayerSpec::LeakyRelu { slope: a })
+        move |ctx: NativeCallContext, s: &mut StackBuilder, a: FLOAT| {
+            push(&h, &ctx, s, LayerSpec::LeakyRelu { slope: a })
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "dropout",
-        |ctx: NativeCallContext, s: &mut StackBuilder, keep: FLOAT| -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              keep: FLOAT|
+              -> RhaiResult<StackBuilder> {
             if !(keep > 0.0 && keep <= 1.0) {
                 return err(format!(
                     "dropout takes the keep probability, which must be in (0, 1], got {keep}"
                 ));
             }
-            Ok(push(&ctx, s, LayerSpec::Dropout { keep }))
+            Ok(push(&h, &ctx, s, LayerSpec::Dropout { keep }))
         },
     );
     engine.register_get("input", |s: &mut StackBuilder| s.spec.input as INT);

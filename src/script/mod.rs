@@ -13,6 +13,7 @@ pub mod host;
 pub mod options;
 pub mod resume;
 pub mod sandbox;
+pub mod site;
 pub mod train_loop;
 pub mod values;
 
@@ -96,7 +97,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
         seen_at.store(0, Relaxed);
         Some(stop_token(&h, stop))
     });
-    api_stack::register(&mut engine);
+    api_stack::register(&mut engine, host);
     api_data::register(&mut engine, host);
     api_train::register(&mut engine, host);
     api_output::register(&mut engine, host);
@@ -140,6 +141,7 @@ pub fn run(host: &Arc<Host>, source_name: &str, text: &str) -> Result<Dynamic, S
     let engine = build_engine(host);
     let mut scope = Scope::new();
     let ast = compile(&engine, &scope, source_name, text)?;
+    host.set_source(source_name, text);
     let out = engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         .map_err(|e| ScriptError::from_eval(&e, source_name, text).stopped_by(host))?;

@@ -55,6 +55,7 @@ impl Session {
         let ast = script::compile(&self.engine, &self.scope, source_name, text)?;
         // Earlier cells' functions are callable; this cell's functions are kept for later ones.
         let merged = self.functions.merge(&ast);
+        self.host.set_source(source_name, text);
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
