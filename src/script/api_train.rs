@@ -366,6 +366,7 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         d_positions: d.positions,
         history: Vec::new(),
         image: None,
+        last_opts: None,
     }))))
 }
 

@@ -11,6 +11,7 @@ pub mod docs;
 pub mod error;
 pub mod host;
 pub mod options;
+pub mod reference;
 pub mod resume;
 pub mod sandbox;
 pub mod site;

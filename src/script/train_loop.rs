@@ -86,12 +86,8 @@ pub fn fit(
     let more = o.count("epochs", 1, 0)?;
     let batch = o.count("batch", 100, 1)? as usize;
     let both = optimizer_opt(&o, "opt")?;
-    let d_opt = optimizer_opt(&o, "d_opt")?
-        .or_else(|| both.clone())
-        .unwrap_or_else(OptimizerSpec::paper_sgd);
-    let g_opt = optimizer_opt(&o, "g_opt")?
-        .or(both)
-        .unwrap_or_else(OptimizerSpec::paper_sgd);
+    let d_given = optimizer_opt(&o, "d_opt")?.or_else(|| both.clone());
+    let g_given = optimizer_opt(&o, "g_opt")?.or(both);
     let steps_per_epoch = o.opt_count("steps_per_epoch", 1)?;
     let callback = o.custom::<FnPtr>("on_epoch", "a function, e.g. |epoch, metrics| { … }")?;
     let every = o.count("every", 1, 1)?;
@@ -126,15 +122,18 @@ pub fn fit(
                 ));
             }
         }
+        // Without optimizers, the previous fit's go on (the paper's SGD on the first fit).
+        let (d_prev, g_prev) = c.last_opts.clone().unzip();
         let fit_spec = FitSpec {
             epochs: target,
             batch,
-            d_opt,
-            g_opt,
+            d_opt: d_given.or(d_prev).unwrap_or_else(OptimizerSpec::paper_sgd),
+            g_opt: g_given.or(g_prev).unwrap_or_else(OptimizerSpec::paper_sgd),
             steps_per_epoch,
         };
         Trainer::try_check(&c.gan, &d.x, d.dim, &fit_spec)
             .or_else(|e| err(format!("fit(): {e:#}")))?;
+        c.last_opts = Some((fit_spec.d_opt.clone(), fit_spec.g_opt.clone()));
         c.image = d.image;
         let entry = serde_json::json!({
             "gan": c.gan.spec,
@@ -222,7 +221,8 @@ pub fn fit(
                 ));
             }
             return err(format!(
-                "interrupted at step {} (epoch {}, batch {}); `{}` keeps its state: call fit again to continue{}",
+                "interrupted at step {} (epoch {}, batch {}); `{}` keeps its state and optimizers: fit again continues \
+                 (`epochs` more, the interrupted one first; without optimizers it keeps this fit's){}",
                 c.gan.step,
                 c.gan.epoch + 1,
                 c.gan.batch_in_epoch,

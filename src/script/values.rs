@@ -71,6 +71,9 @@ pub struct GanCell {
     pub history: Vec<EpochMetrics>,
     /// Image geometry of the data it was trained on (for grids).
     pub image: Option<ImageShape>,
+    /// D's and G's optimizers of the last `fit`: a later `fit` without optimizers goes on with
+    /// them (and the state they built up) rather than switching to the paper's SGD.
+    pub last_opts: Option<(OptimizerSpec, OptimizerSpec)>,
 }
 
 /// A shared handle: scripts may keep several names for one GAN, and callbacks can use it
