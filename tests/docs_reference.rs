@@ -6,7 +6,10 @@ use gan::script::reference::{markdown, REGENERATE};
 fn committed() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dsl.md");
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("{} cannot be read ({e}); generate it with `{REGENERATE}`", path.display())
+        panic!(
+            "{} cannot be read ({e}); generate it with `{REGENERATE}`",
+            path.display()
+        )
     })
 }
 
@@ -30,9 +33,22 @@ fn the_committed_reference_is_not_stale() {
 fn the_reference_covers_what_help_lists() {
     let md = markdown();
     for name in [
-        "train_d", "train_steps", "resume", "value_at", "load_weights", "figure1", "figure2",
-        "figure3", "plot_lines", "interpolate", "linspace", "g_grad_norm", "density_ratio_check",
-        "image_folder", "fit", "stack",
+        "train_d",
+        "train_steps",
+        "resume",
+        "value_at",
+        "load_weights",
+        "figure1",
+        "figure2",
+        "figure3",
+        "plot_lines",
+        "interpolate",
+        "linspace",
+        "g_grad_norm",
+        "density_ratio_check",
+        "image_folder",
+        "fit",
+        "stack",
     ] {
         let help = gan::script::docs::help(name).unwrap_or_else(|| panic!("no :help for {name}"));
         // the first line of :help is the first overload's signature

@@ -141,8 +141,8 @@ fn a_generator_layer_at_fault_is_pointed_at_too() {
 #[test]
 fn shape_errors_point_into_the_cell_that_declared_the_layer() {
     let (mut s, _) = common::session(None, &[], None);
-    s.eval("let g = stack(4)\n  .dense(3);").expect("cell 1");
-    s.eval("let d = stack(2).dense(1);").expect("cell 2");
+    let _ = s.eval("let g = stack(4)\n  .dense(3);").expect("cell 1");
+    let _ = s.eval("let d = stack(2).dense(1);").expect("cell 2");
     let e = s.eval("1 + 1;\nlet x = gan(g, d);").unwrap_err();
     assert_eq!(e.source_name, "cell[1]", "{e}");
     assert_eq!((e.line, e.col), (Some(2), Some(4)), "{e}");

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
 
-
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use gan::engine::EpochMetrics;

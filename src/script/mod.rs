@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod site;
 pub mod train_loop;
 pub mod values;
+pub mod watch;
 
 use std::sync::Arc;
 

@@ -11,6 +11,8 @@ use super::host::{Host, Progress};
 use super::options::{err, Opts, RhaiResult};
 use super::resume::{self, FitMode};
 use super::values::{DataHandle, GanHandle};
+use super::watch;
+use crate::data::Dataset;
 use crate::engine::trainer::{Control, FitObserver};
 use crate::engine::{EpochMetrics, FitSpec, Gan, OptimizerSpec, StepMetrics, Trainer};
 
@@ -21,6 +23,22 @@ pub fn metrics_map(m: &EpochMetrics) -> Map {
     for (k, v) in v.as_object().expect("an object") {
         let d = if let Some(i) = v.as_u64() {
             Dynamic::from(i as INT)
+        } else if let Some(warnings) = v.as_array() {
+            // `warnings`: `[#{ kind, message }, …]`
+            let text = |w: &serde_json::Value, k: &str| {
+                Dynamic::from(w[k].as_str().unwrap_or("").to_string())
+            };
+            Dynamic::from_array(
+                warnings
+                    .iter()
+                    .map(|w| {
+                        let mut one = Map::new();
+                        one.insert("kind".into(), text(w, "kind"));
+                        one.insert("message".into(), text(w, "message"));
+                        Dynamic::from_map(one)
+                    })
+                    .collect(),
+            )
         } else {
             Dynamic::from(v.as_f64().unwrap_or(f64::NAN))
         };
@@ -230,7 +248,7 @@ pub fn fit(
                 saved.unwrap_or_default()
             ));
         };
-        after_epoch(host, handle, &name, &m, samples_every, !replay)
+        let m = after_epoch(host, handle, &name, m, &d, samples_every, !replay)
             .or_else(|e| err(format!("{e:#}")))?;
         if !replay && checkpoint_every > 0 && m.epoch % checkpoint_every == 0 {
             checkpoint(host, handle, &name, keep, fit_index, &fit_spec)
@@ -340,19 +358,31 @@ fn after_epoch(
     host: &Host,
     handle: &GanHandle,
     name: &str,
-    m: &EpochMetrics,
+    mut m: EpochMetrics,
+    data: &Dataset,
     samples_every: u64,
     write_metrics: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<EpochMetrics> {
     let mut c = handle.lock();
+    watch::observe(&mut c.gan, data, &mut m);
+    m.warnings = watch::diagnose(&c.history, &m, c.gan.spec.loss);
     c.history.push(m.clone());
     if let (Some(run), true) = (&host.run, write_metrics) {
         run.append_line(
             &Host::per_gan(name, "metrics", "jsonl"),
-            &serde_json::to_string(m)?,
+            &serde_json::to_string(&m)?,
         )?;
     }
-    host.sink.epoch(name, m);
+    host.sink.epoch(name, &m);
+    for w in &m.warnings {
+        let who = if name == "gan" {
+            String::new()
+        } else {
+            format!(" [{name}]")
+        };
+        host.sink
+            .text(&format!("warning{who} (epoch {}): {}", m.epoch, w.message));
+    }
     if samples_every > 0 && m.epoch.is_multiple_of(samples_every) {
         if let Some(shape) = c.image {
             let x = c.gan.sample_fixed(100);
@@ -369,5 +399,5 @@ fn after_epoch(
             host.sink.image(&file, &png, saved.as_deref());
         }
     }
-    Ok(())
+    Ok(m)
 }
