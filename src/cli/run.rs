@@ -126,6 +126,8 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         check_timeout(t)?;
     }
     prepare_out(&out, args.force)?;
+    // new or emptied above: on an early failure nothing of an earlier run is in it
+    let fresh = !out.exists() || fs::read_dir(&out).is_ok_and(|mut d| d.next().is_none());
     let config = HostConfig {
         recipe_text: text.clone(),
         ..args.common.host_config(out.clone(), stem)?
@@ -151,7 +153,27 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     }
     // Recorded from the start, so `gan resume` can rerun even a run killed before its first fit.
     session.host.write_config().context("writing config.json")?;
-    execute(&mut session, &file, &text, args.timeout)
+    let result = execute(&mut session, &file, &text, args.timeout);
+    if result.is_err() && fresh {
+        remove_if_untrained(run.path());
+    }
+    result
+}
+
+/// Removes a run directory the recipe failed in before it trained anything (say, its data was
+/// missing): left behind, it would push the next run of the recipe to `runs/<stem>-2`. Only the
+/// two files `gan run` writes first are deleted, and the directory only if that empties it, so
+/// anything the recipe wrote keeps it (and whatever is in it) in place.
+fn remove_if_untrained(dir: &Path) {
+    for f in ["recipe.rhai", "config.json"] {
+        let _ = fs::remove_file(dir.join(f));
+    }
+    if fs::remove_dir(dir).is_ok() {
+        eprintln!(
+            "note: removed {}: the recipe failed before writing anything else",
+            dir.display()
+        );
+    }
 }
 
 /// Refuses a `--timeout` that is not a positive number of seconds.
