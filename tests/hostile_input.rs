@@ -284,7 +284,11 @@ fn image_folders_with_mixed_sizes_junk_or_nothing() {
     let e = error_in(data.path(), "let f = image_folder(\"empty\", #{});");
     assert_error(&e, 1, 9, &["empty", "contains no image files"]);
     let e = error_in(data.path(), "let f = image_folder(\"nowhere\", #{});");
-    assert_error(&e, 1, 9, &["nowhere", "cannot read image folder"]);
+    let looked = format!(
+        "image_folder(\"nowhere\"): looked in {0}/nowhere (inside the data directory {0}; set GAN_IMAGES_DIR",
+        data.path().display()
+    );
+    assert_error(&e, 1, 9, &[&looked, "cannot read image folder"]);
     let e = error_in(data.path(), "let f = image_folder(\"faces/a.png\", #{});");
     assert_error(&e, 1, 9, &["a.png", "cannot read image folder"]);
     // options

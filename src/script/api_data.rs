@@ -147,8 +147,14 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                 .string("color", "gray")?
                 .parse()
                 .or_else(|e| err(format!("option `color` of image_folder(): {e}")))?;
-            let dir = inside(&h.config.data_dir, path)?;
-            handle(data::load_image_folder(&dir, w, hgt, color))
+            let (root, from) = image_root(&h.config.data_dir);
+            let dir = inside(&root, path)?;
+            handle(data::load_image_folder(&dir, w, hgt, color).map_err(|e| {
+                e.context(format!(
+                    "image_folder(\"{path}\"): looked in {} ({from})",
+                    dir.display()
+                ))
+            }))
         },
     );
 
@@ -203,6 +209,21 @@ fn describe(d: &Dataset) -> String {
 }
 
 /// Resolves `rel` inside `root`: recipes read only from the data directory.
+/// Where `image_folder` paths start, and why there: `$GAN_IMAGES_DIR` gives image data sets a
+/// root of their own; without it they are read from the data directory, as MNIST is.
+fn image_root(data_dir: &Path) -> (std::path::PathBuf, String) {
+    match std::env::var_os("GAN_IMAGES_DIR").filter(|v| !v.is_empty()) {
+        Some(d) => (d.into(), "the image root GAN_IMAGES_DIR".into()),
+        None => (
+            data_dir.to_path_buf(),
+            format!(
+                "inside the data directory {}; set GAN_IMAGES_DIR to give image folders their own root",
+                data_dir.display()
+            ),
+        ),
+    }
+}
+
 fn inside(root: &Path, rel: &str) -> RhaiResult<std::path::PathBuf> {
     let p = Path::new(rel);
     if p.components()

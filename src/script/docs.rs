@@ -127,7 +127,7 @@ pub static DOCS: &[FnDoc] = &[
     f("data", "grid", "grid(modes: int, opts: map) -> Dataset",
       "A grid mixture with options `#{ spacing, std, n }` (at most 256 modes and 10,000,000 rows)."),
     f("data", "image_folder", "image_folder(path: string, opts: map) -> Dataset",
-      "Images from a folder inside the data directory, in `color: \"gray\"` or `\"rgb\"`. Every image is resized to `#{ width, height }` (default 28 × 28; triangle filter, aspect ratio not kept), so images of other sizes are stretched, not refused."),
+      "Images from a folder inside `$GAN_IMAGES_DIR` when set, else inside the data directory, in `color: \"gray\"` or `\"rgb\"`. Every image is resized to `#{ width, height }` (default 28 × 28; triangle filter, aspect ratio not kept), so images of other sizes are stretched, not refused."),
     p("data", "Dataset", "rows", "Dataset.rows -> int", "The number of rows (examples)."),
     p("data", "Dataset", "dim", "Dataset.dim -> int", "Values per row (784 for MNIST)."),
     p("data", "Dataset", "name", "Dataset.name -> string", "The dataset's name."),
