@@ -645,4 +645,5 @@ fn a_run_that_fails_before_training_leaves_no_directory_behind() {
     .unwrap();
     assert!(!run().status.success());
     assert!(s.root.join("runs/toy/early.json").is_file());
+    assert!(s.root.join("runs/toy/recipe.rhai").is_file());
 }

@@ -161,11 +161,21 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
 }
 
 /// Removes a run directory the recipe failed in before it trained anything (say, its data was
-/// missing): left behind, it would push the next run of the recipe to `runs/<stem>-2`. Only the
-/// two files `gan run` writes first are deleted, and the directory only if that empties it, so
-/// anything the recipe wrote keeps it (and whatever is in it) in place.
+/// missing): left behind, it would push the next run of the recipe to `runs/<stem>-2`. Only a
+/// directory holding nothing but the two files `gan run` writes first is removed: anything the
+/// recipe wrote (metrics, checkpoints, outputs) keeps it, and all in it, in place.
 fn remove_if_untrained(dir: &Path) {
-    for f in ["recipe.rhai", "config.json"] {
+    const FIRST: [&str; 2] = ["recipe.rhai", "config.json"];
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let only_first = entries
+        .map(|e| e.map(|e| e.file_name()))
+        .all(|n| n.is_ok_and(|n| FIRST.iter().any(|f| n == *f)));
+    if !only_first {
+        return;
+    }
+    for f in FIRST {
         let _ = fs::remove_file(dir.join(f));
     }
     if fs::remove_dir(dir).is_ok() {
