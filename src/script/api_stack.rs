@@ -112,21 +112,16 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             ))
         },
     );
-    let h = host.clone();
-    engine.register_fn(
-        "relu",
-        move |ctx: NativeCallContext, s: &mut StackBuilder| push(&h, &ctx, s, LayerSpec::Relu),
-    );
-    let h = host.clone();
-    engine.register_fn(
-        "sigmoid",
-        move |ctx: NativeCallContext, s: &mut StackBuilder| push(&h, &ctx, s, LayerSpec::Sigmoid),
-    );
-    let h = host.clone();
-    engine.register_fn(
-        "tanh",
-        move |ctx: NativeCallContext, s: &mut StackBuilder| push(&h, &ctx, s, LayerSpec::Tanh),
-    );
+    for (name, layer) in [
+        ("relu", LayerSpec::Relu),
+        ("sigmoid", LayerSpec::Sigmoid),
+        ("tanh", LayerSpec::Tanh),
+    ] {
+        let h = host.clone();
+        engine.register_fn(name, move |ctx: NativeCallContext, s: &mut StackBuilder| {
+            push(&h, &ctx, s, layer.clone())
+        });
+    }
     let h = host.clone();
     engine.register_fn(
         "leaky_relu",
