@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn rates_print_short() {
-        assert_eq!(rate(1_270_681.4539), "1271k it/s");
+        assert_eq!(rate(1_270_681.453_9), "1271k it/s");
         assert_eq!(rate(43.21), "43.2 it/s");
         assert_eq!(rate(9_999.94), "9999.9 it/s");
     }

@@ -125,6 +125,9 @@ fn mode_collapse(series: &[Observation]) -> Option<String> {
     ))
 }
 
+/// One per-epoch number of an observation (absent where it was not computed).
+type Series = fn(&Observation) -> Option<f64>;
+
 fn divergence(series: &[Observation]) -> Option<String> {
     let newest = series.last()?;
     if newest.epoch < limits::FROM_EPOCH {
@@ -132,7 +135,7 @@ fn divergence(series: &[Observation]) -> Option<String> {
     }
     let w = last(series, limits::RISING_EPOCHS)?;
     // (name, value, floor the newest value must pass)
-    let named: [(&str, fn(&Observation) -> Option<f64>, f64); 4] = [
+    let named: [(&str, Series, f64); 4] = [
         ("|d_loss|", |o| Some(o.d_loss.abs()), limits::LOSS_FLOOR),
         ("|g_loss|", |o| Some(o.g_loss.abs()), limits::LOSS_FLOOR),
         ("‖θ_G‖", |o| o.g_norm, 0.0),

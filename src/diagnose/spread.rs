@@ -4,7 +4,7 @@
 
 /// Mean L2 distance over the n(n−1)/2 pairs of the `dim`-wide rows of `x` (0 for fewer than 2).
 pub fn mean_pairwise_distance(x: &[f32], dim: usize) -> f64 {
-    let n = if dim == 0 { 0 } else { x.len() / dim };
+    let n = x.len().checked_div(dim).unwrap_or(0);
     if n < 2 {
         return 0.0;
     }
@@ -27,7 +27,7 @@ pub fn mean_pairwise_distance(x: &[f32], dim: usize) -> f64 {
 /// `n` rows of `data` evenly spaced over it (rows 0, r/n, 2r/n, …): a fixed, seed-free reference
 /// sample of the data.
 pub fn evenly_spaced_rows(data: &[f32], dim: usize, n: usize) -> Vec<f32> {
-    let rows = if dim == 0 { 0 } else { data.len() / dim };
+    let rows = data.len().checked_div(dim).unwrap_or(0);
     let n = n.min(rows);
     let mut out = Vec::with_capacity(n * dim);
     for k in 0..n {
