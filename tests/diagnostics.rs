@@ -59,7 +59,7 @@ const D_WINS: &str = r#"
 seed(2);
 let data = gaussian_1d(4.0, 0.5, 2000);
 let m = gan(stack(4).dense(8).relu().dense(1), stack(1).dense(16).relu().dense(1), #{ loss: "saturating" });
-m.fit(data, #{ epochs: 6, batch: 50, d_opt: adam(#{ lr: 0.01 }), g_opt: sgd(#{ lr: 1e-7 }) });
+m.fit(data, #{ epochs: param("epochs", 6), batch: 50, d_opt: adam(#{ lr: 0.01 }), g_opt: sgd(#{ lr: 1e-7 }) });
 "#;
 
 #[test]
@@ -117,5 +117,55 @@ fn warnings_reach_the_output_and_metrics_jsonl_once_each() {
         said.iter().filter(|l| l.starts_with("warning")).count(),
         2,
         "{said:#?}"
+    );
+}
+
+/// Metrics lines without the timing fields.
+fn lines_of(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            assert!(o.remove("secs").is_some() && o.remove("it_per_s").is_some());
+            v
+        })
+        .collect()
+}
+
+/// A run stopped after epoch 4 (one warning raised) and resumed to epoch 6 raises the other one
+/// at the same epoch, with the same metrics lines, as the run that was never stopped.
+#[test]
+fn a_resumed_run_warns_as_the_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("d_wins.rhai");
+    std::fs::write(&recipe, D_WINS).unwrap();
+    let gan = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gan"))
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    gan(&["run", "d_wins.rhai", "--out", "whole"]);
+    gan(&["run", "d_wins.rhai", "--out", "part", "--set", "epochs=4"]);
+    assert_eq!(lines_of(&tmp.path().join("part")).len(), 4);
+    let resumed = gan(&["resume", "part", "--set", "epochs=6"]);
+    assert!(
+        resumed.contains("warning (epoch 5): D is winning"),
+        "{resumed}"
+    );
+    let whole = lines_of(&tmp.path().join("whole"));
+    assert_eq!(lines_of(&tmp.path().join("part")), whole);
+    assert_eq!(
+        whole.iter().filter(|l| l.get("warnings").is_some()).count(),
+        2
     );
 }
