@@ -120,18 +120,8 @@ fn warnings_reach_the_output_and_metrics_jsonl_once_each() {
     );
 }
 
-/// Metrics lines without the timing fields.
 fn lines_of(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            assert!(o.remove("secs").is_some() && o.remove("it_per_s").is_some());
-            v
-        })
-        .collect()
+    common::metrics_without_timing(dir, "metrics.jsonl")
 }
 
 /// A run stopped after epoch 4 (one warning raised) and resumed to epoch 6 raises the other one

@@ -7,19 +7,7 @@ use std::fs;
 
 use serde_json::Value;
 
-/// metrics.jsonl with the timing fields removed.
-fn metrics_without_timing(dir: &std::path::Path, file: &str) -> Vec<Value> {
-    fs::read_to_string(dir.join(file))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            assert!(o.remove("secs").is_some() && o.remove("it_per_s").is_some());
-            v
-        })
-        .collect()
-}
+use common::metrics_without_timing;
 
 const SMALL_TOY: &str = r#"
 let data = gaussian_1d(4.0, 0.5, 2000);

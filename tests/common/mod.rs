@@ -135,3 +135,17 @@ pub fn shared_evaluator() -> std::sync::Arc<gan::eval::MnistEvaluator> {
     ];
     gan::eval::MnistEvaluator::shared_with_cache(&dir, &dirs, &mut |l| eprintln!("{l}")).unwrap()
 }
+
+/// A metrics file of `dir` with the timing fields (the only ones two runs may differ in) removed.
+pub fn metrics_without_timing(dir: &Path, file: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            assert!(o.remove("secs").is_some() && o.remove("it_per_s").is_some());
+            v
+        })
+        .collect()
+}
