@@ -5,6 +5,7 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod diagnose;
 pub mod engine;
 pub mod eval;
 pub mod run_lock;

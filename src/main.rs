@@ -16,6 +16,10 @@ fn main() {
         cli::Command::Report(a) => cli::report::main(a),
         cli::Command::Data { command } => cli::data::main(command),
         cli::Command::Eval { command } => cli::eval::main(command),
+        cli::Command::Docs => {
+            print!("{}", gan::script::reference::markdown());
+            Ok(())
+        }
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -287,7 +287,11 @@ fn image_folders_with_mixed_sizes_junk_or_nothing() {
     let e = error_in(data.path(), "let f = image_folder(\"empty\", #{});");
     assert_error(&e, 1, 9, &["empty", "contains no image files"]);
     let e = error_in(data.path(), "let f = image_folder(\"nowhere\", #{});");
-    assert_error(&e, 1, 9, &["nowhere", "cannot read image folder"]);
+    let looked = format!(
+        "image_folder(\"nowhere\"): looked in {0}/nowhere (inside the data directory {0}; set GAN_IMAGES_DIR",
+        data.path().display()
+    );
+    assert_error(&e, 1, 9, &[&looked, "cannot read image folder"]);
     let e = error_in(data.path(), "let f = image_folder(\"faces/a.png\", #{});");
     assert_error(&e, 1, 9, &["a.png", "cannot read image folder"]);
     // options
@@ -612,14 +616,15 @@ fn stacks_that_do_not_fit_the_data_or_each_other() {
         &e,
         2,
         3,
-        &["the data has 1 features per example but D takes 2 inputs (and G outputs 2)"],
+        &["the data has 1 feature per example but D takes 2 inputs (and G outputs 2)"],
     );
     // D's output is not 1, after activations
     let e = error_of("let x = gan(stack(1).dense(2), stack(2).dense(3).relu());");
+    // at D's last layer, `relu`
     assert_error(
         &e,
         1,
-        9,
+        50,
         &["D must output 1 logit per example, but its stack outputs 3"],
     );
     // the noise and G disagree
@@ -635,18 +640,18 @@ fn sizes_that_would_exhaust_memory_are_refused_before_allocating() {
     );
     assert_error(
         &e,
-        3,
-        9,
+        2,
+        4,
         &[
             "generator: layer 1 `dense(1000000000)`",
             "refusing to allocate",
-            "(declared at 2:4)",
+            "(found by the call at recipe.rhai:3:9)",
         ],
     );
     let e = error_of(
         "let g = stack(1).maxout(100000, 100000);\nlet x = gan(g, stack(100000).dense(1));",
     );
-    assert_error(&e, 2, 9, &["refusing to allocate"]);
+    assert_error(&e, 1, 18, &["refusing to allocate"]);
     // activations: a batch × width that cannot fit, refused by fit before training
     let e = error_of(
         "let g = stack(1).dense(100000).relu().dense(1);\nlet m = gan(g, stack(1).dense(8).relu().dense(1));\n\

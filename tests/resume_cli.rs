@@ -673,3 +673,37 @@ fn sigterm_and_sigusr1_checkpoint_and_resume_exactly() {
         assert_same_end(&a, &b, 2);
     }
 }
+
+#[test]
+fn a_run_that_fails_before_training_leaves_no_directory_behind() {
+    let s = setup("let data = mnist(\"train\");\nlet x = 1;");
+    let run = || {
+        gan()
+            .current_dir(&s.root)
+            .arg("run")
+            .arg(&s.recipe)
+            .args(["--data-dir", "no-such-dir"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("runs/toy: the recipe failed before writing anything else"),
+        "{stderr}"
+    );
+    assert!(!s.root.join("runs/toy").exists());
+    // so the next try lands in runs/toy again, not runs/toy-2
+    run();
+    assert!(!s.root.join("runs/toy-2").exists());
+    // a directory the recipe wrote into is kept
+    fs::write(
+        &s.recipe,
+        "write_json(\"early.json\", #{ a: 1 });\nlet data = mnist(\"train\");",
+    )
+    .unwrap();
+    assert!(!run().status.success());
+    assert!(s.root.join("runs/toy/early.json").is_file());
+    assert!(s.root.join("runs/toy/recipe.rhai").is_file());
+}

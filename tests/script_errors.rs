@@ -61,29 +61,56 @@ fn unknown_fit_option_is_refused_before_training() {
 }
 
 #[test]
-fn shape_mismatch_between_g_and_d_is_reported_at_gan() {
-    let e = error_of("let g = stack(10).dense(5).relu().dense(3);\nlet d = stack(2).dense(4).dense(1);\nlet x = gan(g, d);");
-    assert_eq!((e.line, e.col), (Some(3), Some(9)), "{e}");
-    assert_eq!(e.message, "G outputs 3 features but D takes 2 inputs");
+fn shape_mismatch_between_g_and_d_points_at_gs_last_layer() {
+    let e = error_of("let g = stack(10).dense(5).relu()\n    .dense(3);\nlet d = stack(2).dense(4).dense(1);\nlet x = gan(g, d);");
+    // G's `.dense(3)` fixes its width: line 2, the `dense` after `    .`
+    assert_eq!((e.line, e.col), (Some(2), Some(6)), "{e}");
+    assert_eq!(
+        e.message,
+        "G outputs 3 features but D takes 2 inputs (D's stack is declared at 3:9) \
+         (found by the call at recipe.rhai:4:9)"
+    );
+    let r = e.render();
+    assert!(
+        r.starts_with("recipe.rhai:2:6: G outputs 3 features"),
+        "{r}"
+    );
+    assert_eq!(r.lines().nth(1), Some("   2 |     .dense(3);"), "{r}");
 }
 
 #[test]
-fn d_with_more_than_one_output_is_refused() {
-    let e = error_of("let g = stack(2).dense(3);\nlet d = stack(3).dense(4);\nlet x = gan(g, d);");
-    assert_eq!((e.line, e.col), (Some(3), Some(9)));
+fn counts_of_one_are_singular() {
+    let e = error_of("let g = stack(2).dense(1);\nlet d = stack(3).dense(1);\nlet x = gan(g, d);");
     assert!(
         e.message
-            .contains("D must output 1 logit per example, but its stack outputs 4"),
+            .starts_with("G outputs 1 feature but D takes 3 inputs"),
         "{}",
         e.message
     );
 }
 
 #[test]
+fn d_with_more_than_one_output_points_at_ds_last_layer() {
+    let e = error_of(
+        "let g = stack(2).dense(3);\nlet d = stack(3).relu().dense(4);\nlet x = gan(g, d);",
+    );
+    assert_eq!((e.line, e.col), (Some(2), Some(25)), "{e}");
+    assert!(
+        e.message
+            .contains("D must output 1 logit per example, but its stack outputs 4"),
+        "{}",
+        e.message
+    );
+    assert!(e
+        .message
+        .ends_with("(found by the call at recipe.rhai:3:9)"));
+}
+
+#[test]
 fn a_bad_layer_points_at_its_own_declaration() {
     // Too big to allocate: refused when built, pointing back at the layer that asked for it.
     let e = error_of("let g = stack(2).dense(3);\nlet d = stack(3)\n    .dense(100000)\n    .dense(100000).dense(1);\nlet x = gan(g, d);");
-    assert_eq!((e.line, e.col), (Some(5), Some(9)), "{e}");
+    assert_eq!((e.line, e.col), (Some(4), Some(6)), "{e}");
     assert!(
         e.message
             .starts_with("discriminator: layer 2 `dense(100000)`"),
@@ -91,7 +118,47 @@ fn a_bad_layer_points_at_its_own_declaration() {
         e.message
     );
     assert!(e.message.contains("refusing to allocate"), "{}", e.message);
-    assert!(e.message.ends_with("(declared at 4:6)"), "{}", e.message);
+    assert!(
+        e.message
+            .ends_with("(found by the call at recipe.rhai:5:9)"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_generator_layer_at_fault_is_pointed_at_too() {
+    let e = error_of("let g = stack(2).dense(3)\n  .dense(4, -1.0);\nlet d = stack(4).dense(1);\nlet x = gan(g, d);");
+    assert!(
+        e.message.starts_with("generator: layer 2 `dense(4"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("irange must be"), "{}", e.message);
+    assert_eq!((e.line, e.col), (Some(2), Some(4)), "{e}");
+}
+
+#[test]
+fn shape_errors_point_into_the_cell_that_declared_the_layer() {
+    let (mut s, _) = common::session(None, &[], None);
+    let _ = s.eval("let g = stack(4)\n  .dense(3);").expect("cell 1");
+    let _ = s.eval("let d = stack(2).dense(1);").expect("cell 2");
+    let e = s.eval("1 + 1;\nlet x = gan(g, d);").unwrap_err();
+    assert_eq!(e.source_name, "cell[1]", "{e}");
+    assert_eq!((e.line, e.col), (Some(2), Some(4)), "{e}");
+    assert_eq!(e.source_line.as_deref(), Some("  .dense(3);"));
+    assert_eq!(
+        e.message,
+        "G outputs 3 features but D takes 2 inputs (D's stack is declared at cell[2]:1:9) \
+         (found by the call at cell[3]:2:9)"
+    );
+}
+
+#[test]
+fn an_undefined_variable_is_not_called_a_syntax_error() {
+    let e = error_of("let a = 1;\nlet b = a + x;");
+    assert_eq!((e.line, e.col), (Some(2), Some(13)), "{e}");
+    assert_eq!(e.message, "undefined variable `x`");
 }
 
 #[test]

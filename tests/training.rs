@@ -179,3 +179,29 @@ fn run_directory_holds_checkpoints_and_sample_grids_for_images() {
         .ends_with("ckpt-0000000015"));
     assert_eq!(rec.images.lock().unwrap().len(), 4);
 }
+
+/// A second `fit` without optimizers goes on with the first fit's Adam and its state: two fits
+/// of one epoch end where one fit of two epochs ends, bit for bit (with the paper's SGD in the
+/// second fit, as before, they did not).
+#[test]
+fn a_later_fit_without_optimizers_keeps_the_previous_ones() {
+    let setup = "seed(11);\nlet data = gaussian_1d(1.0, 0.5, 2000);\n\
+                 let m = gan(stack(2).dense(16).relu().dense(1), stack(1).dense(16).relu().dense(1));\n";
+    let opt = "opt: adam(#{ lr: 0.003, beta1: 0.5 })";
+    let (mut once, _) = common::session(None, &[], None);
+    let a = once
+        .eval(&format!(
+            "{setup}m.fit(data, #{{ epochs: 2, batch: 50, {opt} }});\nm.sample_fixed(64).to_array()"
+        ))
+        .unwrap();
+    let (mut twice, _) = common::session(None, &[], None);
+    let last = twice
+        .eval(&format!(
+            "{setup}m.fit(data, #{{ epochs: 1, batch: 50, {opt} }});\nm.fit(data, #{{ epochs: 1, batch: 50 }})"
+        ))
+        .unwrap()
+        .cast::<rhai::Map>();
+    assert_eq!(last["lr"].as_float().unwrap(), 0.003, "{last:?}");
+    let b = twice.eval("m.sample_fixed(64).to_array()").unwrap();
+    assert_eq!(a.to_string(), b.to_string());
+}

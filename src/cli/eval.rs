@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use gan::data::{load_mnist, MnistSplit};
+use gan::script::resume::checkpoint_dir_name;
+use gan::script::Host;
 
 #[derive(Subcommand, Debug)]
 pub enum EvalCommand {
@@ -26,6 +28,10 @@ pub enum EvalCommand {
         /// MNIST directory (default: the one the run used, else GAN_DATA_DIR, else ./data/mnist).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Which GAN of the run: its weights_<NAME>.safetensors (default: weights.safetensors,
+        /// the GAN named `gan`).
+        #[arg(long, value_name = "NAME")]
+        gan: Option<String>,
     },
     /// Fréchet distance (penultimate features of an MNIST classifier the engine trains and caches)
     /// and classifier score of generator samples, with the real data's own values as references.
@@ -42,6 +48,10 @@ pub enum EvalCommand {
         /// MNIST directory (default: the one the run used, else GAN_DATA_DIR, else ./data/mnist).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Which GAN of the run: its weights_<NAME>.safetensors (default: weights.safetensors,
+        /// the GAN named `gan`).
+        #[arg(long, value_name = "NAME")]
+        gan: Option<String>,
     },
 }
 
@@ -53,8 +63,9 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             sigma,
             json,
             data_dir,
+            gan,
         } => {
-            let weights = weights_of(&run)?;
+            let weights = weights_of(&run, gan.as_deref())?;
             let mut model = gan::checkpoint::read_gan(&weights)
                 .with_context(|| format!("loading the generator from {}", weights.display()))?;
             gan::eval::check_sample_count(samples, model.data_dim())
@@ -84,7 +95,8 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             samples,
             json,
             data_dir,
-        } => classifier(&run, samples, json, data_dir),
+            gan,
+        } => classifier(&run, samples, json, data_dir, gan.as_deref()),
     }
 }
 
@@ -104,12 +116,13 @@ fn classifier(
     samples: usize,
     json: bool,
     data_dir: Option<PathBuf>,
+    gan: Option<&str>,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         samples >= 2,
         "--samples must be at least 2 (a covariance needs 2 rows), got {samples}"
     );
-    let weights = weights_of(run)?;
+    let weights = weights_of(run, gan)?;
     let mut model = gan::checkpoint::read_gan(&weights)
         .with_context(|| format!("loading the generator from {}", weights.display()))?;
     gan::eval::check_sample_count(samples, model.data_dim())
@@ -143,23 +156,82 @@ fn classifier(
     Ok(())
 }
 
-/// The weights a run left: `weights.safetensors` once training finished, else the model of the
-/// newest complete checkpoint (a run still going, or stopped).
-fn weights_of(run: &Path) -> anyhow::Result<PathBuf> {
+/// The weights a run left for the GAN named `gan` (default `gan`, whose files carry no suffix):
+/// its final weights once training finished, else the model of its newest complete checkpoint
+/// (a run still going, or stopped).
+fn weights_of(run: &Path, gan: Option<&str>) -> anyhow::Result<PathBuf> {
     if !run.is_dir() {
+        anyhow::ensure!(
+            gan.is_none(),
+            "--gan picks a GAN of a run directory, but {} is a file",
+            run.display()
+        );
         // A weights file named on the command line is the user's own choice: a symlink there is
         // followed here (a symlink inside a run directory is not: the read refuses it).
         return Ok(run.canonicalize().unwrap_or_else(|_| run.to_path_buf()));
     }
-    let final_weights = run.join("weights.safetensors");
-    if final_weights.exists() {
+    let name = gan.unwrap_or("gan");
+    let final_weights = run.join(Host::per_gan(name, "weights", "safetensors"));
+    if final_weights.is_file() {
         return Ok(final_weights);
     }
-    match gan::checkpoint::latest_checked(run.join("checkpoints"))? {
-        Some(ckpt) => Ok(ckpt.join(gan::checkpoint::MODEL_FILE)),
-        None => anyhow::bail!(
-            "{}: no weights.safetensors and no complete checkpoint in checkpoints/",
-            run.display()
-        ),
+    if let Some(ckpt) = gan::checkpoint::latest_checked(run.join(checkpoint_dir_name(name)))? {
+        return Ok(ckpt.join(gan::checkpoint::MODEL_FILE));
     }
+    let names = gan_names(run);
+    let which = match gan {
+        Some(n) => format!("no GAN named `{n}`"),
+        None => "no GAN named `gan` (weights.safetensors or checkpoints/)".into(),
+    };
+    if names.is_empty() {
+        anyhow::bail!(
+            "{}: {which}, and no weights_<name>.safetensors or complete checkpoint of another GAN",
+            run.display()
+        );
+    }
+    let listed: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n} ({})", Host::per_gan(n, "weights", "safetensors")))
+        .collect();
+    anyhow::bail!(
+        "{}: {which}; the run holds {}: pick one with --gan NAME",
+        run.display(),
+        listed.join(", ")
+    )
+}
+
+/// Names of the GANs a run directory holds weights or checkpoints of, sorted. Only names a
+/// recipe could have given (letters, digits, `_`, `-`) count, so a hostile file name is never
+/// echoed.
+fn gan_names(run: &Path) -> Vec<String> {
+    let valid = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(run).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let name = if file == "weights.safetensors" || file == "checkpoints" {
+            Some("gan")
+        } else if let Some(n) = file
+            .strip_prefix("weights_")
+            .and_then(|r| r.strip_suffix(".safetensors"))
+        {
+            Some(n)
+        } else {
+            file.strip_prefix("checkpoints_")
+        };
+        match name {
+            Some(n)
+                if valid(n)
+                    && (file.starts_with("weights")
+                        || gan::checkpoint::latest(entry.path()).is_some()) =>
+            {
+                names.insert(n.to_string());
+            }
+            _ => {}
+        }
+    }
+    names.into_iter().collect()
 }

@@ -54,6 +54,8 @@ pub enum Command {
         #[command(subcommand)]
         command: eval::EvalCommand,
     },
+    /// Print the DSL reference as Markdown (the text of docs/dsl.md; `:help NAME` in the REPL).
+    Docs,
 }
 
 /// The MNIST directory: `--data-dir`, else `GAN_DATA_DIR`, else `./data/mnist`.

@@ -114,6 +114,8 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         check_timeout(t)?;
     }
     prepare_out(&out, args.force)?;
+    // new or emptied above: on an early failure nothing of an earlier run is in it
+    let fresh = !out.exists() || fs::read_dir(&out).is_ok_and(|mut d| d.next().is_none());
     let config = HostConfig {
         recipe_text: text.clone(),
         ..args.common.host_config(out.clone(), stem)?
@@ -139,7 +141,38 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     }
     // Recorded from the start, so `gan resume` can rerun even a run killed before its first fit.
     session.host.write_config().context("writing config.json")?;
-    execute(&mut session, &file, &text, args.timeout)
+    let result = execute(&mut session, &file, &text, args.timeout);
+    if result.is_err() && fresh {
+        remove_if_untrained(run.path());
+    }
+    result
+}
+
+/// Removes a run directory the recipe failed in before it trained anything (say, its data was
+/// missing): left behind, it would push the next run of the recipe to `runs/<stem>-2`. Only a
+/// directory holding nothing but the files `gan run` writes first (and the run's lock, which this
+/// process holds) is removed: anything the recipe wrote (metrics, checkpoints, outputs) keeps it,
+/// and all in it, in place.
+fn remove_if_untrained(dir: &Path) {
+    const FIRST: [&str; 3] = ["recipe.rhai", "config.json", gan::run_lock::LOCK_FILE];
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let only_first = entries
+        .map(|e| e.map(|e| e.file_name()))
+        .all(|n| n.is_ok_and(|n| FIRST.iter().any(|f| n == *f)));
+    if !only_first {
+        return;
+    }
+    for f in FIRST {
+        let _ = fs::remove_file(dir.join(f));
+    }
+    if fs::remove_dir(dir).is_ok() {
+        eprintln!(
+            "note: removed {}: the recipe failed before writing anything else",
+            dir.display()
+        );
+    }
 }
 
 /// Refuses a `--timeout` that is not a positive number of seconds.

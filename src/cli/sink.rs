@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use gan::engine::EpochMetrics;
 use gan::script::{Progress, Sink};
@@ -37,7 +37,8 @@ impl Default for TerminalSink {
     }
 }
 
-/// One epoch as a line: what a user scans for in a log.
+/// One epoch as a line: what a user scans for in a log. No momentum: the line cannot tell SGD's
+/// momentum from Adam's β1 (both are `momentum` in metrics.jsonl), and a `mom` beside Adam misled.
 pub fn epoch_line(gan: &str, m: &EpochMetrics) -> String {
     let who = if gan == "gan" {
         String::new()
@@ -45,9 +46,19 @@ pub fn epoch_line(gan: &str, m: &EpochMetrics) -> String {
         format!("[{gan}] ")
     };
     format!(
-        "{who}epoch {:>4}  step {:>8}  d_loss {:.4}  g_loss {:.4}  D(x) {:.3}  D(G(z)) {:.3}  lr {:.3e}  mom {:.3}  {:.1} it/s",
-        m.epoch, m.step, m.d_loss, m.g_loss, m.d_real, m.d_fake, m.lr, m.momentum, m.it_per_s
+        "{who}epoch {:>4}  step {:>8}  d_loss {:.4}  g_loss {:.4}  D(x) {:.3}  D(G(z)) {:.3}  lr {:.3e}  {:.1} it/s",
+        m.epoch, m.step, m.d_loss, m.g_loss, m.d_real, m.d_fake, m.lr, m.it_per_s
     )
+}
+
+/// Steps per second for the progress bar: `43.2 it/s`, `1271k it/s` (no grouping, no
+/// spurious digits).
+fn rate(per_sec: f64) -> String {
+    if per_sec >= 10_000.0 {
+        format!("{:.0}k it/s", per_sec / 1000.0)
+    } else {
+        format!("{per_sec:.1} it/s")
+    }
 }
 
 impl Sink for TerminalSink {
@@ -77,9 +88,13 @@ impl Sink for TerminalSink {
             let bar = ProgressBar::new(p.total);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                    "{prefix} [{bar:30}] {pos}/{len} {rate} eta {eta} {msg}",
                 )
                 .unwrap()
+                // indicatif's {per_sec} prints rates like `1,270,681.4539/s`.
+                .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", rate(s.per_sec()));
+                })
                 .progress_chars("=> "),
             );
             bar.set_prefix(format!("epoch {}/{}", p.epoch, p.epochs));
@@ -102,5 +117,17 @@ impl Sink for TerminalSink {
         if let Some((_, _, bar)) = self.bar.lock().unwrap().take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rates_print_short() {
+        assert_eq!(rate(1_270_681.453_9), "1271k it/s");
+        assert_eq!(rate(43.21), "43.2 it/s");
+        assert_eq!(rate(9_999.94), "9999.9 it/s");
     }
 }

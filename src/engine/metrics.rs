@@ -33,6 +33,18 @@ pub struct EpochMetrics {
     pub steps: u64,
     pub secs: f64,
     pub it_per_s: f64,
+    /// What the training diagnostics read (see [`crate::diagnose`]): the fixed-noise samples'
+    /// spread over real rows', and the parameter norms. Absent from metrics files written before
+    /// they existed, and where nothing computed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub g_norm: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d_norm: Option<f64>,
+    /// Diagnoses first made at this epoch (each kind once per GAN).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::diagnose::Warning>,
 }
 
 /// Accumulates step metrics in f64, in step order (deterministic). Lives in the [`Gan`](super::Gan)
@@ -81,6 +93,7 @@ impl MetricsAccumulator {
             } else {
                 0.0
             },
+            ..Default::default()
         }
     }
 }

@@ -322,21 +322,20 @@ impl GanSpec {
             )));
         }
         if g_out != self.d.input {
-            return Err(GanShapeError::Game(format!(
-                "G outputs {g_out} features but D takes {} inputs",
-                self.d.input
-            )));
+            return Err(GanShapeError::Mismatch {
+                g_out,
+                d_in: self.d.input,
+            });
         }
         if d_out != 1 {
-            return Err(GanShapeError::Game(format!(
-                "D must output 1 logit per example, but its stack outputs {d_out} (end it with dense(1))"
-            )));
+            return Err(GanShapeError::DOutput(d_out));
         }
         if let Some(dim) = data_dim {
             if dim != self.d.input {
                 return Err(GanShapeError::Game(format!(
-                    "the data has {dim} features per example but D takes {} inputs (and G outputs {g_out})",
-                    self.d.input
+                    "the data has {} per example but D takes {} (and G outputs {g_out})",
+                    count(dim, "feature"),
+                    count(self.d.input, "input")
                 )));
             }
         }
@@ -351,8 +350,23 @@ pub enum GanShapeError {
     G(ShapeError),
     #[error("discriminator: {0}")]
     D(ShapeError),
+    /// G's last layer (or D's input) is at fault.
+    #[error("G outputs {} but D takes {}", count(*g_out, "feature"), count(*d_in, "input"))]
+    Mismatch { g_out: usize, d_in: usize },
+    /// D's last layer is at fault.
+    #[error("D must output 1 logit per example, but its stack outputs {0} (end it with dense(1))")]
+    DOutput(usize),
     #[error("{0}")]
     Game(String),
+}
+
+/// `1 feature`, `3 features`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 #[cfg(test)]

@@ -151,11 +151,17 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                 .string("color", "gray")?
                 .parse()
                 .or_else(|e| err(format!("option `color` of image_folder(): {e}")))?;
-            let dir = inside(&h.config.data_dir, path)?;
+            let (root, from) = image_root(&h.config.data_dir);
+            let dir = inside(&root, path)?;
             let files = data::image_folder::list_image_files(&dir).map_or(0, |f| f.len()) as u128;
             let per_image = w as u128 * hgt as u128 * color.channels() as u128;
             super::budget::reserve(files * per_image * 4, "image_folder()")?;
-            handle(data::load_image_folder(&dir, w, hgt, color))
+            handle(data::load_image_folder(&dir, w, hgt, color).map_err(|e| {
+                e.context(format!(
+                    "image_folder(\"{path}\"): looked in {} ({from})",
+                    dir.display()
+                ))
+            }))
         },
     );
 
@@ -218,6 +224,21 @@ fn describe(d: &Dataset) -> String {
 }
 
 /// Resolves `rel` inside `root`: recipes read only from the data directory.
+/// Where `image_folder` paths start, and why there: `$GAN_IMAGES_DIR` gives image data sets a
+/// root of their own; without it they are read from the data directory, as MNIST is.
+fn image_root(data_dir: &Path) -> (std::path::PathBuf, String) {
+    match std::env::var_os("GAN_IMAGES_DIR").filter(|v| !v.is_empty()) {
+        Some(d) => (d.into(), "the image root GAN_IMAGES_DIR".into()),
+        None => (
+            data_dir.to_path_buf(),
+            format!(
+                "inside the data directory {}; set GAN_IMAGES_DIR to give image folders their own root",
+                data_dir.display()
+            ),
+        ),
+    }
+}
+
 fn inside(root: &Path, rel: &str) -> RhaiResult<std::path::PathBuf> {
     let p = Path::new(rel);
     if p.components()

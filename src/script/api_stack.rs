@@ -1,6 +1,10 @@
 //! `stack(n).dense(…).relu()…`: declaring layer stacks.
 
+use std::sync::Arc;
+
 use rhai::{Engine, NativeCallContext, FLOAT, INT};
+
+use super::host::Host;
 
 use super::options::{err, RhaiResult};
 use super::values::StackBuilder;
@@ -24,29 +28,32 @@ fn irange_arg(r: FLOAT) -> RhaiResult<Option<f64>> {
     Ok(Some(r))
 }
 
-fn push(ctx: &NativeCallContext, s: &mut StackBuilder, l: LayerSpec) -> StackBuilder {
+fn push(h: &Host, ctx: &NativeCallContext, s: &mut StackBuilder, l: LayerSpec) -> StackBuilder {
     let mut out = s.clone();
     out.spec.layers.push(l);
-    out.positions.push(ctx.call_position());
+    out.positions.push(h.site(ctx.call_position()));
     out
 }
 
-pub fn register(engine: &mut Engine) {
+pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_type_with_name::<StackBuilder>("Stack");
+    let h = host.clone();
     engine.register_fn(
         "stack",
-        |ctx: NativeCallContext, input: INT| -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext, input: INT| -> RhaiResult<StackBuilder> {
             Ok(StackBuilder {
                 spec: StackSpec::new(size("stack input size", input)?),
                 positions: vec![],
-                origin: ctx.call_position(),
+                origin: h.site(ctx.call_position()),
             })
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "dense",
-        |ctx: NativeCallContext, s: &mut StackBuilder, n: INT| -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext, s: &mut StackBuilder, n: INT| -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Dense {
@@ -56,14 +63,16 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "dense",
-        |ctx: NativeCallContext,
-         s: &mut StackBuilder,
-         n: INT,
-         irange: FLOAT|
-         -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              n: INT,
+              irange: FLOAT|
+              -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Dense {
@@ -73,14 +82,16 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "maxout",
-        |ctx: NativeCallContext,
-         s: &mut StackBuilder,
-         u: INT,
-         k: INT|
-         -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              u: INT,
+              k: INT|
+              -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Maxout {
@@ -91,15 +102,17 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "maxout",
-        |ctx: NativeCallContext,
-         s: &mut StackBuilder,
-         u: INT,
-         k: INT,
-         irange: FLOAT|
-         -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              u: INT,
+              k: INT,
+              irange: FLOAT|
+              -> RhaiResult<StackBuilder> {
             Ok(push(
+                &h,
                 &ctx,
                 s,
                 LayerSpec::Maxout {
@@ -110,30 +123,36 @@ pub fn register(engine: &mut Engine) {
             ))
         },
     );
-    engine.register_fn("relu", |ctx: NativeCallContext, s: &mut StackBuilder| {
-        push(&ctx, s, LayerSpec::Relu)
-    });
-    engine.register_fn("sigmoid", |ctx: NativeCallContext, s: &mut StackBuilder| {
-        push(&ctx, s, LayerSpec::Sigmoid)
-    });
-    engine.register_fn("tanh", |ctx: NativeCallContext, s: &mut StackBuilder| {
-        push(&ctx, s, LayerSpec::Tanh)
-    });
+    for (name, layer) in [
+        ("relu", LayerSpec::Relu),
+        ("sigmoid", LayerSpec::Sigmoid),
+        ("tanh", LayerSpec::Tanh),
+    ] {
+        let h = host.clone();
+        engine.register_fn(name, move |ctx: NativeCallContext, s: &mut StackBuilder| {
+            push(&h, &ctx, s, layer.clone())
+        });
+    }
+    let h = host.clone();
     engine.register_fn(
         "leaky_relu",
-        |ctx: NativeCallContext, s: &mut StackBuilder, a: FLOAT| {
-            push(&ctx, s, LayerSpec::LeakyRelu { slope: a })
+        move |ctx: NativeCallContext, s: &mut StackBuilder, a: FLOAT| {
+            push(&h, &ctx, s, LayerSpec::LeakyRelu { slope: a })
         },
     );
+    let h = host.clone();
     engine.register_fn(
         "dropout",
-        |ctx: NativeCallContext, s: &mut StackBuilder, keep: FLOAT| -> RhaiResult<StackBuilder> {
+        move |ctx: NativeCallContext,
+              s: &mut StackBuilder,
+              keep: FLOAT|
+              -> RhaiResult<StackBuilder> {
             if !(keep > 0.0 && keep <= 1.0) {
                 return err(format!(
                     "dropout takes the keep probability, which must be in (0, 1], got {keep}"
                 ));
             }
-            Ok(push(&ctx, s, LayerSpec::Dropout { keep }))
+            Ok(push(&h, &ctx, s, LayerSpec::Dropout { keep }))
         },
     );
     engine.register_get("input", |s: &mut StackBuilder| s.spec.input as INT);

@@ -2,10 +2,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use rhai::{Dynamic, Engine, Map, NativeCallContext, Position, FLOAT, INT};
+use rhai::{Dynamic, Engine, Map, NativeCallContext, FLOAT, INT};
 
 use super::host::Host;
 use super::options::{err, number, type_name, Opts, RhaiResult};
+use super::site::err_at;
 use super::train_loop::fit;
 use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
 use crate::engine::spec::{check_k, GanShapeError};
@@ -41,24 +42,26 @@ pub fn optimizer_opt(o: &Opts, key: &str) -> RhaiResult<Option<OptimizerSpec>> {
         .map(|v| v.0))
 }
 
-/// Maps a shape error to the script position of the layer that caused it.
-fn shape_error(e: GanShapeError, g: &StackBuilder, d: &StackBuilder) -> String {
-    let at = |pos: Option<&Position>| match pos
-        .and_then(|p| Some((p.line()?, p.position().unwrap_or(1))))
-    {
-        Some((l, c)) => format!(" (declared at {l}:{c})"),
-        None => String::new(),
+/// A shape error, reported at the layer at fault: the layer that fails; for G's output not
+/// fitting D's input, G's last layer (it fixes G's width; D's `stack(…)` is named too); for D's
+/// output, D's last layer.
+fn shape_error<T>(e: GanShapeError, g: &StackBuilder, d: &StackBuilder) -> RhaiResult<T> {
+    let layer = |s: &StackBuilder, i: Option<usize>| {
+        i.and_then(|i| s.positions.get(i))
+            .unwrap_or(&s.origin)
+            .clone()
     };
+    let last = |s: &StackBuilder| s.positions.last().unwrap_or(&s.origin).clone();
     match &e {
-        GanShapeError::G(s) => format!(
-            "{e}{}",
-            at(s.layer.and_then(|i| g.positions.get(i)).or(Some(&g.origin)))
-        ),
-        GanShapeError::D(s) => format!(
-            "{e}{}",
-            at(s.layer.and_then(|i| d.positions.get(i)).or(Some(&d.origin)))
-        ),
-        GanShapeError::Game(_) => e.to_string(),
+        GanShapeError::G(s) => err_at(e.to_string(), &layer(g, s.layer)),
+        GanShapeError::D(s) => err_at(e.to_string(), &layer(d, s.layer)),
+        GanShapeError::Mismatch { .. } => {
+            let site = last(g);
+            let d_at = d.origin.describe(&site.source.name);
+            err_at(format!("{e} (D's stack is declared at {d_at})"), &site)
+        }
+        GanShapeError::DOutput(_) => err_at(e.to_string(), &last(d)),
+        GanShapeError::Game(_) => err(e.to_string()),
     }
 }
 
@@ -367,12 +370,11 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
     };
     // `.ok()` here once let `name: 5` pass silently as "no name": a wrong type is an error.
     let wanted = o.string("name", "")?;
-    spec.try_check(None)
-        .or_else(|e| err(shape_error(e, &g, &d)))?;
+    spec.try_check(None).or_else(|e| shape_error(e, &g, &d))?;
     let params = spec.g.param_count() as u128 + spec.d.param_count() as u128;
     // weights, their gradients and an optimizer's two moments, as f32
     super::budget::reserve(params * 16, "gan()")?;
-    let gan = Gan::try_new(spec, h.seed()).or_else(|e| err(shape_error(e, &g, &d)))?;
+    let gan = Gan::try_new(spec, h.seed()).or_else(|e| shape_error(e, &g, &d))?;
     let name = h
         .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
         .or_else(err)?;
@@ -383,6 +385,7 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         d_positions: d.positions,
         history: Vec::new(),
         image: None,
+        last_opts: None,
     }))))
 }
 

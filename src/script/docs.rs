@@ -91,7 +91,7 @@ pub static DOCS: &[FnDoc] = &[
     f("stacks", "stack", "stack(inputs: int) -> Stack",
       "Starts a layer stack taking `inputs` values per row (the noise size for G, the data size for D). Add layers with methods: `stack(100).dense(1200).relu().dense(784).sigmoid()`."),
     m("stacks", "Stack", "dense", "Stack.dense(units: int) -> Stack",
-      "Appends a fully connected layer with `units` outputs (weights uniform in ±irange, default from the layer size)."),
+      "Appends a fully connected layer with `units` outputs (weights uniform in ±irange: 0.05 in G, 0.005 in D, the paper's values)."),
     m("stacks", "Stack", "dense", "Stack.dense(units: int, irange: float) -> Stack",
       "Appends a fully connected layer with `units` outputs, initial weights uniform in [-irange, irange] (the paper's pylearn2 `irange`)."),
     m("stacks", "Stack", "maxout", "Stack.maxout(units: int, pieces: int) -> Stack",
@@ -100,7 +100,7 @@ pub static DOCS: &[FnDoc] = &[
       "Appends a maxout layer with initial weights uniform in [-irange, irange]."),
     m("stacks", "Stack", "relu", "Stack.relu() -> Stack", "Appends a ReLU activation."),
     m("stacks", "Stack", "sigmoid", "Stack.sigmoid() -> Stack",
-      "Appends a logistic sigmoid (G's output for pixels in [0, 1]; D's output probability)."),
+      "Appends a logistic sigmoid (G's output for pixels in [0, 1]; D ends in `dense(1)` instead: it outputs a logit and the losses apply the sigmoid)."),
     m("stacks", "Stack", "tanh", "Stack.tanh() -> Stack", "Appends a tanh activation."),
     m("stacks", "Stack", "leaky_relu", "Stack.leaky_relu(slope: float) -> Stack",
       "Appends a leaky ReLU with negative slope `slope`."),
@@ -113,7 +113,7 @@ pub static DOCS: &[FnDoc] = &[
     p("stacks", "Stack", "layers", "Stack.layers -> int", "The number of layers so far."),
     // ---- data
     f("data", "mnist", "mnist(split: string) -> Dataset",
-      "MNIST images (28×28, values in [0, 1]) from the data directory: \"train\" (50,000), \"valid\" (10,000), \"test\" (10,000) or \"all\" splits as `gan data` documents. Read once per session."),
+      "MNIST images (28×28, values in [0, 1]) from the data directory: \"train\" (rows 0–49,999 of the training file), \"valid\" (50,000–59,999), \"test\" (the 10,000 test images) or \"train_all\" (all 60,000). Read once per session."),
     f("data", "gaussian_1d", "gaussian_1d(mean: float, std: float) -> Dataset",
       "10,000 draws from N(mean, std²): the 1-D toy of the paper's Figure 1. Seeded by `seed(…)`."),
     f("data", "gaussian_1d", "gaussian_1d(mean: float, std: float, n: int) -> Dataset",
@@ -127,7 +127,7 @@ pub static DOCS: &[FnDoc] = &[
     f("data", "grid", "grid(modes: int, opts: map) -> Dataset",
       "A grid mixture with options `#{ spacing, std, n }` (at most 256 modes and 10,000,000 rows)."),
     f("data", "image_folder", "image_folder(path: string, opts: map) -> Dataset",
-      "Images from a folder inside the data directory, resized to `#{ width, height }` (default 28) in `color: \"gray\"` or `\"rgb\"`."),
+      "Images from a folder inside `$GAN_IMAGES_DIR` when set, else inside the data directory, in `color: \"gray\"` or `\"rgb\"`. Every image is resized to `#{ width, height }` (default 28 × 28; triangle filter, aspect ratio not kept), so images of other sizes are stretched, not refused."),
     p("data", "Dataset", "rows", "Dataset.rows -> int", "The number of rows (examples)."),
     p("data", "Dataset", "dim", "Dataset.dim -> int", "Values per row (784 for MNIST)."),
     p("data", "Dataset", "name", "Dataset.name -> string", "The dataset's name."),
@@ -161,9 +161,9 @@ pub static DOCS: &[FnDoc] = &[
     f("training", "gan", "gan(g: Stack, d: Stack) -> Gan",
       "Builds the game from a generator and a discriminator stack (checked against each other), with the non-saturating loss and simultaneous updates."),
     f("training", "gan", "gan(g: Stack, d: Stack, opts: map) -> Gan",
-      "Builds the game with options `#{ loss: \"non_saturating\"|\"saturating\", scheme: \"simultaneous\"|\"alternating\", k, noise: \"uniform\"|\"gaussian\", noise_scale, init_bias_from_marginals, name }`."),
+      "Builds the game with options `#{ loss: \"non_saturating\"|\"saturating\"|\"least_squares\"|\"hinge\", scheme: \"simultaneous\"|\"alternating\", k, noise: \"uniform\"|\"gaussian\", noise_scale, init_bias_from_marginals, name }`."),
     m("training", "Gan", "fit", "Gan.fit(data: Dataset, opts: map) -> map",
-      "Trains for `epochs` more epochs: `#{ epochs, batch, opt, d_opt, g_opt, steps_per_epoch, on_epoch: |epoch, metrics| {…}, every, samples_every, checkpoint_every, keep_checkpoints, max_minutes }`. Returns the last epoch's metrics. An interrupt (Ctrl-C, Jupyter's stop) ends it at a step boundary; the GAN keeps its state and `fit` again continues."),
+      "Trains for `epochs` more epochs: `#{ epochs, batch, opt, d_opt, g_opt, steps_per_epoch, on_epoch: |epoch, metrics| {…}, every, samples_every, checkpoint_every, keep_checkpoints, max_minutes }`. Returns the last epoch's metrics. Without `opt`/`d_opt`/`g_opt` it goes on with the optimizers of this GAN's previous fit (and their state), on the first fit with the paper's SGD. An interrupt (Ctrl-C, Jupyter's stop) ends it at a step boundary; the GAN keeps its state and `fit` again continues (`epochs` more, the interrupted one first)."),
     m("training", "Gan", "sample", "Gan.sample(n: int) -> Samples", "`n` samples G(z) from fresh noise (at most 1,000,000 rows, and refused when n × G's layer widths would pass 2 GiB)."),
     m("training", "Gan", "sample_fixed", "Gan.sample_fixed(n: int) -> Samples",
       "`n` samples from the GAN's fixed noise (the same z every time: watch one sample evolve)."),
@@ -304,10 +304,20 @@ pub fn help(name: &str) -> Option<String> {
     Some(out)
 }
 
+/// The topics of [`DOCS`] in the order they are shown, with a title for the generated reference.
+pub const TOPICS: &[(&str, &str)] = &[
+    ("stacks", "Stacks"),
+    ("data", "Data"),
+    ("training", "Games, optimizers and training"),
+    ("output", "Outputs"),
+    ("paper", "The paper's experiments and diagnostics"),
+    ("misc", "Any value"),
+];
+
 /// Every DSL name by topic, for `:help` without an argument.
 pub fn overview() -> String {
     let mut out = String::new();
-    for topic in ["stacks", "data", "training", "output", "paper"] {
+    for &(topic, _) in TOPICS {
         let mut names: Vec<String> = Vec::new();
         for d in DOCS.iter().filter(|d| d.topic == topic) {
             let n = match d.kind {

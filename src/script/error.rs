@@ -3,6 +3,7 @@
 use rhai::{EvalAltResult, ParseError, Position};
 
 use super::host::{Host, Stop};
+use super::site::{located_of, LocatedError};
 
 /// The token Rhai's progress hook returns to stop a script: why, and the message to show.
 #[derive(Clone, Debug)]
@@ -35,9 +36,37 @@ impl ScriptError {
         let stop = token_of(e).map(|t| t.stop);
         let interrupted = stop == Some(Stop::Interrupt)
             || matches!(e, EvalAltResult::ErrorRuntime(d, _) if d.to_string().starts_with("interrupted"));
-        let mut s = Self::at(message_of(e), e.position(), source_name, text, interrupted);
+        let mut s = match located_of(e) {
+            Some(l) => Self::located(&l, e, source_name),
+            None => Self::at(message_of(e), e.position(), source_name, text, interrupted),
+        };
         s.stop = stop;
         s
+    }
+
+    /// An error reported where the fault is (`l.site`, possibly in an earlier cell), naming the
+    /// call that found it.
+    fn located(l: &LocatedError, e: &EvalAltResult, source_name: &str) -> Self {
+        let found_by = match (e.position().line(), e.position().position()) {
+            (Some(line), Some(col)) => {
+                format!(" (found by the call at {source_name}:{line}:{col})")
+            }
+            _ => String::new(),
+        };
+        let (line, col) = match l.site.line_col() {
+            Some((line, col)) => (Some(line), Some(col)),
+            None => (None, None),
+        };
+        ScriptError {
+            message: format!("{}{found_by}", message_of(e)),
+            source_name: l.site.source.name.clone(),
+            line,
+            col,
+            source_line: l.site.source_line(),
+            interrupted: false,
+            stop: None,
+            internal: false,
+        }
     }
 
     /// Records why `host` stopped the script, when it did: a training loop stopped by the
@@ -67,13 +96,15 @@ impl ScriptError {
     }
 
     pub fn from_parse(e: &ParseError, source_name: &str, text: &str) -> Self {
-        Self::at(
-            format!("syntax error: {}", e.err_type()),
-            e.position(),
-            source_name,
-            text,
-            false,
-        )
+        use rhai::ParseErrorType as P;
+        // Strict variables make Rhai report these while parsing, but the text is well formed:
+        // calling them syntax errors sent users looking for a typo in the grammar.
+        let message = match e.err_type() {
+            P::VariableUndefined(v) => format!("undefined variable `{v}`"),
+            P::ModuleUndefined(m) => format!("undefined module `{m}`"),
+            other => format!("syntax error: {other}"),
+        };
+        Self::at(message, e.position(), source_name, text, false)
     }
 
     fn at(
@@ -147,7 +178,10 @@ fn message_of(e: &EvalAltResult) -> String {
                 format!("in function `{name}`: {}{at}", message_of(inner))
             }
         }
-        EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
+        EvalAltResult::ErrorRuntime(d, _) => match d.clone().try_cast::<LocatedError>() {
+            Some(l) => l.message,
+            None => d.to_string(),
+        },
         EvalAltResult::ErrorTerminated(token, _) => match token.clone().try_cast::<StopToken>() {
             Some(t) => t.message,
             None => "interrupted".into(),

@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rhai::Position;
+
+use super::site::{Site, Source};
 use crate::data::Dataset;
 use crate::engine::EpochMetrics;
 use crate::rundir::RunDir;
@@ -99,6 +102,8 @@ pub struct Host {
     fit_calls: Mutex<HashMap<String, u64>>,
     /// `gan resume`: how each GAN's fits pick up from its checkpoints.
     pub resume: Mutex<Option<super::resume::ResumeState>>,
+    /// The text being evaluated (a recipe or cell), so positions recorded now can be shown later.
+    source: Mutex<Arc<Source>>,
 }
 
 impl Host {
@@ -127,7 +132,27 @@ impl Host {
             module_root: Mutex::default(),
             fit_calls: Mutex::default(),
             resume: Mutex::default(),
+            source: Mutex::new(Arc::new(Source {
+                name: String::new(),
+                text: String::new(),
+            })),
         }))
+    }
+
+    /// Records that `text`, named `name` in errors, is evaluated from now on.
+    pub fn set_source(&self, name: &str, text: &str) {
+        *self.source.lock().unwrap() = Arc::new(Source {
+            name: name.into(),
+            text: text.into(),
+        });
+    }
+
+    /// `pos` in the text being evaluated.
+    pub fn site(&self, pos: Position) -> Site {
+        Site {
+            source: self.source.lock().unwrap().clone(),
+            pos,
+        }
     }
 
     /// `--timeout SECS`: the script is stopped (at the next script operation or training step)

@@ -14,10 +14,13 @@ pub mod error;
 pub mod host;
 pub mod options;
 pub mod params;
+pub mod reference;
 pub mod resume;
 pub mod sandbox;
+pub mod site;
 pub mod train_loop;
 pub mod values;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -99,7 +102,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
         seen_at.store(0, Relaxed);
         Some(stop_token(&h, stop))
     });
-    api_stack::register(&mut engine);
+    api_stack::register(&mut engine, host);
     api_data::register(&mut engine, host);
     api_train::register(&mut engine, host);
     api_output::register(&mut engine, host);
@@ -150,6 +153,7 @@ pub fn run(host: &Arc<Host>, source_name: &str, text: &str) -> Result<Dynamic, S
     let mut scope = Scope::new();
     let ast = compile(&engine, &scope, source_name, text)?;
     let _budget = budget::enter(host);
+    host.set_source(source_name, text);
     let out = engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         .map_err(|e| ScriptError::from_eval(&e, source_name, text).stopped_by(host))?;

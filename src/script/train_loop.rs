@@ -11,6 +11,8 @@ use super::host::{Host, Progress};
 use super::options::{err, Opts, RhaiResult};
 use super::resume::{self, FitMode};
 use super::values::{DataHandle, GanHandle};
+use super::watch;
+use crate::data::Dataset;
 use crate::engine::trainer::{Control, FitObserver};
 use crate::engine::{EpochMetrics, FitSpec, Gan, OptimizerSpec, StepMetrics, Trainer};
 
@@ -21,6 +23,22 @@ pub fn metrics_map(m: &EpochMetrics) -> Map {
     for (k, v) in v.as_object().expect("an object") {
         let d = if let Some(i) = v.as_u64() {
             Dynamic::from(i as INT)
+        } else if let Some(warnings) = v.as_array() {
+            // `warnings`: `[#{ kind, message }, …]`
+            let text = |w: &serde_json::Value, k: &str| {
+                Dynamic::from(w[k].as_str().unwrap_or("").to_string())
+            };
+            Dynamic::from_array(
+                warnings
+                    .iter()
+                    .map(|w| {
+                        let mut one = Map::new();
+                        one.insert("kind".into(), text(w, "kind"));
+                        one.insert("message".into(), text(w, "message"));
+                        Dynamic::from_map(one)
+                    })
+                    .collect(),
+            )
         } else {
             Dynamic::from(v.as_f64().unwrap_or(f64::NAN))
         };
@@ -86,12 +104,8 @@ pub fn fit(
     let more = o.count("epochs", 1, 0)?;
     let batch = o.count("batch", 100, 1)? as usize;
     let both = optimizer_opt(&o, "opt")?;
-    let d_opt = optimizer_opt(&o, "d_opt")?
-        .or_else(|| both.clone())
-        .unwrap_or_else(OptimizerSpec::paper_sgd);
-    let g_opt = optimizer_opt(&o, "g_opt")?
-        .or(both)
-        .unwrap_or_else(OptimizerSpec::paper_sgd);
+    let d_given = optimizer_opt(&o, "d_opt")?.or_else(|| both.clone());
+    let g_given = optimizer_opt(&o, "g_opt")?.or(both);
     let steps_per_epoch = o.opt_count("steps_per_epoch", 1)?;
     let callback = o.custom::<FnPtr>("on_epoch", "a function, e.g. |epoch, metrics| { … }")?;
     let every = o.count("every", 1, 1)?;
@@ -134,17 +148,20 @@ pub fn fit(
                 ));
             }
         }
+        // Without optimizers, the previous fit's go on (the paper's SGD on the first fit).
+        let (d_prev, g_prev) = c.last_opts.clone().unzip();
         let fit_spec = FitSpec {
             epochs: target,
             batch,
-            d_opt,
-            g_opt,
+            d_opt: d_given.or(d_prev).unwrap_or_else(OptimizerSpec::paper_sgd),
+            g_opt: g_given.or(g_prev).unwrap_or_else(OptimizerSpec::paper_sgd),
             steps_per_epoch,
         };
         Trainer::try_check(&c.gan, &d.x, d.dim, &fit_spec)
             .or_else(|e| err(format!("fit(): {e:#}")))?;
         let acts = crate::engine::trainer::activation_values(&c.gan.spec, fit_spec.batch);
         super::budget::reserve(acts.saturating_mul(4), "fit()")?;
+        c.last_opts = Some((fit_spec.d_opt.clone(), fit_spec.g_opt.clone()));
         c.image = d.image;
         let entry = serde_json::json!({
             "gan": c.gan.spec,
@@ -232,7 +249,8 @@ pub fn fit(
                 ));
             }
             return err(format!(
-                "interrupted at step {} (epoch {}, batch {}); `{}` keeps its state: call fit again to continue{}",
+                "interrupted at step {} (epoch {}, batch {}); `{}` keeps its state and optimizers: fit again continues \
+                 (`epochs` more, the interrupted one first; without optimizers it keeps this fit's){}",
                 c.gan.step,
                 c.gan.epoch + 1,
                 c.gan.batch_in_epoch,
@@ -240,7 +258,7 @@ pub fn fit(
                 saved.unwrap_or_default()
             ));
         };
-        after_epoch(host, handle, &name, &m, samples_every, !replay)
+        let m = after_epoch(host, handle, &name, m, &d, samples_every, !replay)
             .or_else(|e| err(format!("{e:#}")))?;
         if !replay && checkpoint_every > 0 && m.epoch % checkpoint_every == 0 {
             checkpoint(host, handle, &name, keep, fit_index, &fit_spec)
@@ -350,19 +368,31 @@ fn after_epoch(
     host: &Host,
     handle: &GanHandle,
     name: &str,
-    m: &EpochMetrics,
+    mut m: EpochMetrics,
+    data: &Dataset,
     samples_every: u64,
     write_metrics: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<EpochMetrics> {
     let mut c = handle.lock();
+    watch::observe(&mut c.gan, data, &mut m);
+    m.warnings = watch::diagnose(&c.history, &m, c.gan.spec.loss);
     c.history.push(m.clone());
     if let (Some(run), true) = (&host.run, write_metrics) {
         run.append_line(
             &Host::per_gan(name, "metrics", "jsonl"),
-            &serde_json::to_string(m)?,
+            &serde_json::to_string(&m)?,
         )?;
     }
-    host.sink.epoch(name, m);
+    host.sink.epoch(name, &m);
+    for w in &m.warnings {
+        let who = if name == "gan" {
+            String::new()
+        } else {
+            format!(" [{name}]")
+        };
+        host.sink
+            .text(&format!("warning{who} (epoch {}): {}", m.epoch, w.message));
+    }
     if samples_every > 0 && m.epoch.is_multiple_of(samples_every) {
         if let Some(shape) = c.image {
             let x = c.gan.sample_fixed(100);
@@ -379,5 +409,5 @@ fn after_epoch(
             host.sink.image(&file, &png, saved.as_deref());
         }
     }
-    Ok(())
+    Ok(m)
 }

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rhai::Position;
+use super::site::Site;
 
 use crate::data::{Dataset, ImageShape};
 use crate::engine::{EpochMetrics, Gan, OptimizerSpec, Schedule, StackSpec};
@@ -11,9 +11,10 @@ use crate::engine::{EpochMetrics, Gan, OptimizerSpec, Schedule, StackSpec};
 #[derive(Clone, Debug)]
 pub struct StackBuilder {
     pub spec: StackSpec,
-    pub positions: Vec<Position>,
+    /// Where each layer was declared.
+    pub positions: Vec<Site>,
     /// Where `stack(…)` was called.
-    pub origin: Position,
+    pub origin: Site,
 }
 
 /// A dataset (shared, read-only).
@@ -65,11 +66,14 @@ impl Samples {
 pub struct GanCell {
     pub name: String,
     pub gan: Gan,
-    pub g_positions: Vec<Position>,
-    pub d_positions: Vec<Position>,
+    pub g_positions: Vec<Site>,
+    pub d_positions: Vec<Site>,
     pub history: Vec<EpochMetrics>,
     /// Image geometry of the data it was trained on (for grids).
     pub image: Option<ImageShape>,
+    /// D's and G's optimizers of the last `fit`: a later `fit` without optimizers goes on with
+    /// them (and the state they built up) rather than switching to the paper's SGD.
+    pub last_opts: Option<(OptimizerSpec, OptimizerSpec)>,
 }
 
 /// A shared handle: scripts may keep several names for one GAN, and callbacks can use it

@@ -234,6 +234,7 @@ impl Session {
             d_positions: Vec::new(),
             history: Vec::new(),
             image: None,
+            last_opts: None,
         })));
         self.set_var(&name, handle.clone());
         Ok(handle)

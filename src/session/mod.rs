@@ -59,6 +59,7 @@ impl Session {
         let merged = self.functions.merge(&ast);
         let before = self.scope.len();
         let _budget = script::budget::enter(&self.host);
+        self.host.set_source(source_name, text);
         let (engine, scope) = (&self.engine, &mut self.scope);
         let result = match contain(|| engine.eval_ast_with_scope::<Dynamic>(scope, &merged)) {
             Ok(r) => r,

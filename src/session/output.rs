@@ -512,6 +512,7 @@ mod tests {
             steps: 10,
             secs: 0.1,
             it_per_s: 100.0,
+            ..Default::default()
         }
     }
 
