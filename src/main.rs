@@ -6,6 +6,19 @@ use clap::Parser;
 
 fn main() {
     let args = cli::Cli::parse();
+    if matches!(
+        args.command,
+        cli::Command::Report(_) | cli::Command::Eval { .. } | cli::Command::Docs
+    ) {
+        // Commands that only print a result end quietly when their reader goes away
+        // (`gan report DIR | head`), as other command-line tools do, instead of panicking in
+        // `println!`. Commands that train or serve keep Rust's default (SIGPIPE ignored): a
+        // closed pipe must not kill a run between checkpoints or the kernel.
+        // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match args.command {
         cli::Command::Run(a) => cli::run::main(a),
         cli::Command::Resume(a) => cli::resume::main(a),

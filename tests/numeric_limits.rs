@@ -100,9 +100,14 @@ fn cases() -> Vec<(String, usize, usize, Vec<&'static str>)> {
     v.push((
         "let s = stack(1).maxout(1073741824, 1073741824);\nlet m = gan(stack(1).dense(1), s);"
             .into(),
-        2,
-        9,
-        vec!["discriminator", "refusing to allocate"],
+        // found by gan() at 2:9, reported at the layer at fault (issue 14)
+        1,
+        18,
+        vec![
+            "discriminator",
+            "refusing to allocate",
+            "found by the call at recipe.rhai:2:9",
+        ],
     ));
     v.push((
         "let s = step_decay(0.1, 0.0, 5);".into(),

@@ -189,7 +189,7 @@ fn repl_survives_a_panicking_cell() {
     p.exp_string("gan> ").unwrap();
     // the panicking cell's own variable went with it
     p.send_line("b").unwrap();
-    p.exp_string("Undefined variable: b").unwrap();
+    p.exp_string("undefined variable `b`").unwrap();
     p.exp_string("gan> ").unwrap();
     p.send_line(":quit").unwrap();
     p.exp_eof().unwrap();

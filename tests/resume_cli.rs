@@ -158,38 +158,54 @@ impl Drop for Reaped {
 }
 
 /// Runs `cmd` and SIGKILLs it part way through the epoch that follows the checkpoint `ready`
-/// waits for (`epochs_before` epochs in), and before `done` (that epoch's end) holds.
+/// waits for, and before `done` (that epoch's end) holds.
 ///
-/// No wall-clock sleep decides where the kill lands, so a loaded machine cannot move it: once
-/// the checkpoint is there the run goes on in short bursts, frozen with SIGSTOP between them,
-/// until it has spent a third of an epoch's CPU time (measured on its earlier epochs) past the
-/// checkpoint. Every check is made on the frozen process and the SIGKILL hits it frozen, so
-/// it lands in exactly the state that was checked. Returns (CPU ticks of one earlier epoch,
-/// CPU ticks spent past the checkpoint).
+/// No wall-clock sleep decides where the kill lands, so a loaded machine cannot move it: the run
+/// goes on in short bursts, frozen with SIGSTOP between them while it is checked, until it has
+/// spent a third of an epoch's CPU time past the checkpoint. An epoch's CPU time is measured
+/// from when `previous` first holds (the epoch before's checkpoint, or the start) to `ready`:
+/// epochs of different fits differ (a toy's Adam epoch took 10× its SGD epoch). Every check is
+/// made on the frozen process and the SIGKILL hits it frozen, so it lands in exactly the state
+/// that was checked. Returns (CPU ticks of the epoch before, CPU ticks spent past the
+/// checkpoint).
 fn kill_mid_epoch(
     mut cmd: Command,
-    epochs_before: u64,
+    previous: impl Fn() -> bool,
     ready: impl Fn() -> bool,
     done: impl Fn() -> bool,
 ) -> (u64, u64) {
+    // One thread: rayon's idle workers spin, and on a loaded machine their CPU time swamps the
+    // per-epoch estimate below (measured: 2.1 s of system time in a 4.5 s toy run at 2 threads,
+    // 0.01 s at 1). Results do not depend on the thread count, so the resume must still match.
     let mut child = Reaped(
-        cmd.stdout(Stdio::null())
+        cmd.env("RAYON_NUM_THREADS", "1")
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
     let pid = child.0.id();
     let started = Instant::now();
-    while !ready() {
+    // `ready` is checked on the frozen run too: a poller descheduled on a loaded machine must not
+    // let it run on past the checkpoint unwatched
+    let mut at_previous = None;
+    let at_checkpoint = loop {
+        std::thread::sleep(Duration::from_millis(5));
         assert!(
             child.0.try_wait().unwrap().is_none(),
             "the run ended before it could be killed"
         );
         assert!(started.elapsed() < Duration::from_secs(600), "timed out");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let at_checkpoint = freeze(pid);
-    let per_epoch = at_checkpoint / epochs_before;
+        let ticks = freeze(pid);
+        if at_previous.is_none() && previous() {
+            at_previous = Some(ticks);
+        }
+        if ready() {
+            break ticks;
+        }
+        signal(pid, "-CONT");
+    };
+    let per_epoch = at_checkpoint - at_previous.expect("`previous` holds once `ready` does");
     let target = at_checkpoint + (per_epoch / 3).max(5);
     loop {
         let now = proc_stat(pid).1;
@@ -237,7 +253,7 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
     let ck = b.join("checkpoints");
     let (per_epoch, past) = kill_mid_epoch(
         run_args(&s, &b, &args),
-        1,
+        || true,
         || has_checkpoint(&ck, 15000),
         || metrics_lines(&b, "metrics.jsonl") > 1 || ck.join("ckpt-0000030000").exists(),
     );
@@ -296,15 +312,17 @@ fn a_run_killed_mid_epoch_and_resumed_is_bit_identical() {
 fn resume_replays_earlier_fits_and_continues_the_killed_one() {
     let s = setup(TWO_FITS);
     let (a, b) = (s.root.join("a"), s.root.join("b"));
-    let args = ["--seed", "9"];
+    // 15 000 steps an epoch: long enough that a poller descheduled on a loaded machine still
+    // freezes the run inside the epoch after the checkpoint
+    let args = ["--seed", "9", "--set", "n=300000"];
     ok(run_args(&s, &a, &args).output().unwrap());
-    // killed in the third epoch of `gan`, during its second fit (5 000 steps an epoch)
+    // killed in the third epoch of `gan`, during its second fit
     let ck = b.join("checkpoints");
     let (per_epoch, past) = kill_mid_epoch(
         run_args(&s, &b, &args),
-        2,
-        || has_checkpoint(&ck, 10000),
-        || metrics_lines(&b, "metrics.jsonl") > 2 || ck.join("ckpt-0000015000").exists(),
+        || has_checkpoint(&ck, 15000),
+        || has_checkpoint(&ck, 30000),
+        || metrics_lines(&b, "metrics.jsonl") > 2 || ck.join("ckpt-0000045000").exists(),
     );
     assert!(
         past >= per_epoch / 3 && per_epoch > 0,
@@ -317,7 +335,7 @@ fn resume_replays_earlier_fits_and_continues_the_killed_one() {
     let out = ok(gan().arg("resume").arg(&b).output().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("ckpt-0000010000 (epoch 2, step 10000)"),
+        stdout.contains("ckpt-0000030000 (epoch 2, step 30000)"),
         "{stdout}"
     );
     assert!(stdout.contains("`other` has no checkpoint"), "{stdout}");

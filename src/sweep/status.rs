@@ -121,6 +121,6 @@ mod tests {
         );
         std::fs::remove_file(&path).unwrap();
         std::os::unix::fs::symlink("/etc/hostname", &path).unwrap();
-        assert!(format!("{:#}", Status::read(tmp.path()).unwrap_err()).contains("symlinks"));
+        assert!(format!("{:#}", Status::read(tmp.path()).unwrap_err()).contains("symbolic link"));
     }
 }
