@@ -255,3 +255,55 @@ fn a_fifo_planted_as_checkpoint_weights_does_not_hang_resume() {
         "{all}"
     );
 }
+
+/// `metrics.jsonl` is read back by resume too (to cut it back to the checkpoint): a FIFO or a
+/// symlink to a device planted under that name is refused at once, not read forever.
+#[test]
+fn a_fifo_or_device_link_as_metrics_does_not_hang_resume() {
+    let (_tmp, recipe, run) = long_fit();
+    let out = gan()
+        .args(["run", "--set", "n=2000", "--set", "epochs=2", "--out"])
+        .arg(&run)
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let metrics = run.join("metrics.jsonl");
+    for (plant, says) in [
+        ("fifo", "metrics.jsonl: is not a regular file"),
+        (
+            "link",
+            "`metrics.jsonl` leads outside the run directory (through a symlink",
+        ),
+    ] {
+        let _ = fs::remove_file(&metrics);
+        if plant == "fifo" {
+            assert!(Command::new("mkfifo")
+                .arg(&metrics)
+                .status()
+                .unwrap()
+                .success());
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", &metrics).unwrap();
+        }
+        let mut child = gan()
+            .args(["resume", "--timeout", "30"])
+            .arg(&run)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("gan resume hung on the planted metrics.jsonl ({plant})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{plant}: {all}");
+        assert!(all.contains(says), "{plant}: {all}");
+    }
+}

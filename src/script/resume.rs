@@ -245,9 +245,29 @@ fn spec_difference(recipe: &GanSpec, saved: &GanSpec) -> Option<String> {
     None
 }
 
+/// The most a run's metrics file may hold when read back (a line is ~300 bytes: millions of
+/// epochs fit). A received run directory may hold anything under that name: it is read as a
+/// bounded regular file, never through a symlink and never blocking on a FIFO.
+const MAX_METRICS_BYTES: u64 = 1 << 30;
+
+fn open_metrics(path: &Path) -> Result<fs::File> {
+    let (f, len) = crate::safe_fs::open_regular(path)?;
+    if len > MAX_METRICS_BYTES {
+        bail!(
+            "{}: {len} bytes, more than the {MAX_METRICS_BYTES} a metrics file may have",
+            path.display()
+        );
+    }
+    Ok(f)
+}
+
+fn read_metrics(path: &Path) -> Result<Vec<u8>> {
+    crate::safe_fs::read_regular(path, MAX_METRICS_BYTES)
+}
+
 /// Keeps the first `n` lines of `path` (atomically); returns how many lines it had, up to `n`.
 pub fn truncate_lines(path: &Path, n: usize) -> Result<usize> {
-    let f = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let f = open_metrics(path)?;
     let mut kept = Vec::new();
     let mut count = 0;
     let mut reader = std::io::BufReader::new(f);
@@ -272,7 +292,8 @@ pub fn truncate_lines(path: &Path, n: usize) -> Result<usize> {
 
 /// Every line of a metrics file as epoch metrics.
 fn read_history(path: &Path) -> Result<Vec<EpochMetrics>> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8(read_metrics(path)?)
+        .map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -288,7 +309,7 @@ pub fn count_lines(path: &Path) -> Result<u64> {
     if !path.exists() {
         return Ok(0);
     }
-    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = read_metrics(path)?;
     Ok(bytes.iter().filter(|&&b| b == b'\n').count() as u64)
 }
 
