@@ -203,6 +203,27 @@ fn a_second_process_on_a_run_is_refused_naming_the_first() {
     assert!(matches!(out.status.code(), Some(0 | 124)), "{all}");
 }
 
+/// `gan resume --timeout 30 RUN`'s output; panics naming `planted` if it has not ended after 60 s
+/// (a read that blocks is not stopped by `--timeout`).
+fn resume_or_hang(run: &Path, planted: &str) -> Output {
+    let mut child = gan()
+        .args(["resume", "--timeout", "30"])
+        .arg(run)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("gan resume hung on {planted}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_planted_as_checkpoint_weights_does_not_hang_resume() {
@@ -232,22 +253,7 @@ fn a_fifo_planted_as_checkpoint_weights_does_not_hang_resume() {
         .unwrap()
         .success());
 
-    let mut child = gan()
-        .args(["resume", "--timeout", "30"])
-        .arg(&run)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("gan resume hung on the FIFO");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = resume_or_hang(&run, "a FIFO as the model");
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(
@@ -286,22 +292,7 @@ fn a_fifo_or_device_link_as_metrics_does_not_hang_resume() {
         } else {
             std::os::unix::fs::symlink("/dev/zero", &metrics).unwrap();
         }
-        let mut child = gan()
-            .args(["resume", "--timeout", "30"])
-            .arg(&run)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                panic!("gan resume hung on the planted metrics.jsonl ({plant})");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = child.wait_with_output().unwrap();
+        let out = resume_or_hang(&run, plant);
         let all = text(&out);
         assert_eq!(out.status.code(), Some(1), "{plant}: {all}");
         assert!(all.contains(says), "{plant}: {all}");
