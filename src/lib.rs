@@ -6,12 +6,15 @@
 pub mod checkpoint;
 pub mod data;
 pub mod diagnose;
+pub mod digest;
 pub mod engine;
 pub mod eval;
+pub mod paper;
 pub mod run_lock;
 pub mod rundir;
 pub mod safe_fs;
 pub mod script;
 pub mod session;
+pub mod stats;
 pub mod sweep;
 pub mod viz;

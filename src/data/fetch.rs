@@ -7,11 +7,11 @@
 
 use super::idx::{is_gzip, maybe_gunzip, read_maybe_gz};
 use super::mnist::find_mnist_file;
+use crate::digest::sha256_hex;
 use crate::safe_fs::write_atomic;
 use anyhow::{anyhow, bail, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -99,14 +99,6 @@ impl FetchOutcome {
     pub fn was_downloaded(&self) -> bool {
         matches!(self, FetchOutcome::Downloaded { .. })
     }
-}
-
-/// Lower-case hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Checks that the file at `path` (raw or gzipped) decompresses to exactly `file`'s bytes.

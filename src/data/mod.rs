@@ -20,6 +20,6 @@ pub use idx::{parse_idx, read_idx, Idx};
 pub use image_folder::{load_image_folder, ColorMode};
 pub use mnist::{load_mnist, resolve_data_dir, MnistSplit};
 pub use toy::{
-    gaussian_1d, grid_2d, grid_centers, normal_pdf, ring_2d, ring_centers, try_gaussian_1d,
-    try_grid_2d, try_ring_2d, MAX_MODES, MAX_TOY_ROWS,
+    gaussian_1d, grid_2d, grid_centers, ring_2d, ring_centers, try_gaussian_1d, try_grid_2d,
+    try_ring_2d, MAX_MODES, MAX_TOY_ROWS,
 };

@@ -20,12 +20,6 @@ pub const MAX_TOY_ROWS: usize = 10_000_000;
 /// `ring(1000000000000)` does not allocate a centre per mode first.
 pub const MAX_MODES: usize = 256;
 
-/// Density of the normal distribution `N(mean, std²)` at `x`.
-pub fn normal_pdf(x: f64, mean: f64, std: f64) -> f64 {
-    let z = (x - mean) / std;
-    (-0.5 * z * z).exp() / (std * (2.0 * PI).sqrt())
-}
-
 /// `n` samples of `N(mean, std²)` as a 1-column dataset named `gaussian_1d`.
 pub fn try_gaussian_1d(mean: f64, std: f64, n: usize, seed: u64) -> Result<Dataset> {
     check_params("gaussian_1d", std, n)?;
@@ -212,12 +206,6 @@ mod tests {
             grid_centers(2, 2.0),
             vec![[-1., -1.], [1., -1.], [-1., 1.], [1., 1.]]
         );
-    }
-
-    #[test]
-    fn pdf_values() {
-        assert!((normal_pdf(0., 0., 1.) - 0.398_942_280_401_432_7).abs() < 1e-15);
-        assert!((normal_pdf(3., 1., 2.) - 0.120_985_362_259_571_6).abs() < 1e-15);
     }
 
     #[test]

@@ -19,8 +19,8 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::checkpoint::sha256_hex;
 use crate::checkpoint::weights::{encode, TensorFile};
+use crate::digest::sha256_hex;
 use crate::engine::classifier::{train_classifier, Classifier, ClassifierSpec, EpochReport};
 use crate::safe_fs::write_atomic;
 

@@ -35,6 +35,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
 
 use crate::engine::fast::gemm::{self, MatRef};
+use crate::stats::log_normaliser;
 
 /// Upper bound, in bytes, of one block of the distance matrix (B query rows ×
 /// n samples, f32); for n = 10,000 it gives blocks of B = 838 rows.
@@ -352,7 +353,7 @@ impl ParzenWindow {
         let scales: Vec<f32> = inv_two_var.iter().map(|&c| c as f32).collect();
         let log_norm: Vec<f64> = sigmas
             .iter()
-            .map(|&s| d as f64 * (s * (2.0 * std::f64::consts::PI).sqrt()).ln() + (n as f64).ln())
+            .map(|&s| log_normaliser(d, s) + (n as f64).ln())
             .collect();
 
         // Columns where some query row is non-zero; the others add nothing to x·μ'.

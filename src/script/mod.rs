@@ -3,10 +3,14 @@
 
 pub mod api_data;
 pub mod api_eval;
+pub mod api_figures;
 pub mod api_output;
 pub mod api_paper;
+pub mod api_plot;
 pub mod api_report;
 pub mod api_stack;
+pub mod api_study;
+pub mod api_theory;
 pub mod api_train;
 pub mod budget;
 pub mod docs;

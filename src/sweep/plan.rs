@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::grid::{self, Axis, Task};
-use crate::checkpoint::sha256_hex as hex_sha256;
+use crate::digest::sha256_hex as hex_sha256;
 use crate::safe_fs::{read_regular, write_atomic};
 
 /// The layout of `sweep.json` this code writes and reads.

@@ -302,10 +302,7 @@ fn arrow_head(from: (i32, i32), tip: (i32, i32), length: f64, half_width: f64) -
 mod tests {
     use super::super::canvas::testing::{count_in, non_white, rgb};
     use super::*;
-
-    fn normal_pdf(x: f64, mu: f64, sigma: f64) -> f64 {
-        (-0.5 * ((x - mu) / sigma).powi(2)).exp() / (sigma * (2.0 * std::f64::consts::PI).sqrt())
-    }
+    use crate::stats::normal_pdf;
 
     /// A panel like the paper's: data N(1, 0.5), generator G(z) = a z + b.
     fn panel(label: &str, a: f64, b: f64, d: impl Fn(f64) -> f64) -> Figure1Panel {

@@ -1,0 +1,143 @@
+//! `plot_lines(file, panels, #{…})`: line charts of any per-step series (e.g. what
+//! `gan.train_steps` records), stacked top to bottom and sharing the x axis.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine, Map, INT};
+
+use super::api_output::emit_png;
+use super::api_paper::{anyhow_err, map_of, png_of};
+use super::host::Host;
+use super::options::{err, number, type_name, Opts, RhaiResult};
+use crate::viz;
+
+pub fn register(engine: &mut Engine, host: &Arc<Host>) {
+    let h = host.clone();
+    engine.register_fn(
+        "plot_lines",
+        move |file: &str, panels: Array, opts: Map| -> RhaiResult<Map> {
+            plot_lines(&h, file, &panels, &opts)
+        },
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "plot_lines",
+        move |file: &str, panels: Array| -> RhaiResult<Map> {
+            plot_lines(&h, file, &panels, &Map::new())
+        },
+    );
+}
+
+/// `plot_lines(file, [#{ title, y_label, series: [#{ name, ys, xs }] }, …], #{ x_label, width, height })`:
+/// line charts stacked top to bottom, sharing the x axis (xs default to 0, 1, 2, …).
+fn plot_lines(host: &Host, file: &str, panels: &Array, opts: &Map) -> RhaiResult<Map> {
+    let call = "plot_lines()";
+    let o = Opts::new(opts, call, &["x_label", "width", "height"])?;
+    let x_label = o.string("x_label", "step")?;
+    if panels.is_empty() || panels.len() > 12 {
+        return err(format!(
+            "{call}: needs 1 to 12 panels, got {}",
+            panels.len()
+        ));
+    }
+    let width = o.count("width", 800, 100)?;
+    let height = o.count("height", 280 * panels.len() as u64, 100)?;
+    if width > 8000 || height > 8000 {
+        return err(format!(
+            "{call}: width and height are at most 8000 pixels, got {width}×{height}"
+        ));
+    }
+    let mut built = Vec::new();
+    for (i, p) in panels.iter().enumerate() {
+        let Some(pm) = p.clone().try_cast::<Map>() else {
+            return err(format!(
+                "{call}: panel {i} must be an object map #{{ title, y_label, series }}, got {} `{p}`",
+                type_name(p)
+            ));
+        };
+        let po = Opts::new(&pm, "a plot_lines() panel", &["title", "y_label", "series"])?;
+        let title = po.string("title", "")?;
+        let y_label = po.string("y_label", "")?;
+        let series = match po.get("series") {
+            None => {
+                return err(format!(
+                    "{call}: panel {i} needs `series`, an array of #{{ name, ys }} maps"
+                ))
+            }
+            Some(v) => match v.clone().try_cast::<Array>() {
+                Some(a) => a,
+                None => {
+                    return err(format!(
+                        "{call}: `series` of panel {i} must be an array of #{{ name, ys }} maps, got {} `{v}`",
+                        type_name(v)
+                    ))
+                }
+            },
+        };
+        let mut out = Vec::new();
+        for (j, sv) in series.iter().enumerate() {
+            let Some(sm) = sv.clone().try_cast::<Map>() else {
+                return err(format!(
+                    "{call}: series {j} of panel {i} must be an object map #{{ name, ys, xs }}, got {} `{sv}`",
+                    type_name(sv)
+                ));
+            };
+            let so = Opts::new(&sm, "a plot_lines() series", &["name", "ys", "xs"])?;
+            let name = so.string("name", "")?;
+            let arr = |key: &str| -> RhaiResult<Option<Vec<f64>>> {
+                match so.get(key) {
+                    None => Ok(None),
+                    Some(v) => match v.clone().try_cast::<Array>() {
+                        Some(a) => a
+                            .iter()
+                            .enumerate()
+                            .map(|(k, x)| {
+                                number(x).ok_or(()).or_else(|_| {
+                                    err(format!(
+                                        "{call}: `{key}` of series {j} of panel {i}: element {k} must be a number, got {} `{x}`",
+                                        type_name(x)
+                                    ))
+                                })
+                            })
+                            .collect::<RhaiResult<Vec<f64>>>()
+                            .map(Some),
+                        None => err(format!(
+                            "{call}: `{key}` of series {j} of panel {i} must be an array of numbers, got {} `{v}`",
+                            type_name(v)
+                        )),
+                    },
+                }
+            };
+            let Some(ys) = arr("ys")? else {
+                return err(format!("{call}: series {j} of panel {i} needs `ys`"));
+            };
+            let s = match arr("xs")? {
+                Some(xs) => {
+                    if xs.len() != ys.len() {
+                        return err(format!(
+                            "{call}: series {j} of panel {i} has {} xs but {} ys",
+                            xs.len(),
+                            ys.len()
+                        ));
+                    }
+                    viz::Series::new(name, xs, ys)
+                }
+                None => viz::Series::from_ys(name, ys),
+            };
+            out.push(s);
+        }
+        built.push((title, y_label, out));
+    }
+    let refs: Vec<(&str, &str, Vec<viz::Series>)> = built
+        .iter()
+        .map(|(t, y, s)| (t.as_str(), y.as_str(), s.clone()))
+        .collect();
+    let img = viz::line_plots(&refs, &x_label, width as u32, height as u32)
+        .or_else(|e| anyhow_err(call, e))?;
+    emit_png(host, file, &png_of(&img, call)?)?;
+    Ok(map_of([
+        ("file", Dynamic::from(file.to_string())),
+        ("width", Dynamic::from(img.width() as INT)),
+        ("height", Dynamic::from(img.height() as INT)),
+    ]))
+}
