@@ -9,23 +9,27 @@
 //! progress as one display refreshed with `update_display_data`.
 
 pub mod install;
+mod requests;
 pub mod wire;
+mod worker;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use zeromq::{Socket, SocketRecv, SocketSend};
 
 use gan::script::HostConfig;
-use gan::session::{self, Completeness, Output, OutputSink, Session};
 
 use wire::{ConnectionInfo, Message, Signer};
+
+use requests::{handle_control, handle_shell};
+use worker::{start_worker, Job};
 
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -73,35 +77,6 @@ pub fn main(args: KernelArgs) -> Result<()> {
     }
 }
 
-/// Work for the session's thread.
-enum Job {
-    Execute {
-        code: String,
-        count: u64,
-        parent: Value,
-        done: oneshot::Sender<ExecOutcome>,
-    },
-    Complete {
-        code: String,
-        cursor: usize,
-        done: oneshot::Sender<(usize, Vec<String>)>,
-    },
-    Inspect {
-        code: String,
-        cursor: usize,
-        done: oneshot::Sender<Option<String>>,
-    },
-}
-
-enum ExecOutcome {
-    Value(Option<session::MimeBundle>),
-    Error {
-        ename: String,
-        evalue: String,
-        traceback: Vec<String>,
-    },
-}
-
 /// Shared between the tasks.
 struct Kernel {
     session_id: String,
@@ -122,110 +97,6 @@ impl Kernel {
 
     fn status(&self, parent: &Value, state: &str) {
         self.publish(parent, "status", json!({ "execution_state": state }));
-    }
-}
-
-/// Starts the session thread; returns its job queue and interrupt flag.
-fn start_worker(
-    config: HostConfig,
-    session_id: String,
-    iopub: mpsc::UnboundedSender<Message>,
-    busy: Arc<AtomicBool>,
-) -> Result<(std_mpsc::Sender<Job>, Arc<AtomicBool>)> {
-    let (jobs_tx, jobs_rx) = std_mpsc::channel::<Job>();
-    let (ready_tx, ready_rx) = std_mpsc::channel::<Result<Arc<AtomicBool>, String>>();
-    std::thread::Builder::new()
-        .name("gan-session".into())
-        .spawn(move || {
-            // Outputs name the request that caused them.
-            let parent = Arc::new(Mutex::new(json!({})));
-            let sink = {
-                let parent = parent.clone();
-                let iopub = iopub.clone();
-                let sid = session_id.clone();
-                OutputSink::new(move |o| {
-                    let p = parent.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                    let (t, c) = output_message(&o);
-                    let _ = iopub.send(Message::iopub(&sid, &p, t, c));
-                })
-            };
-            let mut session = match Session::new(config, Arc::new(sink)) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(format!("{e:#}")));
-                    return;
-                }
-            };
-            let _ = ready_tx.send(Ok(session.interrupt_handle()));
-            while let Ok(job) = jobs_rx.recv() {
-                // A cell's own panic is its error (Session::eval_named); this catches one while
-                // rendering a value, completing or looking up help, so the thread goes on. The
-                // request whose reply sender died with the panic gets an error reply.
-                let _ = session::contain(|| match job {
-                    Job::Execute {
-                        code,
-                        count,
-                        parent: p,
-                        done,
-                    } => {
-                        *parent.lock().unwrap_or_else(|e| e.into_inner()) = p;
-                        busy.store(true, Ordering::Relaxed);
-                        let r = session.eval_named(&format!("cell[{count}]"), &code);
-                        busy.store(false, Ordering::Relaxed);
-                        let out = match r {
-                            Ok(v) => ExecOutcome::Value(session.value_bundle(&v)),
-                            Err(e) => ExecOutcome::Error {
-                                ename: if e.internal {
-                                    "InternalError".into()
-                                } else if e.interrupted {
-                                    "Interrupted".into()
-                                } else {
-                                    "ScriptError".into()
-                                },
-                                evalue: match (e.line, e.col) {
-                                    (Some(l), Some(c)) => {
-                                        format!("{} (line {l}, col {c})", e.message)
-                                    }
-                                    (Some(l), None) => format!("{} (line {l})", e.message),
-                                    _ => e.message.clone(),
-                                },
-                                traceback: e.render().lines().map(str::to_string).collect(),
-                            },
-                        };
-                        let _ = done.send(out);
-                    }
-                    Job::Complete { code, cursor, done } => {
-                        let _ = done.send(session.complete(&code, cursor));
-                    }
-                    Job::Inspect { code, cursor, done } => {
-                        let _ = done.send(session.inspect(&code, cursor));
-                    }
-                });
-            }
-        })?;
-    let flag = ready_rx
-        .recv()
-        .context("the session thread died")?
-        .map_err(|e| anyhow::anyhow!(e))?;
-    Ok((jobs_tx, flag))
-}
-
-/// The IOPub message for a session output.
-fn output_message(o: &Output) -> (&'static str, Value) {
-    match o {
-        Output::Stream(text) => ("stream", json!({ "name": "stdout", "text": text })),
-        Output::Display { data, id } => (
-            "display_data",
-            json!({
-                "data": data,
-                "metadata": {},
-                "transient": match id { Some(i) => json!({ "display_id": i }), None => json!({}) },
-            }),
-        ),
-        Output::Update { data, id } => (
-            "update_display_data",
-            json!({ "data": data, "metadata": {}, "transient": { "display_id": id } }),
-        ),
     }
 }
 
@@ -353,231 +224,5 @@ async fn serve(info: ConnectionInfo, config: HostConfig) -> Result<()> {
             tokio::time::sleep(Duration::from_millis(150)).await;
             std::process::exit(0);
         }
-    }
-}
-
-fn kernel_info(k: &Kernel, msg: &Message) -> Message {
-    msg.reply(
-        &k.session_id,
-        "kernel_info_reply",
-        json!({
-            "status": "ok",
-            "protocol_version": wire::PROTOCOL_VERSION,
-            "implementation": "gan",
-            "implementation_version": env!("CARGO_PKG_VERSION"),
-            "language_info": {
-                "name": "rhai",
-                "version": "1",
-                "mimetype": "text/x-rhai",
-                "file_extension": ".rhai",
-                "pygments_lexer": "rust",
-                "codemirror_mode": "rust",
-            },
-            "banner": format!("gan {} — Goodfellow et al. 2014 GANs, scripted in Rhai. `help` a name with Shift-Tab.", env!("CARGO_PKG_VERSION")),
-            "help_links": [],
-            "debugger": false,
-        }),
-    )
-}
-
-async fn handle_control(k: &Kernel, msg: &Message) -> (Option<Message>, bool) {
-    match msg.msg_type() {
-        "interrupt_request" => {
-            if k.busy.load(Ordering::Relaxed) {
-                k.interrupt.store(true, Ordering::Relaxed);
-            }
-            (
-                Some(msg.reply(&k.session_id, "interrupt_reply", json!({ "status": "ok" }))),
-                false,
-            )
-        }
-        "shutdown_request" => {
-            let restart = msg.content["restart"].as_bool().unwrap_or(false);
-            k.interrupt.store(true, Ordering::Relaxed);
-            k.publish(
-                &msg.header,
-                "shutdown_reply",
-                json!({ "status": "ok", "restart": restart }),
-            );
-            (
-                Some(msg.reply(
-                    &k.session_id,
-                    "shutdown_reply",
-                    json!({ "status": "ok", "restart": restart }),
-                )),
-                true,
-            )
-        }
-        "kernel_info_request" => (Some(kernel_info(k, msg)), false),
-        _ => (None, false),
-    }
-}
-
-/// Byte offset of the `chars`-th code point (Jupyter counts cursor positions in code points).
-fn byte_of_char(s: &str, chars: usize) -> usize {
-    s.char_indices().nth(chars).map_or(s.len(), |(i, _)| i)
-}
-
-fn char_of_byte(s: &str, byte: usize) -> usize {
-    s[..byte.min(s.len())].chars().count()
-}
-
-async fn handle_shell(k: &Kernel, msg: &Message, count: &mut u64) -> (Option<Message>, bool) {
-    let c = &msg.content;
-    let sid = &k.session_id;
-    match msg.msg_type() {
-        "kernel_info_request" => (Some(kernel_info(k, msg)), false),
-        "execute_request" => {
-            let code = c["code"].as_str().unwrap_or("").to_string();
-            let silent = c["silent"].as_bool().unwrap_or(false);
-            let store = c["store_history"].as_bool().unwrap_or(!silent) && !silent;
-            if store {
-                *count += 1;
-            }
-            let n = (*count).max(1);
-            if !silent {
-                k.publish(
-                    &msg.header,
-                    "execute_input",
-                    json!({ "code": code, "execution_count": n }),
-                );
-            }
-            let (tx, rx) = oneshot::channel();
-            let _ = k.jobs.send(Job::Execute {
-                code,
-                count: n,
-                parent: msg.header.clone(),
-                done: tx,
-            });
-            let outcome = rx.await.unwrap_or_else(|_| {
-                let m = "internal error in gan while showing the cell's value (a bug; please report it); the session goes on";
-                ExecOutcome::Error {
-                    ename: "InternalError".into(),
-                    evalue: m.into(),
-                    traceback: vec![m.into()],
-                }
-            });
-            let reply = match outcome {
-                ExecOutcome::Value(v) => {
-                    if let (Some(data), false) = (v, silent) {
-                        k.publish(
-                            &msg.header,
-                            "execute_result",
-                            json!({ "execution_count": n, "data": data, "metadata": {} }),
-                        );
-                    }
-                    json!({
-                        "status": "ok",
-                        "execution_count": n,
-                        "user_expressions": {},
-                        "payload": [],
-                    })
-                }
-                ExecOutcome::Error {
-                    ename,
-                    evalue,
-                    traceback,
-                } => {
-                    if !silent {
-                        k.publish(
-                            &msg.header,
-                            "error",
-                            json!({ "ename": ename, "evalue": evalue, "traceback": traceback }),
-                        );
-                    }
-                    json!({
-                        "status": "error",
-                        "execution_count": n,
-                        "ename": ename,
-                        "evalue": evalue,
-                        "traceback": traceback,
-                        "user_expressions": {},
-                        "payload": [],
-                    })
-                }
-            };
-            (Some(msg.reply(sid, "execute_reply", reply)), false)
-        }
-        "is_complete_request" => {
-            let code = c["code"].as_str().unwrap_or("");
-            let content = match session::is_complete(code) {
-                Completeness::Complete => json!({ "status": "complete" }),
-                Completeness::Incomplete => json!({ "status": "incomplete", "indent": "    " }),
-                Completeness::Invalid => json!({ "status": "invalid" }),
-            };
-            (Some(msg.reply(sid, "is_complete_reply", content)), false)
-        }
-        "complete_request" => {
-            let code = c["code"].as_str().unwrap_or("").to_string();
-            let chars = c["cursor_pos"]
-                .as_u64()
-                .unwrap_or(code.chars().count() as u64) as usize;
-            let cursor = byte_of_char(&code, chars);
-            let (tx, rx) = oneshot::channel();
-            let _ = k.jobs.send(Job::Complete {
-                code: code.clone(),
-                cursor,
-                done: tx,
-            });
-            let (start, matches) = rx.await.unwrap_or((cursor, vec![]));
-            (
-                Some(msg.reply(
-                    sid,
-                    "complete_reply",
-                    json!({
-                        "status": "ok",
-                        "matches": matches,
-                        "cursor_start": char_of_byte(&code, start),
-                        "cursor_end": chars.min(code.chars().count()),
-                        "metadata": {},
-                    }),
-                )),
-                false,
-            )
-        }
-        "inspect_request" => {
-            let code = c["code"].as_str().unwrap_or("").to_string();
-            let chars = c["cursor_pos"]
-                .as_u64()
-                .unwrap_or(code.chars().count() as u64) as usize;
-            let cursor = byte_of_char(&code, chars);
-            let (tx, rx) = oneshot::channel();
-            let _ = k.jobs.send(Job::Inspect {
-                code,
-                cursor,
-                done: tx,
-            });
-            let found = rx.await.ok().flatten();
-            let content = match found {
-                Some(text) => json!({
-                    "status": "ok",
-                    "found": true,
-                    "data": { "text/plain": text },
-                    "metadata": {},
-                }),
-                None => json!({ "status": "ok", "found": false, "data": {}, "metadata": {} }),
-            };
-            (Some(msg.reply(sid, "inspect_reply", content)), false)
-        }
-        "comm_info_request" => (
-            Some(msg.reply(
-                sid,
-                "comm_info_reply",
-                json!({ "status": "ok", "comms": {} }),
-            )),
-            false,
-        ),
-        "history_request" => (
-            Some(msg.reply(
-                sid,
-                "history_reply",
-                json!({ "status": "ok", "history": [] }),
-            )),
-            false,
-        ),
-        "shutdown_request" => handle_control(k, msg).await,
-        "interrupt_request" => handle_control(k, msg).await,
-        // comm_open/comm_msg/comm_close: no comms here; ignored as the spec allows
-        _ => (None, false),
     }
 }
