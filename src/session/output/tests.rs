@@ -1,4 +1,6 @@
 use super::*;
+use crate::engine::EpochMetrics;
+use crate::script::{Progress, Sink};
 
 fn metrics(epoch: u64) -> EpochMetrics {
     EpochMetrics {
