@@ -115,3 +115,45 @@ pub fn density_ratio_check(
         pg_method,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paper::testing::affine_gan;
+
+    #[test]
+    fn d_star_matches_the_closed_form_for_an_affine_generator() {
+        // G(z) = 2z + 3 with z ~ N(0, 1): p_g = N(3, 2²); D ≡ ½ (zero weights).
+        let gan = affine_gan((2.0, 3.0), (0.0, 0.0));
+        let o = DensityRatioOptions {
+            points: 5,
+            range: Some((-2.0, 2.0)),
+            ..DensityRatioOptions::default()
+        };
+        let r = density_ratio_check(&gan, 0.0, 1.0, &o).unwrap();
+        let dstar = |x: f64| {
+            let p = normal_pdf(x, 0.0, 1.0);
+            p / (p + normal_pdf(x, 3.0, 2.0))
+        };
+        // On the grid −2, −1, 0, 1, 2, D* peaks at −1 (≈ 0.90: p_data high, p_g low) and is
+        // smallest at 2 (≈ 0.23); |½ − D*| is largest at the peak.
+        assert!(dstar(-1.0) > dstar(-2.0) && dstar(-1.0) > dstar(0.0));
+        assert!((r.dstar_max - dstar(-1.0)).abs() < 1e-3, "{r:?}");
+        assert!((r.dstar_min - dstar(2.0)).abs() < 1e-3, "{r:?}");
+        assert_eq!((r.d_min, r.d_max), (0.5, 0.5));
+        assert_eq!(r.at, -1.0);
+        assert!((r.max_abs_dev - (dstar(-1.0) - 0.5)).abs() < 1e-3);
+        let mean: f64 = [-2.0, -1.0, 0.0, 1.0, 2.0]
+            .iter()
+            .map(|&x| (dstar(x) - 0.5).abs())
+            .sum::<f64>()
+            / 5.0;
+        assert!((r.mean_abs_dev - mean).abs() < 1e-3);
+        assert_eq!((r.lo, r.hi, r.points), (-2.0, 2.0, 5));
+        assert!(r.region_in_pg_support());
+        assert!(r.pg_method.contains("Gaussian prior"), "{}", r.pg_method);
+        // Without a range: the central 99% of N(0, 1).
+        let r = density_ratio_check(&gan, 0.0, 1.0, &DensityRatioOptions::default()).unwrap();
+        assert!((r.hi - 2.575_829_303_548_901).abs() < 1e-9 && r.lo == -r.hi);
+    }
+}

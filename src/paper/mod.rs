@@ -19,6 +19,8 @@ pub mod grid;
 pub mod interpolate;
 pub mod probe;
 pub mod steps;
+#[cfg(test)]
+mod testing;
 pub mod train_d;
 pub mod value;
 pub mod weights;

@@ -54,3 +54,41 @@ pub fn d_range(gan: &Gan, lo: f64, hi: f64, points: usize) -> DRange {
         points: xs.len(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::loss::sigmoid;
+    use crate::paper::testing::affine_gan;
+
+    #[test]
+    fn value_of_a_blind_d_is_minus_log_4() {
+        // D ≡ ½: log D(x) = log(1 − D(G(z))) = −log 2 on every row, whatever the data.
+        let mut gan = affine_gan((1.0, 0.0), (0.0, 0.0));
+        let data =
+            Dataset::try_new("d", (0..10).map(|i| i as f32).collect(), 1, None, None).unwrap();
+        let v = value_on(&mut gan, &data, 4);
+        assert!((v.v + 4f64.ln()).abs() < 1e-12, "{v:?}");
+        assert_eq!((v.n_real, v.n_fake), (4, 4));
+        let v = value_on(&mut gan, &data, 50);
+        assert_eq!((v.n_real, v.n_fake), (10, 50));
+    }
+
+    #[test]
+    fn d_range_of_a_sigmoid() {
+        // D(x) = sigmoid(x) on −1, 0, 1
+        let gan = affine_gan((1.0, 0.0), (1.0, 0.0));
+        let r = d_range(&gan, -1.0, 1.0, 3);
+        assert!(
+            (r.min - sigmoid(-1.0)).abs() < 1e-6 && r.at_min == -1.0,
+            "{r:?}"
+        );
+        assert!(
+            (r.max - sigmoid(1.0)).abs() < 1e-6 && r.at_max == 1.0,
+            "{r:?}"
+        );
+        assert!((r.mean - 0.5).abs() < 1e-6);
+        // fewer than two points still gives both ends
+        assert_eq!(d_range(&gan, -1.0, 1.0, 1).points, 2);
+    }
+}
