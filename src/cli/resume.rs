@@ -187,12 +187,12 @@ pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
         recipe_text: text.clone(),
     };
     let mut session = Session::new(config, Arc::new(TerminalSink::new()))?;
-    session.host.enable_resume();
+    session.host.run_state.enable_resume();
     session
         .host
         .set_module_root(module_root(&args, &inv, &text)?);
     if let Some(n) = inv.checkpoint_every {
-        session.host.set_default_checkpoint_every(n);
+        session.host.run_state.set_default_checkpoint_every(n);
     }
     let sets: Vec<String> = inv.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!(
