@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex};
 use gan::checkpoint::{list, Checkpoint, MODEL_FILE, OPTIM_FILE};
 use gan::data::{gaussian_1d, Dataset};
 use gan::engine::{
-    EpochMetrics, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec, StackSpec,
-    UpdateScheme,
+    EpochMetrics, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec, StackSpec, UpdateScheme,
 };
 use gan::learner::{Learner, Model, Run, Sink, TrainError};
 
@@ -87,7 +86,11 @@ fn checkpoints_at_the_cadence_keep_the_newest_and_write_metrics_and_weights() {
         .into_iter()
         .map(|(s, _)| s)
         .collect();
-    assert_eq!(steps, vec![80, 120], "saved after epochs 2, 4, 6; the last 2 kept");
+    assert_eq!(
+        steps,
+        vec![80, 120],
+        "saved after epochs 2, 4, 6; the last 2 kept"
+    );
     let lines = fs::read_to_string(tmp.path().join("metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 7);
     assert_eq!(model.history.len(), 7);
@@ -141,7 +144,11 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     same_bytes(a.path(), b.path(), "weights.safetensors");
     same_bytes(a.path(), b.path(), "learner.json");
     let names = |d: &Path| -> Vec<_> {
-        list(d.join("checkpoints")).unwrap().into_iter().map(|(s, _)| s).collect()
+        list(d.join("checkpoints"))
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
     };
     assert_eq!(names(a.path()), vec![80, 120]);
     assert_eq!(names(b.path()), names(a.path()));
@@ -157,7 +164,10 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
 }
 
 fn same_bytes(a: &Path, b: &Path, file: &str) {
-    let (x, y) = (fs::read(a.join(file)).unwrap(), fs::read(b.join(file)).unwrap());
+    let (x, y) = (
+        fs::read(a.join(file)).unwrap(),
+        fs::read(b.join(file)).unwrap(),
+    );
     assert!(x == y, "{file} differs between the two runs");
 }
 

@@ -6,12 +6,13 @@ use std::fs;
 use std::process::Command;
 use std::sync::Arc;
 
-use gan::checkpoint::{list, CheckpointObserver};
-use gan::engine::trainer::{non_finite_param, Quiet};
+use gan::checkpoint::list;
+use gan::data::Dataset;
+use gan::engine::trainer::non_finite_param;
 use gan::engine::{
-    FitSpec, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec, StackSpec, Trainer,
-    UpdateScheme,
+    FitSpec, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec, StackSpec, UpdateScheme,
 };
+use gan::learner::{Learner, LearnerConfig, Model, Run, TrainError};
 use gan::script::{HostConfig, NullSink};
 use gan::session::Session;
 
@@ -182,16 +183,31 @@ fn a_non_finite_parameter_is_caught_at_the_end_of_the_epoch() {
         steps_per_epoch: None,
     };
     let tmp = tempfile::tempdir().unwrap();
-    let mut obs = CheckpointObserver::new(Quiet, tmp.path().join("ckpt"), 1, 2);
-    let e = Trainer::fit(&mut gan, &data, 1, &fit, &mut obs).unwrap_err();
+    let run = Arc::new(Run::new(Some(tmp.path()), "nan", Arc::new(NullSink)).unwrap());
+    let learner = Learner::new(run, "gan").with_config(LearnerConfig {
+        epochs: fit.epochs,
+        batch: fit.batch,
+        d_opt: Some(fit.d_opt),
+        g_opt: Some(fit.g_opt),
+        checkpoint_every: 1,
+        ..LearnerConfig::default()
+    });
+    let data = Dataset::try_new("poisoned", data, 1, None, None).unwrap();
+    let mut model = Model::new(gan);
+    let e = learner.fit(&mut model, &data).unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "training diverged at step 20 (end of epoch 1): D parameter `0.b` (layer 1 `dense(4)`) \
-         has 0 NaN and 1 infinite values out of 4"
+        e.downcast_ref::<TrainError>(),
+        Some(&TrainError::Diverged {
+            step: 20,
+            message: "training diverged at step 20 (end of epoch 1): D parameter `0.b` (layer 1 `dense(4)`) \
+                      has 0 NaN and 1 infinite values out of 4; nothing of the diverged epoch was saved, \
+                      and no checkpoint was saved before it"
+                .into()
+        })
     );
-    assert_eq!(gan.epoch, 0, "the epoch is not counted as done");
+    assert_eq!(model.gan.epoch, 0, "the epoch is not counted as done");
     assert!(
-        list(tmp.path().join("ckpt")).unwrap().is_empty(),
+        list(tmp.path().join("checkpoints")).unwrap().is_empty(),
         "nothing saved"
     );
 

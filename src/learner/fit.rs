@@ -9,7 +9,9 @@ use super::outputs::{after_epoch, checkpoint, final_weights};
 use super::resume::{self, FitMode};
 use super::{Learner, Progress, Run, Trainee};
 use crate::data::Dataset;
-use crate::engine::{Control, EpochMetrics, FitObserver, FitSpec, Gan, OptimizerSpec, StepMetrics, Trainer};
+use crate::engine::{
+    Control, EpochMetrics, FitObserver, FitSpec, Gan, OptimizerSpec, StepMetrics, Trainer,
+};
 use crate::error::TrainError;
 
 /// A fit ready to train: its engine settings and its place in the run.
@@ -144,7 +146,9 @@ impl Learner {
                 // Stopped at a step boundary (Ctrl-C, a time limit): a consistent state, saved
                 // so that a resumed run loses nothing.
                 if checkpoints && run.dir.is_some() {
-                    trainee.with(|gan, _| checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec))?;
+                    trainee.with(|gan, _| {
+                        checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec)
+                    })?;
                 }
                 return Err(trainee.with(|gan, _| self.stopped(gan, checkpoints)).into());
             };
@@ -152,7 +156,9 @@ impl Learner {
                 after_epoch(run, name, (gan, history), m, data, c.samples_every, write)
             })?;
             if checkpoints && m.epoch % c.checkpoint_every == 0 {
-                trainee.with(|gan, _| checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec))?;
+                trainee.with(|gan, _| {
+                    checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec)
+                })?;
             }
             last_epoch_secs = epoch_started.elapsed().as_secs_f64();
             let stop = on_epoch(run, &m)?;
@@ -231,7 +237,8 @@ impl Learner {
                 )
             }
             _ if run.dir.is_some() => {
-                "nothing of the diverged epoch was saved, and no checkpoint was saved before it".into()
+                "nothing of the diverged epoch was saved, and no checkpoint was saved before it"
+                    .into()
             }
             _ => "nothing was saved (this session has no run directory)".into(),
         };

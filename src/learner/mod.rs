@@ -153,7 +153,10 @@ impl Learner {
         let prepared = self.prepare(&slot, data)?;
         if let Some(dir) = &self.run.dir {
             let file = per_gan(&self.name, "learner", "json");
-            dir.write(&file, serde_json::to_string_pretty(&self.config)?.as_bytes())?;
+            dir.write(
+                &file,
+                serde_json::to_string_pretty(&self.config)?.as_bytes(),
+            )?;
         }
         self.train(&prepared, &slot, data, &mut |_, _| Ok(Control::Continue))
     }

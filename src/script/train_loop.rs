@@ -11,7 +11,7 @@ use super::host::Host;
 use super::options::{err, Opts, RhaiResult};
 use super::values::{metrics_map, DataHandle, GanHandle};
 use crate::engine::{Control, EpochMetrics, Gan};
-use crate::learner::{Learner, LearnerConfig, Trainee, TrainError};
+use crate::learner::{Learner, LearnerConfig, TrainError, Trainee};
 
 impl Trainee for GanHandle {
     fn with<R>(&self, f: impl FnOnce(&mut Gan, &mut Vec<EpochMetrics>) -> R) -> R {
