@@ -2,7 +2,7 @@
 //!
 //! Runs the run's own copy of its recipe (`recipe.rhai`) again with the seed, `--set` values and
 //! checkpoint interval recorded in `config.json`; each GAN's `fit` picks up from the newest
-//! checkpoint in the run directory (see `gan::script::resume`). With the same recipe the result
+//! checkpoint in the run directory (see `gan::learner::resume`). With the same recipe the result
 //! is bit for bit the run that was never stopped.
 //!
 //! `--set NAME=VALUE` changes a recorded value (or adds one) before the rerun, and the new value is

@@ -5,9 +5,15 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 
+use std::cell::RefCell;
+
+use super::builder::Learner;
+use super::events::Progress;
 use super::outputs::{after_epoch, checkpoint, final_weights};
-use super::resume::{self, FitMode};
-use super::{Learner, Progress, Run, Trainee};
+use super::plans::FitMode;
+use super::resume;
+use super::run::{per_gan, Run};
+use super::trainee::{Model, Trainee};
 use crate::data::Dataset;
 use crate::engine::{
     Control, EpochMetrics, FitObserver, FitSpec, Gan, OptimizerSpec, StepMetrics, Trainer,
@@ -54,6 +60,23 @@ impl FitObserver for StepObserver<'_> {
 }
 
 impl Learner {
+    /// Trains `model` on `data` as configured; returns the last finished epoch's metrics. The
+    /// config is saved as `learner.json` (`learner_<name>.json`) in the run directory first.
+    /// An interrupt or the time limit ends it with a [`TrainError`] after saving a checkpoint;
+    /// a second `fit` (or a resumed run) continues.
+    pub fn fit(&self, model: &mut Model, data: &Dataset) -> anyhow::Result<Option<EpochMetrics>> {
+        let slot = RefCell::new(model);
+        let prepared = self.prepare(&slot, data)?;
+        if let Some(dir) = &self.run.dir {
+            let file = per_gan(&self.name, "learner", "json");
+            dir.write(
+                &file,
+                serde_json::to_string_pretty(&self.config)?.as_bytes(),
+            )?;
+        }
+        self.train(&prepared, &slot, data, &mut |_, _| Ok(Control::Continue))
+    }
+
     /// Counts this fit, decides what a resumed run does with it (load its checkpoint, replay it
     /// quietly, or train) and checks the settings against the GAN and the data.
     pub fn prepare<T: Trainee>(&self, trainee: &T, data: &Dataset) -> Result<Prepared> {

@@ -8,51 +8,15 @@
 //! time; metrics lines and checkpoints, already on disk, are not written again), the fit the
 //! checkpoint belongs to loads it, truncates the metrics file to the recorded length and goes on.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Result};
 
 use super::metrics_file::{read_history, truncate_lines};
+use super::plans::{FitMode, Found, Plan};
 use super::run::{checkpoint_dir_name, per_gan, Run};
 use crate::checkpoint::{latest_checked, remove_stale_temps, Checkpoint, Manifest};
 use crate::engine::{EpochMetrics, Gan, GanSpec, StackSpec};
-
-/// What a GAN's checkpoint says about where the original run was.
-#[derive(Clone, Debug)]
-pub struct Found {
-    pub path: PathBuf,
-    /// The call of `fit` (1-based) the checkpoint was taken in; 1 for checkpoints without it.
-    pub fit_index: u64,
-    pub epoch: u64,
-    pub step: u64,
-}
-
-/// How one GAN's fits behave in a resumed run.
-#[derive(Clone, Debug)]
-enum Plan {
-    /// No checkpoint (or already loaded): fits run normally.
-    Normal,
-    /// Fits before `found.fit_index` replay quietly; that fit loads the checkpoint.
-    Continue(Found),
-}
-
-/// Per-GAN resume plans of a `gan resume` session, made at each GAN's first fit.
-#[derive(Debug, Default)]
-pub struct ResumeState {
-    plans: HashMap<String, Plan>,
-}
-
-/// What one call of `fit` does in a resumed run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FitMode {
-    /// Train and write outputs as usual.
-    Normal,
-    /// Train without appending metrics lines or saving checkpoints: the original run did.
-    Replay,
-    /// Load this checkpoint first, then train as usual.
-    Load(PathBuf),
-}
 
 /// Decides what call `fit_index` of `fit` on GAN `name` does. Outside a resumed run, always
 /// [`FitMode::Normal`]. The first call for a GAN looks for its checkpoints; with none, its

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 
 use super::events::{NullSink, Sink};
-use super::resume::ResumeState;
+use super::plans::ResumeState;
 use super::stop::StopFlag;
 use crate::rundir::RunDir;
 
