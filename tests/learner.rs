@@ -10,34 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use gan::checkpoint::{list, Checkpoint, MODEL_FILE, OPTIM_FILE};
 use gan::data::{gaussian_1d, Dataset};
-use gan::engine::{
-    EpochMetrics, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec, StackSpec, UpdateScheme,
-};
+use gan::engine::{EpochMetrics, Gan, OptimizerSpec};
 use gan::learner::{Learner, Model, Run, Sink, TrainError};
-
-fn spec() -> GanSpec {
-    let dense = |units, irange| LayerSpec::Dense {
-        units,
-        irange: Some(irange),
-    };
-    GanSpec {
-        g: StackSpec {
-            input: 1,
-            layers: vec![dense(8, 0.5), LayerSpec::Relu, dense(1, 0.5)],
-        },
-        d: StackSpec {
-            input: 1,
-            layers: vec![dense(8, 0.5), LayerSpec::Relu, dense(1, 0.5)],
-        },
-        loss: GanLoss::NonSaturating,
-        scheme: UpdateScheme::Simultaneous,
-        noise: Noise::Uniform {
-            dim: 1,
-            half_width: 1.0,
-        },
-        init_g_bias_from_marginals: false,
-    }
-}
 
 /// 640 rows in batches of 32: 20 steps an epoch.
 fn data() -> Dataset {
@@ -78,7 +52,7 @@ fn quiet_run(dir: &Path) -> Arc<Run> {
 fn checkpoints_at_the_cadence_keep_the_newest_and_write_metrics_and_weights() {
     let tmp = tempfile::tempdir().unwrap();
     let run = quiet_run(tmp.path());
-    let mut model = Model::new(Gan::try_new(spec(), 5).unwrap());
+    let mut model = Model::new(Gan::try_new(common::tiny_spec(), 5).unwrap());
     let last = learner(&run, 7).fit(&mut model, &data()).unwrap().unwrap();
     assert_eq!((last.epoch, model.gan.epoch, model.gan.step), (7, 7, 140));
     let steps: Vec<u64> = list(tmp.path().join("checkpoints"))
@@ -95,7 +69,7 @@ fn checkpoints_at_the_cadence_keep_the_newest_and_write_metrics_and_weights() {
     assert_eq!(lines.lines().count(), 7);
     assert_eq!(model.history.len(), 7);
     // The newest checkpoint records the metrics file's length then (epoch 6: six lines).
-    let m = Checkpoint::verify(&tmp.path().join("checkpoints/ckpt-0000000120")).unwrap();
+    let m = Checkpoint::verify(tmp.path().join("checkpoints/ckpt-0000000120")).unwrap();
     assert_eq!(m.extra["metrics_lines"], 6);
     assert_eq!(m.extra["fit_index"], 1);
     // The final weights are the trained GAN's.
@@ -111,7 +85,7 @@ fn checkpoints_at_the_cadence_keep_the_newest_and_write_metrics_and_weights() {
 fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let whole = quiet_run(a.path());
-    let mut model = Model::new(Gan::try_new(spec(), 9).unwrap());
+    let mut model = Model::new(Gan::try_new(common::tiny_spec(), 9).unwrap());
     learner(&whole, 6).fit(&mut model, &data()).unwrap();
 
     // Interrupted one step into epoch 4: a checkpoint is saved at that step (beside epoch 2's).
@@ -121,7 +95,7 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     });
     let run = Arc::new(Run::new(Some(b.path()), "learner-test", sink.clone()).unwrap());
     *sink.run.lock().unwrap() = Some(run.clone());
-    let mut model = Model::new(Gan::try_new(spec(), 9).unwrap());
+    let mut model = Model::new(Gan::try_new(common::tiny_spec(), 9).unwrap());
     let e = learner(&run, 6).fit(&mut model, &data()).unwrap_err();
     match e.downcast_ref::<TrainError>() {
         Some(TrainError::Interrupted(m)) => assert!(
@@ -137,7 +111,7 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     // A fresh process's view: a new run over the same directory, resuming, a new model.
     let run = quiet_run(b.path());
     run.enable_resume();
-    let mut model = Model::new(Gan::try_new(spec(), 9).unwrap());
+    let mut model = Model::new(Gan::try_new(common::tiny_spec(), 9).unwrap());
     learner(&run, 6).fit(&mut model, &data()).unwrap();
     assert_eq!(model.gan.epoch, 6);
 
@@ -175,7 +149,7 @@ fn same_bytes(a: &Path, b: &Path, file: &str) {
 fn a_divergence_is_a_typed_error_that_names_the_last_good_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let run = quiet_run(tmp.path());
-    let mut model = Model::new(Gan::try_new(spec(), 2).unwrap());
+    let mut model = Model::new(Gan::try_new(common::tiny_spec(), 2).unwrap());
     learner(&run, 2).fit(&mut model, &data()).unwrap();
     // A learning rate of 10^30 from epoch 3 on.
     let huge = OptimizerSpec::Sgd {

@@ -6,12 +6,12 @@ use std::fs;
 use std::process::Command;
 use std::sync::Arc;
 
+mod common;
+
 use gan::checkpoint::list;
 use gan::data::Dataset;
 use gan::engine::trainer::non_finite_param;
-use gan::engine::{
-    FitSpec, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec, StackSpec, UpdateScheme,
-};
+use gan::engine::{FitSpec, Gan, OptimizerSpec};
 use gan::learner::{Learner, LearnerConfig, Model, Run, TrainError};
 use gan::script::{HostConfig, NullSink};
 use gan::session::Session;
@@ -134,30 +134,6 @@ fn without_a_run_directory_the_message_says_nothing_was_saved() {
     );
 }
 
-fn spec() -> GanSpec {
-    let dense = |units, irange| LayerSpec::Dense {
-        units,
-        irange: Some(irange),
-    };
-    GanSpec {
-        g: StackSpec {
-            input: 1,
-            layers: vec![dense(8, 0.5), LayerSpec::Relu, dense(1, 0.5)],
-        },
-        d: StackSpec {
-            input: 1,
-            layers: vec![dense(4, 0.5), LayerSpec::Relu, dense(1, 0.5)],
-        },
-        loss: GanLoss::NonSaturating,
-        scheme: UpdateScheme::Simultaneous,
-        noise: Noise::Uniform {
-            dim: 1,
-            half_width: 1.0,
-        },
-        init_g_bias_from_marginals: false,
-    }
-}
-
 /// Sets value `i` of parameter `name` of D.
 fn poison(gan: &mut Gan, name: &str, i: usize, v: f32) {
     let mut values = gan.d.export();
@@ -171,7 +147,7 @@ fn poison(gan: &mut Gan, name: &str, i: usize, v: f32) {
 /// checkpoint is saved.
 #[test]
 fn a_non_finite_parameter_is_caught_at_the_end_of_the_epoch() {
-    let mut gan = Gan::try_new(spec(), 4).unwrap();
+    let mut gan = Gan::try_new(common::tiny_spec(), 4).unwrap();
     assert_eq!(non_finite_param(&gan), None);
     poison(&mut gan, "0.b", 2, f32::NEG_INFINITY);
     let data: Vec<f32> = (0..400).map(|i| (i as f32 * 0.618).fract()).collect();
@@ -211,7 +187,7 @@ fn a_non_finite_parameter_is_caught_at_the_end_of_the_epoch() {
         "nothing saved"
     );
 
-    let mut gan = Gan::try_new(spec(), 4).unwrap();
+    let mut gan = Gan::try_new(common::tiny_spec(), 4).unwrap();
     poison(&mut gan, "2.w", 1, f32::NAN);
     assert_eq!(
         non_finite_param(&gan).unwrap(),

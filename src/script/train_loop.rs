@@ -137,7 +137,7 @@ fn fit(
         let Some(cb) = &callback else {
             return Ok(Control::Continue);
         };
-        if m.epoch % every != 0 {
+        if !m.epoch.is_multiple_of(every) {
             return Ok(Control::Continue);
         }
         // `this` inside the callback is the GAN being trained (no capture needed).
