@@ -32,10 +32,23 @@ fn learner(run: &Arc<Run>, epochs: u64) -> Learner {
 struct StopAfter {
     after: u64,
     run: Mutex<Option<Arc<Run>>>,
+    /// The epochs trained, in order.
+    seen: Mutex<Vec<u64>>,
+}
+
+impl StopAfter {
+    fn new(after: u64) -> Arc<Self> {
+        Arc::new(StopAfter {
+            after,
+            run: Mutex::new(None),
+            seen: Mutex::default(),
+        })
+    }
 }
 
 impl Sink for StopAfter {
     fn epoch(&self, _gan: &str, m: &EpochMetrics) {
+        self.seen.lock().unwrap().push(m.epoch);
         if m.epoch == self.after {
             if let Some(run) = &*self.run.lock().unwrap() {
                 run.stop.interrupt();
@@ -89,10 +102,7 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     learner(&whole, 6).fit(&mut model, &data()).unwrap();
 
     // Interrupted one step into epoch 4: a checkpoint is saved at that step (beside epoch 2's).
-    let sink = Arc::new(StopAfter {
-        after: 3,
-        run: Mutex::new(None),
-    });
+    let sink = StopAfter::new(3);
     let run = Arc::new(Run::new(Some(b.path()), "learner-test", sink.clone()).unwrap());
     *sink.run.lock().unwrap() = Some(run.clone());
     let mut model = Model::new(Gan::try_new(common::tiny_spec(), 9).unwrap());
@@ -109,11 +119,17 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     drop(run);
 
     // A fresh process's view: a new run over the same directory, resuming, a new model.
-    let run = quiet_run(b.path());
+    let sink = StopAfter::new(u64::MAX);
+    let run = Arc::new(Run::new(Some(b.path()), "learner-test", sink.clone()).unwrap());
     run.enable_resume();
     let mut model = Model::new(Gan::try_new(common::tiny_spec(), 9).unwrap());
     learner(&run, 6).fit(&mut model, &data()).unwrap();
     assert_eq!(model.gan.epoch, 6);
+    assert_eq!(
+        *sink.seen.lock().unwrap(),
+        vec![4, 5, 6],
+        "only the epochs left were trained"
+    );
 
     same_bytes(a.path(), b.path(), "weights.safetensors");
     same_bytes(a.path(), b.path(), "learner.json");
