@@ -6,7 +6,7 @@ use std::path::Path;
 
 use gan::checkpoint::{
     keep_last, latest, list, load_weights, read_gan, remove_stale_temps, save_weights, Checkpoint,
-    CheckpointObserver, MANIFEST_FILE, MODEL_FILE, OPTIM_FILE,
+    MANIFEST_FILE, MODEL_FILE, OPTIM_FILE,
 };
 use gan::engine::trainer::{FitEnd, Quiet};
 use gan::engine::{
@@ -750,47 +750,6 @@ fn keep_last_deletes_older_checkpoints_but_never_the_newest() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 1, "nothing left over: {names:?}");
-}
-
-/// Counts the epochs the inner observer sees.
-struct Count(u64);
-
-impl FitObserver for Count {
-    fn on_epoch(&mut self, _: &mut Gan, _: &EpochMetrics) -> anyhow::Result<Control> {
-        self.0 += 1;
-        Ok(Control::Continue)
-    }
-}
-
-#[test]
-fn checkpoint_observer_saves_every_n_epochs_and_keeps_k() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut gan = new_gan(simultaneous());
-    let mut obs = CheckpointObserver::new(Count(0), dir.path(), 2, 2)
-        .with_extra(|g: &Gan| json!({ "saved_at_epoch": g.epoch }));
-    let (_, end) = fit(&mut gan, &sgd_fit(7), &mut obs);
-    assert_eq!(end, FitEnd::Done);
-    assert_eq!(obs.inner().0, 7, "the inner observer sees every epoch");
-    let steps: Vec<_> = list(dir.path())
-        .unwrap()
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
-    assert_eq!(
-        steps,
-        vec![4 * 16, 6 * 16],
-        "saved after epochs 2, 4, 6; kept the last 2"
-    );
-    assert_eq!(
-        obs.last_saved(),
-        Some(dir.path().join("ckpt-0000000096").as_path())
-    );
-
-    // Resuming from the observer's latest checkpoint continues the run exactly.
-    let (mut resumed, m) = Checkpoint::load(latest(dir.path()).unwrap()).unwrap();
-    assert_eq!(m.extra, json!({ "saved_at_epoch": 6 }));
-    fit(&mut resumed, &sgd_fit(7), &mut Quiet);
-    assert_same_state(&mut gan, &mut resumed);
 }
 
 /// `f` run on another thread must finish within 20 s (a FIFO read would block forever).

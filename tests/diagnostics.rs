@@ -5,7 +5,7 @@ mod common;
 
 use gan::diagnose::Kind;
 use gan::engine::{EpochMetrics, GanLoss};
-use gan::script::watch::diagnose;
+use gan::learner::watch::diagnose;
 
 /// Replays a recorded `metrics.jsonl` through the detectors, epoch by epoch as training does:
 /// (epoch, kind) of every warning raised.

@@ -6,12 +6,13 @@ use std::fs;
 use std::process::Command;
 use std::sync::Arc;
 
-use gan::checkpoint::{list, CheckpointObserver};
-use gan::engine::trainer::{non_finite_param, Quiet};
-use gan::engine::{
-    FitSpec, Gan, GanLoss, GanSpec, LayerSpec, Noise, OptimizerSpec, StackSpec, Trainer,
-    UpdateScheme,
-};
+mod common;
+
+use gan::checkpoint::list;
+use gan::data::Dataset;
+use gan::engine::trainer::non_finite_param;
+use gan::engine::{FitSpec, Gan, OptimizerSpec};
+use gan::learner::{Learner, LearnerConfig, Model, Run, TrainError};
 use gan::script::{HostConfig, NullSink};
 use gan::session::Session;
 
@@ -133,30 +134,6 @@ fn without_a_run_directory_the_message_says_nothing_was_saved() {
     );
 }
 
-fn spec() -> GanSpec {
-    let dense = |units, irange| LayerSpec::Dense {
-        units,
-        irange: Some(irange),
-    };
-    GanSpec {
-        g: StackSpec {
-            input: 1,
-            layers: vec![dense(8, 0.5), LayerSpec::Relu, dense(1, 0.5)],
-        },
-        d: StackSpec {
-            input: 1,
-            layers: vec![dense(4, 0.5), LayerSpec::Relu, dense(1, 0.5)],
-        },
-        loss: GanLoss::NonSaturating,
-        scheme: UpdateScheme::Simultaneous,
-        noise: Noise::Uniform {
-            dim: 1,
-            half_width: 1.0,
-        },
-        init_g_bias_from_marginals: false,
-    }
-}
-
 /// Sets value `i` of parameter `name` of D.
 fn poison(gan: &mut Gan, name: &str, i: usize, v: f32) {
     let mut values = gan.d.export();
@@ -170,7 +147,7 @@ fn poison(gan: &mut Gan, name: &str, i: usize, v: f32) {
 /// checkpoint is saved.
 #[test]
 fn a_non_finite_parameter_is_caught_at_the_end_of_the_epoch() {
-    let mut gan = Gan::try_new(spec(), 4).unwrap();
+    let mut gan = Gan::try_new(common::tiny_spec(), 4).unwrap();
     assert_eq!(non_finite_param(&gan), None);
     poison(&mut gan, "0.b", 2, f32::NEG_INFINITY);
     let data: Vec<f32> = (0..400).map(|i| (i as f32 * 0.618).fract()).collect();
@@ -182,20 +159,35 @@ fn a_non_finite_parameter_is_caught_at_the_end_of_the_epoch() {
         steps_per_epoch: None,
     };
     let tmp = tempfile::tempdir().unwrap();
-    let mut obs = CheckpointObserver::new(Quiet, tmp.path().join("ckpt"), 1, 2);
-    let e = Trainer::fit(&mut gan, &data, 1, &fit, &mut obs).unwrap_err();
+    let run = Arc::new(Run::new(Some(tmp.path()), "nan", Arc::new(NullSink)).unwrap());
+    let learner = Learner::new(run, "gan").with_config(LearnerConfig {
+        epochs: fit.epochs,
+        batch: fit.batch,
+        d_opt: Some(fit.d_opt),
+        g_opt: Some(fit.g_opt),
+        checkpoint_every: 1,
+        ..LearnerConfig::default()
+    });
+    let data = Dataset::try_new("poisoned", data, 1, None, None).unwrap();
+    let mut model = Model::new(gan);
+    let e = learner.fit(&mut model, &data).unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "training diverged at step 20 (end of epoch 1): D parameter `0.b` (layer 1 `dense(4)`) \
-         has 0 NaN and 1 infinite values out of 4"
+        e.downcast_ref::<TrainError>(),
+        Some(&TrainError::Diverged {
+            step: 20,
+            message: "training diverged at step 20 (end of epoch 1): D parameter `0.b` (layer 1 `dense(4)`) \
+                      has 0 NaN and 1 infinite values out of 4; nothing of the diverged epoch was saved, \
+                      and no checkpoint was saved before it"
+                .into()
+        })
     );
-    assert_eq!(gan.epoch, 0, "the epoch is not counted as done");
+    assert_eq!(model.gan.epoch, 0, "the epoch is not counted as done");
     assert!(
-        list(tmp.path().join("ckpt")).unwrap().is_empty(),
+        list(tmp.path().join("checkpoints")).unwrap().is_empty(),
         "nothing saved"
     );
 
-    let mut gan = Gan::try_new(spec(), 4).unwrap();
+    let mut gan = Gan::try_new(common::tiny_spec(), 4).unwrap();
     poison(&mut gan, "2.w", 1, f32::NAN);
     assert_eq!(
         non_finite_param(&gan).unwrap(),

@@ -17,7 +17,6 @@
 
 mod listing;
 pub mod manifest;
-mod observer;
 pub mod weights;
 
 use std::collections::{BTreeMap, HashMap};
@@ -38,7 +37,6 @@ use weights::{
 
 pub use listing::{keep_last, latest, latest_checked, list, remove_stale_temps};
 pub use manifest::{sha256_hex, Manifest, RngPosition, Tampered, FORMAT_VERSION, MANIFEST_FILE};
-pub use observer::CheckpointObserver;
 pub use weights::{load_weights, read_gan, save_weights};
 
 /// File name of the weights inside a checkpoint directory.

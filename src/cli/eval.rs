@@ -7,8 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use gan::data::{load_mnist, MnistSplit};
-use gan::script::resume::checkpoint_dir_name;
-use gan::script::Host;
+use gan::learner::{checkpoint_dir_name, per_gan};
 
 #[derive(Subcommand, Debug)]
 pub enum EvalCommand {
@@ -171,7 +170,7 @@ fn weights_of(run: &Path, gan: Option<&str>) -> anyhow::Result<PathBuf> {
         return Ok(run.canonicalize().unwrap_or_else(|_| run.to_path_buf()));
     }
     let name = gan.unwrap_or("gan");
-    let final_weights = run.join(Host::per_gan(name, "weights", "safetensors"));
+    let final_weights = run.join(per_gan(name, "weights", "safetensors"));
     if final_weights.is_file() {
         return Ok(final_weights);
     }
@@ -191,7 +190,7 @@ fn weights_of(run: &Path, gan: Option<&str>) -> anyhow::Result<PathBuf> {
     }
     let listed: Vec<String> = names
         .iter()
-        .map(|n| format!("{n} ({})", Host::per_gan(n, "weights", "safetensors")))
+        .map(|n| format!("{n} ({})", per_gan(n, "weights", "safetensors")))
         .collect();
     anyhow::bail!(
         "{}: {which}; the run holds {}: pick one with --gan NAME",

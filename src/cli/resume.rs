@@ -2,7 +2,7 @@
 //!
 //! Runs the run's own copy of its recipe (`recipe.rhai`) again with the seed, `--set` values and
 //! checkpoint interval recorded in `config.json`; each GAN's `fit` picks up from the newest
-//! checkpoint in the run directory (see `gan::script::resume`). With the same recipe the result
+//! checkpoint in the run directory (see `gan::learner::resume`). With the same recipe the result
 //! is bit for bit the run that was never stopped.
 //!
 //! `--set NAME=VALUE` changes a recorded value (or adds one) before the rerun, and the new value is
@@ -187,12 +187,12 @@ pub fn main(args: ResumeArgs) -> anyhow::Result<()> {
         recipe_text: text.clone(),
     };
     let mut session = Session::new(config, Arc::new(TerminalSink::new()))?;
-    session.host.enable_resume();
+    session.host.run_state.enable_resume();
     session
         .host
         .set_module_root(module_root(&args, &inv, &text)?);
     if let Some(n) = inv.checkpoint_every {
-        session.host.set_default_checkpoint_every(n);
+        session.host.run_state.set_default_checkpoint_every(n);
     }
     let sets: Vec<String> = inv.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!(

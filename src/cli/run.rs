@@ -137,7 +137,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .and_then(|p| p.parent().map(PathBuf::from));
     session.host.set_module_root(folder);
     if let Some(n) = args.checkpoint_every {
-        session.host.set_default_checkpoint_every(n);
+        session.host.run_state.set_default_checkpoint_every(n);
     }
     // Recorded from the start, so `gan resume` can rerun even a run killed before its first fit.
     session.host.write_config().context("writing config.json")?;

@@ -11,6 +11,7 @@ use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
 use super::spec::UpdateScheme;
 use super::step::{train_step_rows, Optimizers, StepWorkspace};
+use crate::error::TrainError;
 
 /// How to train, as plain data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -177,11 +178,15 @@ impl Trainer {
                 } else {
                     format!("g_loss is {} (d_loss = {})", m.g_loss, m.d_loss)
                 };
-                anyhow::bail!(
-                    "training diverged at step {} (epoch {epoch}, batch {} of {total}): {what}",
-                    gan.step,
-                    gan.batch_in_epoch + 1
-                );
+                return Err(TrainError::Diverged {
+                    step: gan.step,
+                    message: format!(
+                        "training diverged at step {} (epoch {epoch}, batch {} of {total}): {what}",
+                        gan.step,
+                        gan.batch_in_epoch + 1
+                    ),
+                }
+                .into());
             }
             gan.batch_in_epoch += 1;
             gan.epoch_acc.push(&m);
@@ -191,10 +196,14 @@ impl Trainer {
             }
         }
         if let Some(bad) = non_finite_param(gan) {
-            anyhow::bail!(
-                "training diverged at step {} (end of epoch {epoch}): {bad}",
-                gan.step
-            );
+            return Err(TrainError::Diverged {
+                step: gan.step,
+                message: format!(
+                    "training diverged at step {} (end of epoch {epoch}): {bad}",
+                    gan.step
+                ),
+            }
+            .into());
         }
         gan.epoch = epoch;
         gan.batch_in_epoch = 0;

@@ -172,15 +172,4 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
 }
 
 /// `stack(784).dropout(0.8).maxout(240, 5)…  [… params]`
-pub fn describe(s: &StackSpec) -> String {
-    let mut out = format!("stack({})", s.input);
-    for l in &s.layers {
-        out.push('.');
-        out.push_str(&l.name());
-    }
-    match s.try_output() {
-        Ok(o) => out.push_str(&format!("  → {o} outputs, {} parameters", s.param_count())),
-        Err(_) => out.push_str("  → ? outputs, ? parameters"),
-    }
-    out
-}
+pub use crate::learner::describe_stack as describe;

@@ -2,12 +2,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use rhai::{Dynamic, Engine, Map, NativeCallContext, FLOAT, INT};
+use rhai::{Dynamic, Engine, Map, FLOAT, INT};
 
 use super::host::Host;
 use super::options::{err, number, type_name, Opts, RhaiResult};
 use super::site::err_at;
-use super::train_loop::fit;
 use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
 use crate::engine::spec::{check_k, GanShapeError};
 use crate::engine::{Gan, GanLoss, GanSpec, Noise, OptimizerSpec, Schedule, UpdateScheme};
@@ -225,16 +224,6 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         make_gan(&h, g, d, Map::new())
     });
 
-    let h = host.clone();
-    engine.register_fn(
-        "fit",
-        move |ctx: NativeCallContext,
-              mut gan: GanHandle,
-              data: super::values::DataHandle,
-              opts: Map|
-              -> RhaiResult<Map> { fit(&ctx, &h, &mut gan, &data, &opts) },
-    );
-
     engine.register_fn("sample", |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
         let n = positive(n, "sample(n)")?;
         let mut c = gan.lock();
@@ -313,7 +302,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         let v: rhai::Array = c
             .history
             .iter()
-            .map(|m| Dynamic::from_map(super::train_loop::metrics_map(m)))
+            .map(|m| Dynamic::from_map(super::values::metrics_map(m)))
             .collect();
         Dynamic::from_array(v)
     });

@@ -4,6 +4,7 @@ use rhai::{EvalAltResult, ParseError, Position};
 
 use super::host::{Host, Stop};
 use super::site::{located_of, LocatedError};
+use crate::error::TrainError;
 
 /// The token Rhai's progress hook returns to stop a script: why, and the message to show.
 #[derive(Clone, Debug)]
@@ -35,7 +36,8 @@ impl ScriptError {
     pub fn from_eval(e: &EvalAltResult, source_name: &str, text: &str) -> Self {
         let stop = token_of(e).map(|t| t.stop);
         let interrupted = stop == Some(Stop::Interrupt)
-            || matches!(e, EvalAltResult::ErrorRuntime(d, _) if d.to_string().starts_with("interrupted"));
+            || matches!(e, EvalAltResult::ErrorRuntime(d, _)
+                if d.clone().try_cast::<TrainError>().is_some_and(|t| t.is_interrupt()));
         let mut s = match located_of(e) {
             Some(l) => Self::located(&l, e, source_name),
             None => Self::at(message_of(e), e.position(), source_name, text, interrupted),
@@ -178,10 +180,15 @@ fn message_of(e: &EvalAltResult) -> String {
                 format!("in function `{name}`: {}{at}", message_of(inner))
             }
         }
-        EvalAltResult::ErrorRuntime(d, _) => match d.clone().try_cast::<LocatedError>() {
-            Some(l) => l.message,
-            None => d.to_string(),
-        },
+        EvalAltResult::ErrorRuntime(d, _) => {
+            if let Some(l) = d.clone().try_cast::<LocatedError>() {
+                l.message
+            } else if let Some(t) = d.clone().try_cast::<TrainError>() {
+                t.to_string()
+            } else {
+                d.to_string()
+            }
+        }
         EvalAltResult::ErrorTerminated(token, _) => match token.clone().try_cast::<StopToken>() {
             Some(t) => t.message,
             None => "interrupted".into(),

@@ -1,30 +1,22 @@
 //! What a front end gives a script: where outputs go, where data comes from, `--set` parameters,
-//! the seed, an output sink and an interrupt flag. Front ends implement [`Sink`] to render.
+//! the seed, an output sink and the limits a script runs under. What belongs to training (the
+//! run's checkpoints, resume plans, interrupt flag and time limit) is the [`Run`] a
+//! [`crate::learner::Learner`] drives; the host holds it for the script's fits.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use rhai::Position;
 
 use super::site::{Site, Source};
 use crate::data::Dataset;
-use crate::engine::EpochMetrics;
+use crate::learner::Run;
 use crate::rundir::RunDir;
 
-/// Training progress within an epoch, sent a few times a second.
-#[derive(Clone, Debug)]
-pub struct Progress {
-    pub gan: String,
-    pub epoch: u64,
-    pub epochs: u64,
-    pub done: u64,
-    pub total: u64,
-    pub d_loss: f64,
-    pub g_loss: f64,
-}
+/// Outputs and progress reach front ends through the learner's sink.
+pub use crate::learner::{NullSink, Progress, Sink};
 
 /// Why the host stopped a script (rather than the script failing by itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,25 +28,6 @@ pub enum Stop {
     /// The process grew past the memory limit.
     Memory,
 }
-
-/// Receives a script's outputs as they happen. Every method has a do-nothing default.
-pub trait Sink: Send + Sync {
-    /// A line of text (`print`, notices).
-    fn text(&self, _s: &str) {}
-    /// An image to show; `saved` is where it was written, if anywhere.
-    fn image(&self, _caption: &str, _png: &[u8], _saved: Option<&Path>) {}
-    /// A table or other rich text.
-    fn html(&self, _html: &str, _plain: &str) {}
-    fn progress(&self, _p: &Progress) {}
-    /// An epoch finished (after its metrics line is written).
-    fn epoch(&self, _gan: &str, _m: &EpochMetrics) {}
-    /// Training of one fit ended (progress displays can close).
-    fn fit_end(&self, _gan: &str) {}
-}
-
-/// A sink that keeps nothing.
-pub struct NullSink;
-impl Sink for NullSink {}
 
 /// The host's settings for one script or session.
 #[derive(Clone, Debug, Default)]
@@ -77,7 +50,8 @@ pub struct Host {
     pub config: HostConfig,
     pub run: Option<RunDir>,
     pub sink: Arc<dyn Sink>,
-    pub interrupt: Arc<AtomicBool>,
+    /// What the script's fits share: the run directory, interrupt flag, time limit, resume plans.
+    pub run_state: Arc<Run>,
     seed: Mutex<u64>,
     used_params: Mutex<BTreeSet<String>>,
     resolved_params: Mutex<BTreeMap<String, serde_json::Value>>,
@@ -85,23 +59,14 @@ pub struct Host {
     gan_names: Mutex<BTreeSet<String>>,
     /// `config.json` as built so far: one entry per GAN.
     pub config_json: Mutex<serde_json::Map<String, serde_json::Value>>,
-    /// `--timeout`: when the script must stop, and the limit in seconds (for messages).
-    deadline: Mutex<Option<(Instant, f64)>>,
-    timed_out: AtomicBool,
     /// Most memory (resident bytes) the process may use while a script runs; 0: no limit.
     pub(super) memory_limit: AtomicU64,
     /// Why the host stopped the script, when it did (memory budget).
     stop_reason: Mutex<Option<String>>,
     /// Set with `stop_reason`: read on every variable access, so it must be cheap.
     memory_stopped: AtomicBool,
-    /// `--checkpoint-every`: the default of fit's `checkpoint_every`.
-    checkpoint_every: Mutex<Option<u64>>,
     /// The folder `import` resolves in (the recipe's own folder); None: imports are refused.
     module_root: Mutex<Option<PathBuf>>,
-    /// Calls of `fit` so far, per GAN name (checkpoints record which call they belong to).
-    fit_calls: Mutex<HashMap<String, u64>>,
-    /// `gan resume`: how each GAN's fits pick up from its checkpoints.
-    pub resume: Mutex<Option<super::resume::ResumeState>>,
     /// The text being evaluated (a recipe or cell), so positions recorded now can be shown later.
     source: Mutex<Arc<Source>>,
 }
@@ -112,26 +77,26 @@ impl Host {
             Some(d) => Some(RunDir::create(d)?),
             None => None,
         };
+        let run_state = Arc::new(Run::with_dir(
+            run.clone(),
+            &config.recipe_name,
+            sink.clone(),
+        ));
         Ok(Arc::new(Host {
             seed: Mutex::new(config.seed.unwrap_or(0)),
             config,
             run,
             sink,
-            interrupt: Arc::new(AtomicBool::new(false)),
+            run_state,
             used_params: Mutex::default(),
             resolved_params: Mutex::default(),
             mnist: Mutex::default(),
             gan_names: Mutex::default(),
             config_json: Mutex::default(),
-            deadline: Mutex::default(),
-            timed_out: AtomicBool::new(false),
             memory_limit: AtomicU64::new(default_memory_limit().unwrap_or(0)),
             stop_reason: Mutex::default(),
             memory_stopped: AtomicBool::new(false),
-            checkpoint_every: Mutex::default(),
             module_root: Mutex::default(),
-            fit_calls: Mutex::default(),
-            resume: Mutex::default(),
             source: Mutex::new(Arc::new(Source {
                 name: String::new(),
                 text: String::new(),
@@ -158,27 +123,17 @@ impl Host {
     /// `--timeout SECS`: the script is stopped (at the next script operation or training step)
     /// once `secs` seconds have passed from now.
     pub fn set_timeout(&self, secs: f64) {
-        let at = Duration::try_from_secs_f64(secs.max(0.0))
-            .ok()
-            .and_then(|d| Instant::now().checked_add(d));
-        *self.deadline.lock().unwrap() = at.map(|i| (i, secs));
+        self.run_state.stop.set_timeout(secs);
     }
 
     /// The `--timeout` in seconds, if one is set.
     pub fn timeout_secs(&self) -> Option<f64> {
-        self.deadline.lock().unwrap().map(|(_, s)| s)
+        self.run_state.stop.timeout_secs()
     }
 
     /// Whether the `--timeout` has passed (checked now; it stays true once it is).
     pub fn timed_out(&self) -> bool {
-        if self.timed_out.load(Ordering::Relaxed) {
-            return true;
-        }
-        let past = matches!(*self.deadline.lock().unwrap(), Some((at, _)) if Instant::now() >= at);
-        if past {
-            self.timed_out.store(true, Ordering::Relaxed);
-        }
-        past
+        self.run_state.stop.timed_out()
     }
 
     /// Sets the most resident memory (bytes) the process may hold while script code runs
@@ -226,9 +181,9 @@ impl Host {
     /// A stop already found (an interrupt request, a `--timeout` or memory limit seen passed),
     /// from atomics only: cheap enough for every variable access. It checks no clock or memory.
     pub fn pending_stop(&self) -> Option<Stop> {
-        if self.interrupt.load(Ordering::Relaxed) {
+        if self.run_state.stop.interrupt_requested() {
             Some(Stop::Interrupt)
-        } else if self.timed_out.load(Ordering::Relaxed) {
+        } else if self.run_state.stop.timed_out_seen() {
             Some(Stop::Timeout)
         } else if self.memory_stopped.load(Ordering::Relaxed) {
             Some(Stop::Memory)
@@ -267,19 +222,9 @@ impl Host {
     /// Forgets an interrupt or memory stop of an earlier evaluation (the `--timeout` holds for
     /// the whole session).
     pub fn clear_stop(&self) {
-        self.interrupt.store(false, Ordering::Relaxed);
+        self.run_state.stop.clear_interrupt();
         *self.stop_reason.lock().unwrap() = None;
         self.memory_stopped.store(false, Ordering::Relaxed);
-    }
-
-    /// `--checkpoint-every N`: the default interval of fit's checkpoints (fit's own
-    /// `checkpoint_every` option still wins).
-    pub fn set_default_checkpoint_every(&self, n: u64) {
-        *self.checkpoint_every.lock().unwrap() = Some(n);
-    }
-
-    pub fn default_checkpoint_every(&self) -> Option<u64> {
-        *self.checkpoint_every.lock().unwrap()
     }
 
     /// The folder `import "name"` reads `name.rhai` from (the recipe's folder). Without one,
@@ -290,24 +235,6 @@ impl Host {
 
     pub fn module_root(&self) -> Option<PathBuf> {
         self.module_root.lock().unwrap().clone()
-    }
-
-    /// Counts a call of `fit` on GAN `name`; returns its number (1 for the first).
-    pub fn next_fit_index(&self, name: &str) -> u64 {
-        let mut calls = self.fit_calls.lock().unwrap();
-        let n = calls.entry(name.to_string()).or_insert(0);
-        *n += 1;
-        *n
-    }
-
-    /// Makes each GAN's first `fit` continue from its latest checkpoint in the run directory
-    /// (`gan resume`).
-    pub fn enable_resume(&self) {
-        *self.resume.lock().unwrap() = Some(super::resume::ResumeState::default());
-    }
-
-    pub fn resuming(&self) -> bool {
-        self.resume.lock().unwrap().is_some()
     }
 
     pub fn seed(&self) -> u64 {
@@ -329,7 +256,7 @@ impl Host {
 
     /// Stop requested: an interrupt (Ctrl-C, Jupyter) or the `--timeout` passed.
     pub fn interrupted(&self) -> bool {
-        self.interrupt.load(Ordering::Relaxed) || self.timed_out()
+        self.run_state.stop.requested()
     }
 
     /// The `--set` text for `name`, marking it used.
@@ -425,22 +352,13 @@ impl Host {
             "invocation": {
                 "seed": self.config.seed,
                 "set": self.config.params,
-                "checkpoint_every": self.default_checkpoint_every(),
+                "checkpoint_every": self.run_state.default_checkpoint_every(),
                 "data_dir": self.config.data_dir.canonicalize().unwrap_or_else(|_| self.config.data_dir.clone()),
                 "recipe_dir": self.module_root(),
             },
         });
         run.write("config.json", serde_json::to_string_pretty(&v)?.as_bytes())?;
         Ok(())
-    }
-
-    /// File name for a per-GAN output: `base.ext` for the first GAN, `base_<name>.ext` otherwise.
-    pub fn per_gan(name: &str, base: &str, ext: &str) -> String {
-        if name == "gan" {
-            format!("{base}.{ext}")
-        } else {
-            format!("{base}_{name}.{ext}")
-        }
     }
 }
 

@@ -24,7 +24,6 @@ pub mod sandbox;
 pub mod site;
 pub mod train_loop;
 pub mod values;
-pub mod watch;
 
 use std::sync::Arc;
 
@@ -109,6 +108,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     api_stack::register(&mut engine, host);
     api_data::register(&mut engine, host);
     api_train::register(&mut engine, host);
+    train_loop::register(&mut engine, host);
     api_output::register(&mut engine, host);
     api_paper::register(&mut engine, host);
     api_eval::register(&mut engine, host);

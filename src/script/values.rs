@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rhai::{Dynamic, Map, INT};
+
 use super::site::Site;
 
 use crate::data::{Dataset, ImageShape};
@@ -85,4 +87,35 @@ impl GanHandle {
     pub fn lock(&self) -> MutexGuard<'_, GanCell> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Epoch metrics as a script map.
+pub fn metrics_map(m: &EpochMetrics) -> Map {
+    let mut map = Map::new();
+    let v = serde_json::to_value(m).expect("metrics serialise");
+    for (k, v) in v.as_object().expect("an object") {
+        let d = if let Some(i) = v.as_u64() {
+            Dynamic::from(i as INT)
+        } else if let Some(warnings) = v.as_array() {
+            // `warnings`: `[#{ kind, message }, …]`
+            let text = |w: &serde_json::Value, k: &str| {
+                Dynamic::from(w[k].as_str().unwrap_or("").to_string())
+            };
+            Dynamic::from_array(
+                warnings
+                    .iter()
+                    .map(|w| {
+                        let mut one = Map::new();
+                        one.insert("kind".into(), text(w, "kind"));
+                        one.insert("message".into(), text(w, "message"));
+                        Dynamic::from_map(one)
+                    })
+                    .collect(),
+            )
+        } else {
+            Dynamic::from(v.as_f64().unwrap_or(f64::NAN))
+        };
+        map.insert(k.as_str().into(), d);
+    }
+    map
 }

@@ -103,7 +103,7 @@ impl Session {
 
     /// Asks a running cell to stop at the next step boundary (or script operation).
     pub fn interrupt_handle(&self) -> Arc<std::sync::atomic::AtomicBool> {
-        self.host.interrupt.clone()
+        self.host.run_state.stop.flag()
     }
 
     pub fn engine(&self) -> &Engine {

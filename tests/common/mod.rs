@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use gan::engine::EpochMetrics;
+use gan::engine::{EpochMetrics, GanLoss, GanSpec, LayerSpec, Noise, StackSpec, UpdateScheme};
 use gan::script::{HostConfig, Sink};
 use gan::session::Session;
 
@@ -151,4 +151,30 @@ pub fn metrics_without_timing(dir: &Path, file: &str) -> Vec<serde_json::Value> 
             v
         })
         .collect()
+}
+
+/// A 1-D game small enough to train in milliseconds: G 1 → 8 → 1, D 1 → 4 → 1 (ReLU), the
+/// non-saturating loss, simultaneous updates, uniform noise.
+pub fn tiny_spec() -> GanSpec {
+    let dense = |units, irange| LayerSpec::Dense {
+        units,
+        irange: Some(irange),
+    };
+    GanSpec {
+        g: StackSpec {
+            input: 1,
+            layers: vec![dense(8, 0.5), LayerSpec::Relu, dense(1, 0.5)],
+        },
+        d: StackSpec {
+            input: 1,
+            layers: vec![dense(4, 0.5), LayerSpec::Relu, dense(1, 0.5)],
+        },
+        loss: GanLoss::NonSaturating,
+        scheme: UpdateScheme::Simultaneous,
+        noise: Noise::Uniform {
+            dim: 1,
+            half_width: 1.0,
+        },
+        init_g_bias_from_marginals: false,
+    }
 }
