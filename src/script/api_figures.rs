@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, Map, INT};
 
 use super::api_output::emit_png;
-use super::api_paper::{
+use super::paper_args::{
     anyhow_err, check_data, check_normal, floats, ints, map_of, one_d, png_of, range_opt, MAX_ROWS,
 };
 use super::api_train::{held, Through};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, Map, INT};
 
 use super::api_output::emit_png;
-use super::api_paper::{anyhow_err, map_of, png_of};
+use super::paper_args::{anyhow_err, map_of, png_of};
 use super::host::Host;
 use super::options::{err, number, type_name, Opts, RhaiResult};
 use crate::viz;

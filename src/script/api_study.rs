@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Map, INT};
 
-use super::api_paper::{anyhow_err, check_data, floats, map_of};
+use super::paper_args::{anyhow_err, check_data, floats, map_of};
 use super::api_train::{held, optimizer_opt, Through};
 use super::host::{Host, Progress};
 use super::options::{err, Opts, RhaiResult};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
 
-use super::api_paper::{
+use super::paper_args::{
     anyhow_err, check_normal, floats, map_of, numbers, one_d, range_opt, rows_arg, MAX_ROWS,
 };
 use super::api_train::{held, Through};

@@ -17,6 +17,7 @@ pub mod docs;
 pub mod error;
 pub mod host;
 pub mod options;
+pub mod paper_args;
 pub mod params;
 pub mod reference;
 pub mod resume;
