@@ -22,6 +22,8 @@ pub const CHANNELS: usize = 3;
 pub const RECORD_BYTES: usize = 1 + CHANNELS * SIDE * SIDE;
 /// Records in each of the six official files.
 pub const RECORDS_PER_FILE: usize = 10_000;
+/// Bytes in each of the six official files.
+pub const FILE_BYTES: usize = RECORDS_PER_FILE * RECORD_BYTES;
 /// The training files, in order.
 pub const TRAIN_FILES: [&str; 5] = [
     "data_batch_1.bin",
@@ -120,7 +122,7 @@ pub fn check_records(bytes: &[u8], path: &Path) -> Result<usize> {
 /// labels kept. Any whole number of records per file is accepted (the official files hold
 /// 10,000; `gan data fetch cifar10` checks that).
 pub fn load_cifar10(dir: &Path, split: CifarSplit) -> Result<Dataset> {
-    let max = (RECORDS_PER_FILE * RECORD_BYTES) as u64;
+    let max = FILE_BYTES as u64;
     let mut x = Vec::new();
     let mut labels = Vec::new();
     for name in split.files() {

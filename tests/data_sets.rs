@@ -1,0 +1,336 @@
+//! Fashion-MNIST (from Debian's `dataset-fashion-mnist`, which CI installs) and CIFAR-10's reader,
+//! through the Rust API and the DSL: known facts of the real files, labels kept, pixel ranges,
+//! GCN, and corrupted files refused naming the file.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gan::data::cifar10::{RECORD_BYTES, TEST_FILE, TRAIN_FILES};
+use gan::data::{
+    fetch_idx_set, load_fashion_mnist, verify_idx_set, FetchSource, MnistSplit, PixelRange,
+    DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST,
+};
+use gan::script::{HostConfig, NullSink};
+use gan::session::Session;
+
+/// The Debian package's folder; these tests need it (`apt-get install dataset-fashion-mnist`).
+fn debian() -> PathBuf {
+    let d = PathBuf::from(DEBIAN_FASHION_MNIST_DIR);
+    assert!(
+        d.join("train-images-idx3-ubyte.gz").is_file(),
+        "Fashion-MNIST is not installed in {}: run `apt-get install dataset-fashion-mnist` (as .ci/run does)",
+        d.display()
+    );
+    d
+}
+
+fn session(data_dir: &Path) -> Session {
+    let config = HostConfig {
+        run_dir: None,
+        data_dir: data_dir.to_path_buf(),
+        params: Default::default(),
+        seed: Some(1),
+        recipe_name: "data_sets".into(),
+        recipe_text: String::new(),
+    };
+    Session::new(config, Arc::new(NullSink)).unwrap()
+}
+
+fn ints(v: rhai::Dynamic) -> Vec<i64> {
+    v.into_array()
+        .unwrap()
+        .into_iter()
+        .map(|x| x.as_int().unwrap())
+        .collect()
+}
+
+#[test]
+fn fashion_mnist_known_facts() {
+    let dir = debian();
+    // The decompressed files hash to the published SHA-256s (Debian's gzip differs, not the data).
+    verify_idx_set(&FASHION_MNIST, &dir).unwrap();
+    let train = load_fashion_mnist(&dir, MnistSplit::TrainAll).unwrap();
+    let test = load_fashion_mnist(&dir, MnistSplit::Test).unwrap();
+    assert_eq!((train.rows(), test.rows()), (60_000, 10_000));
+    assert_eq!(train.image_chw(), Some([1, 28, 28]));
+    assert_eq!(train.name, "fashion-mnist-train_all");
+    // Balanced: 6,000 / 1,000 per class.
+    assert_eq!(train.label_counts(), Some(vec![6_000; 10]));
+    assert_eq!(test.label_counts(), Some(vec![1_000; 10]));
+    // The first labels, as the data set's users everywhere print them (9 = ankle boot).
+    assert_eq!(
+        &train.labels().unwrap()[..10],
+        &[9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    );
+    assert_eq!(
+        &test.labels().unwrap()[..10],
+        &[9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    );
+    // Pixels fill [0, 1]: bytes 0 and 255 both occur.
+    let (lo, hi) = train
+        .x
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    assert_eq!((lo, hi), (0.0, 1.0));
+    // The paper's split of the training file: 50,000 + 10,000, labels sliced alongside.
+    let valid = load_fashion_mnist(&dir, MnistSplit::Valid).unwrap();
+    assert_eq!(valid.rows(), 10_000);
+    assert_eq!(valid.labels().unwrap(), &train.labels().unwrap()[50_000..]);
+    assert_eq!(valid.row(0), train.row(50_000));
+}
+
+#[test]
+fn fetch_from_the_package_folder_then_nothing_to_do() {
+    let src = debian();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fashion-mnist");
+    let out = fetch_idx_set(&FASHION_MNIST, &dir, FetchSource::Dir(&src)).unwrap();
+    assert_eq!(out.len(), 4);
+    for (o, f) in out.iter().zip(&FASHION_MNIST.files) {
+        assert!(
+            matches!(o, gan::data::FetchOutcome::Copied { from, .. } if *from == src.join(format!("{}.gz", f.name))),
+            "{o:?}"
+        );
+    }
+    verify_idx_set(&FASHION_MNIST, &dir).unwrap();
+    let again = fetch_idx_set(&FASHION_MNIST, &dir, FetchSource::Dir(tmp.path())).unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|o| matches!(o, gan::data::FetchOutcome::AlreadyPresent { .. })),
+        "{again:?}"
+    );
+    // Copying from a folder that holds MNIST instead is refused at the first file, by name.
+    let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    let other = tmp.path().join("other");
+    let e = format!(
+        "{:#}",
+        fetch_idx_set(&FASHION_MNIST, &other, FetchSource::Dir(&mnist)).unwrap_err()
+    );
+    assert!(
+        e.contains("checksum mismatch") && e.contains("train-images-idx3-ubyte"),
+        "{e}"
+    );
+    assert!(fs::read_dir(&other).unwrap().next().is_none());
+}
+
+#[test]
+fn a_corrupted_file_is_refused_naming_it() {
+    let src = debian();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fashion-mnist");
+    fetch_idx_set(&FASHION_MNIST, &dir, FetchSource::Dir(&src)).unwrap();
+    // One flipped pixel byte inside the test images (stored raw, which the loader also reads).
+    let gz = dir.join("t10k-images-idx3-ubyte.gz");
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&fs::read(&gz).unwrap()[..]),
+        &mut raw,
+    )
+    .unwrap();
+    raw[5_000] ^= 0x40;
+    fs::remove_file(&gz).unwrap();
+    fs::write(dir.join("t10k-images-idx3-ubyte"), &raw).unwrap();
+    let e = format!("{:#}", verify_idx_set(&FASHION_MNIST, &dir).unwrap_err());
+    assert!(
+        e.contains("t10k-images-idx3-ubyte: SHA-256 mismatch")
+            && e.contains(FASHION_MNIST.files[2].sha256)
+            && e.contains("gan data fetch fashion-mnist"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("train-images"),
+        "only the bad file is named: {e}"
+    );
+    // A truncated gzip is refused by the loader, naming the file.
+    fs::write(
+        dir.join("train-labels-idx1-ubyte.gz"),
+        &fs::read(src.join("train-labels-idx1-ubyte.gz")).unwrap()[..2_000],
+    )
+    .unwrap();
+    let e = format!(
+        "{:#}",
+        load_fashion_mnist(&dir, MnistSplit::Train).unwrap_err()
+    );
+    assert!(e.contains("train-labels-idx1-ubyte.gz"), "{e}");
+}
+
+#[test]
+fn dsl_fashion_mnist_labels_shape_and_range() {
+    debian();
+    // A data directory with no fashion-mnist beside it: the package's copy is found.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = session(&tmp.path().join("mnist"));
+    let v = s
+        .eval("let d = fashion_mnist(\"test\");\n[d.rows, d.dim, d.labels.len(), d.labels[0], d.labels[1]]")
+        .unwrap();
+    assert_eq!(ints(v), vec![10_000, 784, 10_000, 9, 2]);
+    assert_eq!(
+        ints(s.eval("fashion_mnist(\"train\").shape").unwrap()),
+        vec![1, 28, 28]
+    );
+    assert_eq!(
+        s.eval("fashion_mnist(\"test\").range")
+            .unwrap()
+            .into_string()
+            .unwrap(),
+        "unit"
+    );
+    // [-1, 1] for a tanh generator: 2v - 1 of the unit values, labels kept.
+    let v = s
+        .eval("let u = fashion_mnist(\"test\");\nlet t = fashion_mnist(\"test\", #{ range: \"symmetric\" });\n[t.range, t.rows_of(0, 1).min(), t.rows_of(0, 1).max(), t.labels[0], u.rows_of(0, 1).mean(), t.rows_of(0, 1).mean()]")
+        .unwrap()
+        .into_array()
+        .unwrap();
+    assert_eq!(v[0].clone().into_string().unwrap(), "symmetric");
+    assert_eq!(
+        (v[1].as_float().unwrap(), v[2].as_float().unwrap()),
+        (-1.0, 1.0)
+    );
+    assert_eq!(v[3].as_int().unwrap(), 9);
+    let (mu, mt) = (v[4].as_float().unwrap(), v[5].as_float().unwrap());
+    assert!((mt - (2.0 * mu - 1.0)).abs() < 1e-5, "{mu} {mt}");
+    // A wrong range or split is an error at its call, naming the choices.
+    let e = s
+        .eval_named(
+            "r.rhai",
+            "let x = 1;\nlet d = fashion_mnist(\"test\", #{ range: \"tanh\" });",
+        )
+        .unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(
+        e.message.contains("\"tanh\"") && e.message.contains("symmetric"),
+        "{e}"
+    );
+    let e = s
+        .eval_named("r.rhai", "let d = fashion_mnist(\"training\");")
+        .unwrap_err();
+    assert!(
+        e.message.contains("\"training\"") && e.message.contains("train_all"),
+        "{e}"
+    );
+    let e = s
+        .eval_named(
+            "r.rhai",
+            "let d = fashion_mnist(\"test\", #{ rnage: \"unit\" });",
+        )
+        .unwrap_err();
+    assert!(e.message.contains("rnage"), "{e}");
+}
+
+#[test]
+fn dsl_mnist_range_and_labels_and_toy_labels() {
+    let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    let mut s = session(&mnist);
+    // MNIST's first test digits are 7, 2, 1, 0, 4.
+    let v = s.eval("let d = mnist(\"test\", #{ range: \"symmetric\" });\nlet l = d.labels;\n[l[0], l[1], l[2], l[3], l[4]]").unwrap();
+    assert_eq!(ints(v), vec![7, 2, 1, 0, 4]);
+    assert_eq!(
+        s.eval("mnist(\"test\", #{ range: \"symmetric\" }).range")
+            .unwrap()
+            .into_string()
+            .unwrap(),
+        "symmetric"
+    );
+    // Toy mixtures label each point with its component; image folders have no labels.
+    let v = s
+        .eval("let g = ring(8, #{ n: 16 });\n[g.labels.len(), g.shape[0]]")
+        .unwrap();
+    assert_eq!(ints(v), vec![16, 2]);
+    let e = s
+        .eval_named(
+            "r.rhai",
+            "let g = ring(8);\nlet h = mnist(\"test\", #{ range: 1 });",
+        )
+        .unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+/// Writes CIFAR-10-format files with `per_file` records into `dir`; record `k` of the split
+/// has label `k % 10` and pixel `p` (CHW) equal to `(p + 7k) % 256`.
+fn write_cifar(dir: &Path, per_file: usize) {
+    fs::create_dir_all(dir).unwrap();
+    for (f, name) in TRAIN_FILES.iter().chain([&TEST_FILE]).enumerate() {
+        let mut bytes = Vec::new();
+        for i in 0..per_file {
+            let k = if *name == TEST_FILE {
+                i
+            } else {
+                f * per_file + i
+            };
+            bytes.push((k % 10) as u8);
+            bytes.extend((0..RECORD_BYTES - 1).map(|p| ((p + 7 * k) % 256) as u8));
+        }
+        fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn dsl_cifar10_reads_chw_images_with_labels_and_gcn() {
+    let root = tempfile::tempdir().unwrap();
+    write_cifar(&root.path().join("cifar10"), 4);
+    let mut s = session(&root.path().join("mnist"));
+    let v = s
+        .eval("let d = cifar10(\"train\");\n[d.rows, d.dim, d.labels[13], d.shape[0], d.shape[1], d.shape[2]]")
+        .unwrap();
+    assert_eq!(ints(v), vec![20, 3072, 3, 3, 32, 32]);
+    // Record 5 of train (file 2, record 1): its green plane's first pixel is (1024 + 35) % 256.
+    let v = s.eval("cifar10(\"train\").rows_of(5, 6).max()").unwrap();
+    assert_eq!(v.as_float().unwrap(), 1.0);
+    let d = gan::data::load_cifar10(&root.path().join("cifar10"), gan::data::CifarSplit::Train)
+        .unwrap();
+    assert_eq!(d.row(5)[1024], ((1024 + 35) % 256) as f32 / 255.0);
+    // GCN with the paper's scale 55: each row has mean 0 and L2 norm 55.
+    let v = s
+        .eval("let g = cifar10(\"test\").gcn(55.0);\nlet r = g.rows_of(2, 3);\n[g.range, r.mean(), r.std()]")
+        .unwrap()
+        .into_array()
+        .unwrap();
+    assert_eq!(v[0].clone().into_string().unwrap(), "contrast");
+    assert!(v[1].as_float().unwrap().abs() < 1e-4, "{v:?}");
+    // population std × sqrt(n) is the norm of a zero-mean row
+    let norm = v[2].as_float().unwrap() * (3072f64).sqrt();
+    assert!((norm - 55.0).abs() < 1e-2, "{norm}");
+    // A missing split names the file and the fetch command.
+    fs::remove_file(root.path().join("cifar10").join(TEST_FILE)).unwrap();
+    let mut s = session(&root.path().join("mnist"));
+    let e = s
+        .eval_named("c.rhai", "let x = 1;\nlet t = cifar10(\"test\");")
+        .unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(
+        e.message.contains("test_batch.bin") && e.message.contains("gan data fetch cifar10"),
+        "{e}"
+    );
+    let e = s
+        .eval_named("c.rhai", "let t = cifar10(\"valid\");")
+        .unwrap_err();
+    assert!(
+        e.message.contains("\"valid\"") && e.message.contains("train, test"),
+        "{e}"
+    );
+}
+
+#[test]
+fn symmetric_colour_grid_maps_back_to_the_stored_bytes() {
+    // A CIFAR record drawn from [-1, 1] data gives back its own bytes (±1 from rounding).
+    let root = tempfile::tempdir().unwrap();
+    write_cifar(&root.path().join("cifar10"), 1);
+    let d = gan::data::load_cifar10(&root.path().join("cifar10"), gan::data::CifarSplit::Test)
+        .unwrap()
+        .try_with_range(PixelRange::Symmetric)
+        .unwrap();
+    let img = gan::viz::sample_grid(d.row(0), d.image.unwrap(), 1, 0, 1).unwrap();
+    for (y, x) in [(0u32, 0u32), (5, 17), (31, 31)] {
+        let at = (y * 32 + x) as usize;
+        let want = [0, 1024, 2048].map(|c| ((at + c) % 256) as i32);
+        let got = img.get_pixel(x, y).0.map(|b| b as i32);
+        for c in 0..3 {
+            assert!(
+                (got[c] - want[c]).abs() <= 1,
+                "({y}, {x}) channel {c}: {got:?} vs {want:?}"
+            );
+        }
+    }
+}
