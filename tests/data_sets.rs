@@ -334,3 +334,68 @@ fn symmetric_colour_grid_maps_back_to_the_stored_bytes() {
         }
     }
 }
+
+#[test]
+fn cli_fetch_from_the_package_folder_and_verify() {
+    let src = debian();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fm");
+    let gan = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gan"))
+            .args(args)
+            .env("GAN_DATA_DIR", tmp.path().join("mnist"))
+            .output()
+            .unwrap()
+    };
+    let d = dir.to_str().unwrap();
+    let out = gan(&[
+        "data",
+        "fetch",
+        "fashion-mnist",
+        "--from",
+        src.to_str().unwrap(),
+        "--dir",
+        d,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.matches("checksum ok").count(), 4, "{text}");
+    assert!(gan(&["data", "verify", "fashion-mnist", "--dir", d])
+        .status
+        .success());
+    // Without --dir, fetch writes beside the MNIST directory: GAN_DATA_DIR/../fashion-mnist.
+    let out = gan(&[
+        "data",
+        "fetch",
+        "fashion-mnist",
+        "--from",
+        src.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tmp
+        .path()
+        .join("fashion-mnist/t10k-labels-idx1-ubyte.gz")
+        .is_file());
+    // A labels file replaced by MNIST's is named by verify, which then fails.
+    let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    fs::copy(
+        mnist.join("t10k-labels-idx1-ubyte.gz"),
+        dir.join("t10k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let out = gan(&["data", "verify", "fashion-mnist", "--dir", d]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("t10k-labels-idx1-ubyte.gz: SHA-256 mismatch"),
+        "{err}"
+    );
+}
