@@ -37,6 +37,21 @@ fn session(data_dir: &Path) -> Session {
     Session::new(config, Arc::new(NullSink)).unwrap()
 }
 
+/// Asserts that `text` fails at line `line` with a message containing each of `parts`.
+#[track_caller]
+fn assert_fails(s: &mut Session, text: &str, line: usize, parts: &[&str]) {
+    let e = s.eval_named("r.rhai", text).unwrap_err();
+    assert_eq!(e.line, Some(line), "{e}");
+    for p in parts {
+        assert!(e.message.contains(p), "`{p}` not in: {e}");
+    }
+}
+
+/// The array `text` evaluates to.
+fn array(s: &mut Session, text: &str) -> Vec<rhai::Dynamic> {
+    s.eval(text).unwrap().into_array().unwrap()
+}
+
 fn ints(v: rhai::Dynamic) -> Vec<i64> {
     v.into_array()
         .unwrap()
@@ -178,11 +193,7 @@ fn dsl_fashion_mnist_labels_shape_and_range() {
         "unit"
     );
     // [-1, 1] for a tanh generator: 2v - 1 of the unit values, labels kept.
-    let v = s
-        .eval("let u = fashion_mnist(\"test\");\nlet t = fashion_mnist(\"test\", #{ range: \"symmetric\" });\n[t.range, t.rows_of(0, 1).min(), t.rows_of(0, 1).max(), t.labels[0], u.rows_of(0, 1).mean(), t.rows_of(0, 1).mean()]")
-        .unwrap()
-        .into_array()
-        .unwrap();
+    let v = array(&mut s, "let u = fashion_mnist(\"test\");\nlet t = fashion_mnist(\"test\", #{ range: \"symmetric\" });\n[t.range, t.rows_of(0, 1).min(), t.rows_of(0, 1).max(), t.labels[0], u.rows_of(0, 1).mean(), t.rows_of(0, 1).mean()]");
     assert_eq!(v[0].clone().into_string().unwrap(), "symmetric");
     assert_eq!(
         (v[1].as_float().unwrap(), v[2].as_float().unwrap()),
@@ -191,32 +202,13 @@ fn dsl_fashion_mnist_labels_shape_and_range() {
     assert_eq!(v[3].as_int().unwrap(), 9);
     let (mu, mt) = (v[4].as_float().unwrap(), v[5].as_float().unwrap());
     assert!((mt - (2.0 * mu - 1.0)).abs() < 1e-5, "{mu} {mt}");
-    // A wrong range or split is an error at its call, naming the choices.
-    let e = s
-        .eval_named(
-            "r.rhai",
-            "let x = 1;\nlet d = fashion_mnist(\"test\", #{ range: \"tanh\" });",
-        )
-        .unwrap_err();
-    assert_eq!(e.line, Some(2), "{e}");
-    assert!(
-        e.message.contains("\"tanh\"") && e.message.contains("symmetric"),
-        "{e}"
-    );
-    let e = s
-        .eval_named("r.rhai", "let d = fashion_mnist(\"training\");")
-        .unwrap_err();
-    assert!(
-        e.message.contains("\"training\"") && e.message.contains("train_all"),
-        "{e}"
-    );
-    let e = s
-        .eval_named(
-            "r.rhai",
-            "let d = fashion_mnist(\"test\", #{ rnage: \"unit\" });",
-        )
-        .unwrap_err();
-    assert!(e.message.contains("rnage"), "{e}");
+    // A wrong range, split or option is an error at its call, naming the choices.
+    let bad_range = "let x = 1;\nlet d = fashion_mnist(\"test\", #{ range: \"tanh\" });";
+    assert_fails(&mut s, bad_range, 2, &["\"tanh\"", "symmetric"]);
+    let bad_split = "let d = fashion_mnist(\"training\");";
+    assert_fails(&mut s, bad_split, 1, &["\"training\"", "train_all"]);
+    let typo = "let d = fashion_mnist(\"test\", #{ rnage: \"unit\" });";
+    assert_fails(&mut s, typo, 1, &["rnage"]);
 }
 
 #[test]
@@ -233,18 +225,16 @@ fn dsl_mnist_range_and_labels_and_toy_labels() {
             .unwrap(),
         "symmetric"
     );
-    // Toy mixtures label each point with its component; image folders have no labels.
+    // Toy mixtures label each point with its component.
     let v = s
         .eval("let g = ring(8, #{ n: 16 });\n[g.labels.len(), g.shape[0]]")
         .unwrap();
     assert_eq!(ints(v), vec![16, 2]);
-    let e = s
-        .eval_named(
-            "r.rhai",
-            "let g = ring(8);\nlet h = mnist(\"test\", #{ range: 1 });",
-        )
-        .unwrap_err();
-    assert_eq!(e.line, Some(2), "{e}");
+    let not_a_name = "let g = ring(8);\nlet h = mnist(\"test\", #{ range: 1 });";
+    assert_fails(&mut s, not_a_name, 2, &["range", "string"]);
+    // GCN works on flat rows too; toy generators take no pixel range.
+    let flat = "let g = ring(8);\nlet h = g.gcn(2.0);\nlet k = ring(4, #{ range: \"unit\" });";
+    assert_fails(&mut s, flat, 3, &["range"]);
 }
 
 /// Writes CIFAR-10-format files with `per_file` records into `dir`; record `k` of the split
@@ -276,17 +266,11 @@ fn dsl_cifar10_reads_chw_images_with_labels_and_gcn() {
         .unwrap();
     assert_eq!(ints(v), vec![20, 3072, 3, 3, 32, 32]);
     // Record 5 of train (file 2, record 1): its green plane's first pixel is (1024 + 35) % 256.
-    let v = s.eval("cifar10(\"train\").rows_of(5, 6).max()").unwrap();
-    assert_eq!(v.as_float().unwrap(), 1.0);
     let d = gan::data::load_cifar10(&root.path().join("cifar10"), gan::data::CifarSplit::Train)
         .unwrap();
     assert_eq!(d.row(5)[1024], ((1024 + 35) % 256) as f32 / 255.0);
     // GCN with the paper's scale 55: each row has mean 0 and L2 norm 55.
-    let v = s
-        .eval("let g = cifar10(\"test\").gcn(55.0);\nlet r = g.rows_of(2, 3);\n[g.range, r.mean(), r.std()]")
-        .unwrap()
-        .into_array()
-        .unwrap();
+    let v = array(&mut s, "let g = cifar10(\"test\").gcn(55.0);\nlet r = g.rows_of(2, 3);\n[g.range, r.mean(), r.std()]");
     assert_eq!(v[0].clone().into_string().unwrap(), "contrast");
     assert!(v[1].as_float().unwrap().abs() < 1e-4, "{v:?}");
     // population std × sqrt(n) is the norm of a zero-mean row
@@ -295,21 +279,15 @@ fn dsl_cifar10_reads_chw_images_with_labels_and_gcn() {
     // A missing split names the file and the fetch command.
     fs::remove_file(root.path().join("cifar10").join(TEST_FILE)).unwrap();
     let mut s = session(&root.path().join("mnist"));
-    let e = s
-        .eval_named("c.rhai", "let x = 1;\nlet t = cifar10(\"test\");")
-        .unwrap_err();
-    assert_eq!(e.line, Some(2), "{e}");
-    assert!(
-        e.message.contains("test_batch.bin") && e.message.contains("gan data fetch cifar10"),
-        "{e}"
+    let missing = "let x = 1;\nlet t = cifar10(\"test\");";
+    assert_fails(
+        &mut s,
+        missing,
+        2,
+        &["test_batch.bin", "gan data fetch cifar10"],
     );
-    let e = s
-        .eval_named("c.rhai", "let t = cifar10(\"valid\");")
-        .unwrap_err();
-    assert!(
-        e.message.contains("\"valid\"") && e.message.contains("train, test"),
-        "{e}"
-    );
+    let bad_split = "let t = cifar10(\"valid\");";
+    assert_fails(&mut s, bad_split, 1, &["\"valid\"", "train, test"]);
 }
 
 #[test]
@@ -348,38 +326,24 @@ fn cli_fetch_from_the_package_folder_and_verify() {
             .unwrap()
     };
     let d = dir.to_str().unwrap();
-    let out = gan(&[
+    let fetch = [
         "data",
         "fetch",
         "fashion-mnist",
         "--from",
         src.to_str().unwrap(),
-        "--dir",
-        d,
-    ]);
+    ];
+    let out = gan(&[&fetch[..], &["--dir", d]].concat());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
     assert_eq!(text.matches("checksum ok").count(), 4, "{text}");
-    assert!(gan(&["data", "verify", "fashion-mnist", "--dir", d])
-        .status
-        .success());
+    let verify = gan(&["data", "verify", "fashion-mnist", "--dir", d]);
+    assert!(verify.status.success());
     // Without --dir, fetch writes beside the MNIST directory: GAN_DATA_DIR/../fashion-mnist.
-    let out = gan(&[
-        "data",
-        "fetch",
-        "fashion-mnist",
-        "--from",
-        src.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = gan(&fetch);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
     assert!(tmp
         .path()
         .join("fashion-mnist/t10k-labels-idx1-ubyte.gz")
