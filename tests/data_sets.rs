@@ -11,7 +11,7 @@ use gan::data::{
     fetch_idx_set, load_fashion_mnist, verify_idx_set, FetchSource, MnistSplit, PixelRange,
     DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST,
 };
-use gan::script::{HostConfig, NullSink};
+use gan::script::{HostConfig, NullSink, Sink};
 use gan::session::Session;
 
 /// The Debian package's folder; these tests need it (`apt-get install dataset-fashion-mnist`).
@@ -362,4 +362,67 @@ fn cli_fetch_from_the_package_folder_and_verify() {
         err.contains("t10k-labels-idx1-ubyte.gz: SHA-256 mismatch"),
         "{err}"
     );
+}
+
+#[test]
+fn a_gan_fitted_to_symmetric_colour_data_shows_colour_samples_in_that_range() {
+    // An MLP GAN on generated CIFAR-format data in [-1, 1] (flat stacks see 3·32·32 features);
+    // its samples come out of tanh and are drawn back as colour bytes: (v + 1) / 2 · 255.
+    let root = tempfile::tempdir().unwrap();
+    write_cifar(&root.path().join("cifar10"), 4);
+    let images = Arc::new(Images::default());
+    let config = HostConfig {
+        run_dir: None,
+        data_dir: root.path().join("mnist"),
+        params: Default::default(),
+        seed: Some(3),
+        recipe_name: "cifar_smoke".into(),
+        recipe_text: String::new(),
+    };
+    let mut s = Session::new(config, images.clone()).unwrap();
+    let v = array(
+        &mut s,
+        r#"let data = cifar10("train", #{ range: "symmetric" });
+let g = stack(8).dense(16).relu().dense(3072).tanh();
+let d = stack(3072).dense(16).relu().dense(1);
+let gan = gan(g, d);
+gan.fit(data, #{ epochs: 1, batch: 10, opt: adam(#{ lr: 0.001 }) });
+let x = gan.sample_fixed(2);
+show(x);
+x.to_array()"#,
+    );
+    let x: Vec<f64> = v.into_iter().map(|d| d.as_float().unwrap()).collect();
+    assert_eq!(x.len(), 2 * 3072);
+    assert!(x.iter().all(|v| (-1.0..=1.0).contains(v)));
+    let shown = images.0.lock().unwrap();
+    // fit shows its own 10 × 10 grid at the epoch's end; `show(x)` comes last.
+    let img = image::load_from_memory(shown.last().unwrap()).unwrap().to_rgb8();
+    // Two 64×64 tiles (each pixel drawn 2×2) with 1-pixel separators.
+    assert_eq!(img.dimensions(), (2 * 64 + 3, 64 + 2));
+    let byte = |v: f64| (((v + 1.0) / 2.0) * 255.0).round() as u8;
+    for (i, y, xx) in [(0usize, 0usize, 0usize), (1, 7, 30), (1, 31, 31)] {
+        let at = y * 32 + xx;
+        let want = [0, 1024, 2048].map(|c| byte(x[i * 3072 + c + at] as f32 as f64));
+        let px = img
+            .get_pixel(1 + (i as u32) * 65 + 2 * xx as u32, 1 + 2 * y as u32)
+            .0;
+        for c in 0..3 {
+            assert!(
+                (px[c] as i32 - want[c] as i32).abs() <= 1,
+                "sample {i} ({y}, {xx}): {px:?} vs {want:?}"
+            );
+        }
+    }
+}
+
+/// Keeps the PNGs a session shows.
+#[derive(Default)]
+struct Images(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Sink for Images {
+    fn text(&self, _: &str) {}
+    fn epoch(&self, _: &str, _: &gan::engine::EpochMetrics) {}
+    fn image(&self, _: &str, png: &[u8], _: Option<&Path>) {
+        self.0.lock().unwrap().push(png.to_vec());
+    }
 }
