@@ -396,7 +396,9 @@ x.to_array()"#,
     assert!(x.iter().all(|v| (-1.0..=1.0).contains(v)));
     let shown = images.0.lock().unwrap();
     // fit shows its own 10 × 10 grid at the epoch's end; `show(x)` comes last.
-    let img = image::load_from_memory(shown.last().unwrap()).unwrap().to_rgb8();
+    let img = image::load_from_memory(shown.last().unwrap())
+        .unwrap()
+        .to_rgb8();
     // Two 64×64 tiles (each pixel drawn 2×2) with 1-pixel separators.
     assert_eq!(img.dimensions(), (2 * 64 + 3, 64 + 2));
     let byte = |v: f64| (((v + 1.0) / 2.0) * 255.0).round() as u8;
