@@ -24,7 +24,7 @@ pub const ARCHIVE_NAME: &str = "cifar-10-binary.tar.gz";
 pub const ARCHIVE_DIR: &str = "cifar-10-batches-bin";
 /// Where the archive is published (Krizhevsky's page); `<this><ARCHIVE_NAME>` is downloaded.
 pub const DEFAULT_CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/";
-/// The archive is 170,052,171 bytes; anything much larger is not it.
+/// The real archive is about 170 MB; anything much larger is not it.
 const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
 
 /// What a valid archive is: its MD5 and how many records each of its six files holds.
