@@ -269,3 +269,405 @@ fn corrupt_existing_file_is_detected_and_replaced() {
     server.handle.join().unwrap();
     verify_mnist(tmp.path()).unwrap();
 }
+
+// ---- Fashion-MNIST over HTTP: the Debian package's files, served as a mirror would. ----
+
+/// Serves `/<name>.gz` from Debian's Fashion-MNIST folder for any request path.
+fn fashion_reply(path: &str) -> Option<Reply> {
+    let file = std::path::Path::new(gan::data::DEBIAN_FASHION_MNIST_DIR)
+        .join(path.rsplit('/').next().unwrap_or(""));
+    Some(match std::fs::read(&file) {
+        Ok(b) => Reply::Ok(b),
+        Err(_) => Reply::Status(404, "Not Found"),
+    })
+}
+
+#[test]
+fn fashion_mnist_download_verifies_decompressed_hashes() {
+    use gan::data::{fetch_idx_set, load_fashion_mnist, FetchSource, FASHION_MNIST};
+    let server = serve(4, fashion_reply);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fashion-mnist");
+    let out = fetch_idx_set(&FASHION_MNIST, &dir, FetchSource::Mirror(&server.base_url)).unwrap();
+    assert!(out.iter().all(|o| o.was_downloaded()), "{out:?}");
+    server.handle.join().unwrap();
+    gan::data::verify_idx_set(&FASHION_MNIST, &dir).unwrap();
+    let test = load_fashion_mnist(&dir, MnistSplit::Test).unwrap();
+    assert_eq!(test.label_counts(), Some(vec![1_000; 10]));
+
+    // A mirror serving MNIST under Fashion-MNIST's names fails the first file's checksum.
+    let server = serve(1, |_| None);
+    let other = tmp.path().join("other");
+    let e = format!(
+        "{:#}",
+        fetch_idx_set(
+            &FASHION_MNIST,
+            &other,
+            FetchSource::Mirror(&server.base_url)
+        )
+        .unwrap_err()
+    );
+    assert!(
+        e.contains("checksum mismatch")
+            && e.contains("train-images-idx3-ubyte")
+            && e.contains(FASHION_MNIST.files[0].sha256),
+        "{e}"
+    );
+    assert!(listing(&other).is_empty(), "{:?}", listing(&other));
+    server.handle.join().unwrap();
+}
+
+// ---- CIFAR-10: archives generated here in the official layout, served or read locally. ----
+
+use gan::data::cifar10::{load_cifar10, CifarSplit, RECORD_BYTES, TEST_FILE, TRAIN_FILES};
+use gan::data::cifar_fetch::{
+    fetch_cifar10, verify_cifar10, CifarArchive, CifarOutcome, CifarSource, ARCHIVE_DIR,
+};
+use md5::{Digest, Md5};
+
+/// Records per file in the generated archives (the real ones hold 10,000).
+const PER_FILE: usize = 7;
+
+/// File `f` (0-4 train, 5 test) of a generated set: record `i` has label `(f + i) % 10` and
+/// pixel `p` equal to `(p * 3 + f * 11 + i) % 256`.
+fn cifar_file(f: usize) -> Vec<u8> {
+    (0..PER_FILE)
+        .flat_map(|i| {
+            std::iter::once(((f + i) % 10) as u8)
+                .chain((0..RECORD_BYTES - 1).map(move |p| ((p * 3 + f * 11 + i) % 256) as u8))
+        })
+        .collect()
+}
+
+fn bin_names() -> Vec<&'static str> {
+    TRAIN_FILES.iter().copied().chain([TEST_FILE]).collect()
+}
+
+/// One tar entry: path, contents, and a link target when it is a symlink.
+struct Entry {
+    path: String,
+    bytes: Vec<u8>,
+    symlink_to: Option<&'static str>,
+}
+
+fn file(path: &str, bytes: Vec<u8>) -> Entry {
+    Entry {
+        path: path.to_string(),
+        bytes,
+        symlink_to: None,
+    }
+}
+
+/// The official layout: the folder, a text file, the six batches and a readme.
+fn good_entries() -> Vec<Entry> {
+    let mut v = vec![file(
+        &format!("{ARCHIVE_DIR}/batches.meta.txt"),
+        b"airplane\nautomobile\n".to_vec(),
+    )];
+    for (f, name) in bin_names().into_iter().enumerate() {
+        v.push(file(&format!("{ARCHIVE_DIR}/{name}"), cifar_file(f)));
+    }
+    v.push(file(
+        &format!("{ARCHIVE_DIR}/readme.html"),
+        b"<html/>".to_vec(),
+    ));
+    v
+}
+
+/// A gzipped tar of `entries`. Paths are written into the header raw, so that `..` and
+/// absolute paths (which the tar crate's own setters refuse) can be planted.
+fn tar_gz(entries: &[Entry]) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o755);
+    dir.set_size(0);
+    set_raw_path(&mut dir, &format!("{ARCHIVE_DIR}/"));
+    b.append(&dir, std::io::empty()).unwrap();
+    for e in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        match e.symlink_to {
+            Some(target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_link_name(target).unwrap();
+                h.set_size(0);
+            }
+            None => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(e.bytes.len() as u64);
+            }
+        }
+        set_raw_path(&mut h, &e.path);
+        b.append(&h, &e.bytes[..]).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+fn set_raw_path(h: &mut tar::Header, path: &str) {
+    let name = &mut h.as_old_mut().name;
+    name.fill(0);
+    name[..path.len()].copy_from_slice(path.as_bytes());
+    h.set_cksum();
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The generated good archive, made once: the server's reply function cannot capture it.
+fn good_archive() -> &'static [u8] {
+    static A: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    A.get_or_init(|| tar_gz(&good_entries()))
+}
+
+fn archive_for(bytes: &[u8]) -> CifarArchive<'static> {
+    CifarArchive {
+        md5: Box::leak(md5_hex(bytes).into_boxed_str()),
+        records_per_file: PER_FILE,
+    }
+}
+
+#[test]
+fn cifar10_download_verifies_md5_and_unpacks_atomically() {
+    let server = serve(1, |path| {
+        Some(if path == "/kriz/cifar-10-binary.tar.gz" {
+            Reply::Ok(good_archive().to_vec())
+        } else {
+            Reply::Status(404, "Not Found")
+        })
+    });
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("cifar10");
+    let base = format!("{}/kriz/", server.base_url);
+    let out = fetch_cifar10(
+        &dir,
+        CifarSource::Mirror(&base),
+        &archive_for(good_archive()),
+    )
+    .unwrap();
+    server.handle.join().unwrap();
+    match out {
+        CifarOutcome::Installed { from, bytes, .. } => {
+            assert_eq!(from, format!("{base}cifar-10-binary.tar.gz"));
+            assert_eq!(bytes, good_archive().len() as u64);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Exactly the six batches, byte for byte; no temporary file or folder left beside them.
+    let mut want = bin_names();
+    want.sort();
+    assert_eq!(listing(&dir), want);
+    for (f, name) in bin_names().into_iter().enumerate() {
+        assert!(
+            std::fs::read(dir.join(name)).unwrap() == cifar_file(f),
+            "{name}"
+        );
+    }
+    assert_eq!(listing(root.path()), vec!["cifar10"]);
+    verify_cifar10(&dir, PER_FILE).unwrap();
+    let train = load_cifar10(&dir, CifarSplit::Train).unwrap();
+    assert_eq!((train.rows(), train.image_chw()), (35, Some([3, 32, 32])));
+    assert_eq!(&train.labels().unwrap()[..8], &[0, 1, 2, 3, 4, 5, 6, 1]);
+    assert_eq!(
+        train.row(8)[2048],
+        ((2048 * 3 + 11 + 1) % 256) as f32 / 255.0
+    );
+
+    // Already complete: nothing is fetched (this URL refuses connections).
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let again = fetch_cifar10(
+        &dir,
+        CifarSource::Mirror(&dead_url),
+        &archive_for(good_archive()),
+    )
+    .unwrap();
+    assert_eq!(again, CifarOutcome::AlreadyPresent(dir.clone()));
+}
+
+#[test]
+fn cifar10_wrong_md5_truncation_and_http_errors_leave_nothing() {
+    // The real archive's MD5 (the default) does not match a generated archive.
+    let server = serve(3, |path| {
+        Some(if path.starts_with("/missing/") {
+            Reply::Status(404, "Not Found")
+        } else if path.ends_with("/cut/cifar-10-binary.tar.gz") {
+            let full = good_archive();
+            Reply::Truncated {
+                body: full[..full.len() / 2].to_vec(),
+                claimed: full.len(),
+            }
+        } else {
+            Reply::Ok(good_archive().to_vec())
+        })
+    });
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("cifar10");
+    let real = gan::data::CIFAR10_ARCHIVE;
+    let e = format!(
+        "{:#}",
+        fetch_cifar10(&dir, CifarSource::Mirror(&server.base_url), &real).unwrap_err()
+    );
+    assert!(
+        e.contains("checksum mismatch")
+            && e.contains("c32a1d4ab5d03f1284b67883e8d87530")
+            && e.contains(&md5_hex(good_archive())),
+        "{e}"
+    );
+    let cut = format!("{}/cut", server.base_url);
+    let e = format!(
+        "{:#}",
+        fetch_cifar10(
+            &dir,
+            CifarSource::Mirror(&cut),
+            &archive_for(good_archive())
+        )
+        .unwrap_err()
+    );
+    assert!(e.contains("truncated") || e.contains("interrupted"), "{e}");
+    let e = format!(
+        "{:#}",
+        fetch_cifar10(
+            &dir,
+            CifarSource::Mirror(&format!("{}/missing/", server.base_url)),
+            &real
+        )
+        .unwrap_err()
+    );
+    assert!(e.contains("HTTP 404"), "{e}");
+    server.handle.join().unwrap();
+    assert!(
+        listing(root.path()).is_empty(),
+        "{:?}",
+        listing(root.path())
+    );
+}
+
+/// Fetches a local archive made of `entries` into a fresh root; returns the error text after
+/// checking that nothing was left behind.
+fn refused(entries: Vec<Entry>) -> String {
+    let root = tempfile::tempdir().unwrap();
+    let bytes = tar_gz(&entries);
+    let src = root.path().join("src.tar.gz");
+    std::fs::write(&src, &bytes).unwrap();
+    let dir = root.path().join("data").join("cifar10");
+    let e = format!(
+        "{:#}",
+        fetch_cifar10(&dir, CifarSource::Local(&src), &archive_for(&bytes)).unwrap_err()
+    );
+    assert_eq!(
+        listing(&root.path().join("data")),
+        Vec::<String>::new(),
+        "{e}"
+    );
+    assert_eq!(listing(root.path()), vec!["data", "src.tar.gz"], "{e}");
+    e
+}
+
+#[test]
+fn cifar10_hostile_archives_are_refused_and_leave_nothing() {
+    // A local copy of the good archive installs (no network needed).
+    let root = tempfile::tempdir().unwrap();
+    let src = root.path().join("cifar-10-binary.tar.gz");
+    std::fs::write(&src, good_archive()).unwrap();
+    let dir = root.path().join("cifar10");
+    // A leftover incomplete folder is replaced whole.
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("data_batch_1.bin"), b"partial").unwrap();
+    std::fs::write(dir.join("stale.txt"), b"old").unwrap();
+    fetch_cifar10(
+        &dir,
+        CifarSource::Local(root.path()),
+        &archive_for(good_archive()),
+    )
+    .unwrap();
+    assert_eq!(listing(&dir).len(), 6, "{:?}", listing(&dir));
+    assert_eq!(
+        listing(root.path()),
+        vec!["cifar-10-binary.tar.gz", "cifar10"]
+    );
+
+    // `..` and absolute paths.
+    let mut v = good_entries();
+    v.push(file(
+        "cifar-10-batches-bin/../../escaped.bin",
+        b"x".to_vec(),
+    ));
+    let e = refused(v);
+    assert!(e.contains("escaped.bin") && e.contains("outside"), "{e}");
+    let mut v = good_entries();
+    v.insert(0, file("/tmp/gan-cifar-absolute.bin", b"x".to_vec()));
+    let e = refused(v);
+    assert!(
+        e.contains("/tmp/gan-cifar-absolute.bin") && e.contains("outside"),
+        "{e}"
+    );
+    assert!(!std::path::Path::new("/tmp/gan-cifar-absolute.bin").exists());
+    // A symlink in place of a batch.
+    let mut v = good_entries();
+    v[1] = Entry {
+        path: format!("{ARCHIVE_DIR}/data_batch_1.bin"),
+        bytes: Vec::new(),
+        symlink_to: Some("/etc/passwd"),
+    };
+    let e = refused(v);
+    assert!(
+        e.contains("data_batch_1.bin") && e.contains("Symlink"),
+        "{e}"
+    );
+    // A batch of the wrong size, declared in the header.
+    let mut v = good_entries();
+    v[3].bytes.extend([0u8; RECORD_BYTES]);
+    let e = refused(v);
+    assert!(
+        e.contains("data_batch_3.bin") && e.contains(&format!("{}", 8 * RECORD_BYTES)),
+        "{e}"
+    );
+    // A batch twice (the second could overwrite the first after checks).
+    let mut v = good_entries();
+    v.push(file(
+        &format!("{ARCHIVE_DIR}/test_batch.bin"),
+        cifar_file(0),
+    ));
+    let e = refused(v);
+    assert!(e.contains("test_batch.bin") && e.contains("twice"), "{e}");
+    // A batch missing.
+    let mut v = good_entries();
+    v.remove(6);
+    let e = refused(v);
+    assert!(e.contains("test_batch.bin"), "{e}");
+    // A label outside 0-9.
+    let mut v = good_entries();
+    v[2].bytes[RECORD_BYTES * 3] = 200;
+    let e = refused(v);
+    assert!(
+        e.contains("data_batch_2.bin") && e.contains("record 3 has label 200"),
+        "{e}"
+    );
+    // Not gzip at all.
+    let root = tempfile::tempdir().unwrap();
+    let src = root.path().join("junk.tar.gz");
+    std::fs::write(&src, b"not an archive").unwrap();
+    let e = format!(
+        "{:#}",
+        fetch_cifar10(
+            &root.path().join("c"),
+            CifarSource::Local(&src),
+            &archive_for(b"not an archive")
+        )
+        .unwrap_err()
+    );
+    assert!(
+        e.contains("tar") || e.contains("gzip") || e.contains("header"),
+        "{e}"
+    );
+    assert_eq!(listing(root.path()), vec!["junk.tar.gz"]);
+}

@@ -8,19 +8,45 @@ use anyhow::{bail, ensure, Result};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
-/// Shape of one image row: rows of an image dataset are `height * width * channels` values, in
-/// HWC order (channel fastest), each in `[0, 1]`.
+pub use super::pixel_range::PixelRange;
+
+/// Shape of one image row: rows of an image dataset are `channels * height * width` values in
+/// CHW order (channel-major: all of channel 0, then channel 1, …), as CIFAR-10's binary files
+/// store them and as convolution layers read them. For one channel this is plain row-major.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageShape {
     /// Image height in pixels.
     pub height: usize,
     /// Image width in pixels.
     pub width: usize,
-    /// Values per pixel: 1 for grayscale, 3 for RGB.
+    /// Planes per image: 1 for grayscale, 3 for RGB.
     pub channels: usize,
+    /// What the values mean as pixel intensities: how a sample grid turns them into bytes.
+    #[serde(default)]
+    pub range: PixelRange,
 }
 
 impl ImageShape {
+    /// A `channels × height × width` image of `[0, 1]` values (the order conv layers use).
+    pub fn new(channels: usize, height: usize, width: usize) -> ImageShape {
+        ImageShape {
+            height,
+            width,
+            channels,
+            range: PixelRange::Unit,
+        }
+    }
+
+    /// The same geometry with values meaning `range`.
+    pub fn with_range(self, range: PixelRange) -> ImageShape {
+        ImageShape { range, ..self }
+    }
+
+    /// `[channels, height, width]`: the shape a conv stack's input takes.
+    pub fn chw(&self) -> [usize; 3] {
+        [self.channels, self.height, self.width]
+    }
+
     /// Number of `f32` values in one image row (`height * width * channels`).
     pub fn len(&self) -> usize {
         self.height * self.width * self.channels
@@ -100,6 +126,16 @@ impl Dataset {
         image: Option<ImageShape>,
     ) -> Dataset {
         Self::try_new(name, x, dim, labels, image).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    /// The per-row class labels, when the source has them.
+    pub fn labels(&self) -> Option<&[u8]> {
+        self.labels.as_deref()
+    }
+
+    /// `[channels, height, width]` of an image dataset; `None` for flat (toy) data.
+    pub fn image_chw(&self) -> Option<[usize; 3]> {
+        self.image.map(|s| s.chw())
     }
 
     /// Number of examples.
@@ -282,11 +318,7 @@ mod tests {
     fn try_new_validates() {
         assert!(Dataset::try_new("a", vec![1.; 5], 2, None, None).is_err());
         assert!(Dataset::try_new("a", vec![1.; 4], 2, Some(vec![0]), None).is_err());
-        let shape = ImageShape {
-            height: 2,
-            width: 2,
-            channels: 1,
-        };
+        let shape = ImageShape::new(1, 2, 2);
         assert!(Dataset::try_new("a", vec![1.; 8], 4, None, Some(shape)).is_ok());
         assert!(Dataset::try_new("a", vec![1.; 8], 2, None, Some(shape)).is_err());
         assert!(Dataset::try_new("a", vec![], 0, None, None).is_err());

@@ -1,14 +1,16 @@
-//! Downloading and verifying the MNIST files.
+//! Downloading (or copying) and verifying the files of an MNIST-format set (MNIST, Fashion-MNIST).
 //!
-//! Each file is fetched as `<base_url>/<name>.gz`, checked against the SHA-256 of the original
-//! decompressed IDX bytes (mirrors gzip differently, so hashing the `.gz` would tie us to one
-//! mirror), and only then written to `<dir>/<name>.gz` by write-to-temp, fsync, rename. A failed
-//! or interrupted fetch therefore never leaves a partial file where the loader would find it.
+//! Each file is fetched as `<base_url>/<name>.gz` or read from a local directory, checked against
+//! the SHA-256 of the original decompressed IDX bytes (mirrors and Debian gzip differently, so
+//! hashing the `.gz` would tie us to one source), and only then written to `<dir>/<name>.gz` by
+//! write-to-temp, fsync, rename. A failed or interrupted fetch therefore never leaves a partial
+//! file where the loader would find it.
 
 use super::idx::{is_gzip, maybe_gunzip, read_maybe_gz};
-use super::mnist::find_mnist_file;
+use super::idx_set::{IdxSet, MnistFile, MNIST};
+use super::mnist::find_set_file;
 use crate::digest::sha256_hex;
-use crate::safe_fs::write_atomic;
+use crate::safe_fs::{read_regular, write_atomic};
 use anyhow::{anyhow, bail, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -17,41 +19,18 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A public HTTPS mirror of the four gzipped MNIST files (the one torchvision uses first).
-/// `https://storage.googleapis.com/cvdf-datasets/mnist/` serves the same files.
-pub const DEFAULT_MNIST_MIRROR: &str = "https://ossci-datasets.s3.amazonaws.com/mnist/";
-
-/// Responses larger than this are refused; the largest file is ~10 MB gzipped, 47 MB raw.
+/// Responses and local files larger than this are refused; the largest file is 47 MB raw.
 const MAX_DOWNLOAD_BYTES: u64 = 128 << 20;
 
-/// One MNIST file and the SHA-256 of its decompressed IDX bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MnistFile {
-    /// File name without `.gz`, e.g. `"train-images-idx3-ubyte"`.
-    pub name: &'static str,
-    /// Lower-case hex SHA-256 of the decompressed bytes.
-    pub sha256: &'static str,
+/// Where [`fetch_idx_set`] takes the files from.
+#[derive(Clone, Copy, Debug)]
+pub enum FetchSource<'a> {
+    /// An HTTP(S) mirror serving `<base>/<name>.gz` (with or without a trailing slash).
+    Mirror(&'a str),
+    /// A local directory holding `<name>.gz` or `<name>`, e.g. the one a system package
+    /// installs: no network needed.
+    Dir(&'a Path),
 }
-
-/// The four MNIST files, in download order.
-pub const MNIST_FILES: [MnistFile; 4] = [
-    MnistFile {
-        name: "train-images-idx3-ubyte",
-        sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    },
-    MnistFile {
-        name: "train-labels-idx1-ubyte",
-        sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    },
-    MnistFile {
-        name: "t10k-images-idx3-ubyte",
-        sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    },
-    MnistFile {
-        name: "t10k-labels-idx1-ubyte",
-        sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    },
-];
 
 /// What [`fetch_mnist`] did for one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +41,17 @@ pub enum FetchOutcome {
         name: &'static str,
         /// The existing valid file (`<name>.gz` or `<name>`).
         path: PathBuf,
+    },
+    /// The file was copied from a local directory, verified and written.
+    Copied {
+        /// File name, e.g. `"train-images-idx3-ubyte"`.
+        name: &'static str,
+        /// Where it was written: `<dir>/<name>.gz`.
+        path: PathBuf,
+        /// The file it was read from.
+        from: PathBuf,
+        /// Size of that file in bytes.
+        bytes: u64,
     },
     /// The file was downloaded, verified and written.
     Downloaded {
@@ -80,18 +70,18 @@ impl FetchOutcome {
     /// The MNIST file name this outcome is about.
     pub fn name(&self) -> &'static str {
         match self {
-            FetchOutcome::AlreadyPresent { name, .. } | FetchOutcome::Downloaded { name, .. } => {
-                name
-            }
+            FetchOutcome::AlreadyPresent { name, .. }
+            | FetchOutcome::Copied { name, .. }
+            | FetchOutcome::Downloaded { name, .. } => name,
         }
     }
 
     /// Where the valid file now lies.
     pub fn path(&self) -> &Path {
         match self {
-            FetchOutcome::AlreadyPresent { path, .. } | FetchOutcome::Downloaded { path, .. } => {
-                path
-            }
+            FetchOutcome::AlreadyPresent { path, .. }
+            | FetchOutcome::Copied { path, .. }
+            | FetchOutcome::Downloaded { path, .. } => path,
         }
     }
 
@@ -118,10 +108,16 @@ pub fn verify_file(path: &Path, file: &MnistFile) -> Result<()> {
 
 /// Checks all four MNIST files in `dir` (as `<name>.gz` or `<name>`), reporting every problem.
 pub fn verify_mnist(dir: &Path) -> Result<()> {
-    let problems: Vec<String> = MNIST_FILES
+    verify_idx_set(&MNIST, dir)
+}
+
+/// [`verify_mnist`] for any IDX set.
+pub fn verify_idx_set(set: &IdxSet, dir: &Path) -> Result<()> {
+    let problems: Vec<String> = set
+        .files
         .iter()
         .filter_map(|f| {
-            find_mnist_file(dir, f.name)
+            find_set_file(set, dir, f.name)
                 .and_then(|p| verify_file(&p, f))
                 .err()
                 .map(|e| format!("{e:#}"))
@@ -131,8 +127,10 @@ pub fn verify_mnist(dir: &Path) -> Result<()> {
         return Ok(());
     }
     bail!(
-        "MNIST in {} failed verification; re-run `gan data fetch mnist --dir {}`:\n  {}",
+        "{} in {} failed verification; re-run `gan data fetch {} --dir {}`:\n  {}",
+        set.label,
         dir.display(),
+        set.key,
         dir.display(),
         problems.join("\n  ")
     )
@@ -142,15 +140,18 @@ pub fn verify_mnist(dir: &Path) -> Result<()> {
 /// (with or without a trailing slash) any that are missing or fail verification. Stops at the
 /// first failure; files completed before it stay in place.
 pub fn fetch_mnist(dir: &Path, base_url: &str) -> Result<Vec<FetchOutcome>> {
+    fetch_idx_set(&MNIST, dir, FetchSource::Mirror(base_url))
+}
+
+/// Makes sure `dir` holds valid copies of all four files of `set`, taking any that are missing
+/// or fail verification from `source`. Stops at the first failure; files completed before it
+/// stay in place.
+pub fn fetch_idx_set(set: &IdxSet, dir: &Path, source: FetchSource) -> Result<Vec<FetchOutcome>> {
     fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(30))
-        .timeout_read(Duration::from_secs(60))
-        .build();
-    let base = base_url.trim_end_matches('/');
-    let mut outcomes = Vec::with_capacity(MNIST_FILES.len());
-    for file in &MNIST_FILES {
-        if let Ok(path) = find_mnist_file(dir, file.name) {
+    let agent = agent();
+    let mut outcomes = Vec::with_capacity(set.files.len());
+    for file in &set.files {
+        if let Ok(path) = find_set_file(set, dir, file.name) {
             // An existing but corrupt copy is simply replaced below.
             if verify_file(&path, file).is_ok() {
                 outcomes.push(FetchOutcome::AlreadyPresent {
@@ -160,23 +161,61 @@ pub fn fetch_mnist(dir: &Path, base_url: &str) -> Result<Vec<FetchOutcome>> {
                 continue;
             }
         }
-        let url = format!("{base}/{}.gz", file.name);
-        let body = download(&agent, &url, file.name)?;
-        let gz = checked_gz(&body, &url, file)?;
         let path = dir.join(format!("{}.gz", file.name));
-        write_atomic(&path, &gz)?;
-        outcomes.push(FetchOutcome::Downloaded {
-            name: file.name,
-            path,
-            url,
-            bytes: body.len() as u64,
-        });
+        match source {
+            FetchSource::Mirror(base_url) => {
+                let url = format!("{}/{}.gz", base_url.trim_end_matches('/'), file.name);
+                let body = download(&agent, &url, file.name)?;
+                write_atomic(&path, &checked_gz(&body, &url, file)?)?;
+                outcomes.push(FetchOutcome::Downloaded {
+                    name: file.name,
+                    path,
+                    url,
+                    bytes: body.len() as u64,
+                });
+            }
+            FetchSource::Dir(from_dir) => {
+                let from = find_set_file(set, from_dir, file.name)?;
+                // A regular file only, never through a symlink, of a bounded size.
+                let body = read_regular(&from, MAX_DOWNLOAD_BYTES)?;
+                let origin = from.display().to_string();
+                write_atomic(&path, &checked_gz(&body, &origin, file)?)?;
+                outcomes.push(FetchOutcome::Copied {
+                    name: file.name,
+                    path,
+                    from,
+                    bytes: body.len() as u64,
+                });
+            }
+        }
     }
     Ok(outcomes)
 }
 
+/// A ureq agent with the timeouts every fetch uses.
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(30))
+        .timeout_read(Duration::from_secs(60))
+        .build()
+}
+
 /// GETs `url` into memory, insisting on a 2xx status and a complete body.
 fn download(agent: &ureq::Agent, url: &str, name: &str) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    download_into(agent, url, name, &mut body, MAX_DOWNLOAD_BYTES)?;
+    Ok(body)
+}
+
+/// GETs `url` into `out`, insisting on a 2xx status and a complete body of at most `max` bytes;
+/// returns its length. `name` says what is downloaded, for errors.
+pub(crate) fn download_into(
+    agent: &ureq::Agent,
+    url: &str,
+    name: &str,
+    out: &mut dyn Write,
+    max: u64,
+) -> Result<u64> {
     let resp = match agent.get(url).call() {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => bail!(
@@ -190,36 +229,43 @@ fn download(agent: &ureq::Agent, url: &str, name: &str) -> Result<Vec<u8>> {
     let declared: Option<u64> = resp
         .header("Content-Length")
         .and_then(|v| v.trim().parse().ok());
-    let mut body = Vec::new();
-    resp.into_reader()
-        .take(MAX_DOWNLOAD_BYTES + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| {
-            anyhow!(
-                "downloading {name} from {url} was interrupted after {} bytes{}: {e}",
-                body.len(),
+    let mut reader = resp.into_reader().take(max + 1);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut got = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => bail!(
+                "downloading {name} from {url} was interrupted after {got} bytes{}: {e}",
                 declared.map_or(String::new(), |n| format!(" of {n}"))
-            )
-        })?;
-    if body.len() as u64 > MAX_DOWNLOAD_BYTES {
-        bail!("downloading {name} from {url}: response exceeds {MAX_DOWNLOAD_BYTES} bytes");
+            ),
+        };
+        got += n as u64;
+        if got > max {
+            bail!("downloading {name} from {url}: response exceeds {max} bytes");
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| anyhow!("downloading {name} from {url}: cannot store it: {e}"))?;
     }
     // ureq already errors on a short body; this also covers transports that don't.
     if let Some(n) = declared {
-        if n != body.len() as u64 {
-            bail!(
-                "downloading {name} from {url} was truncated: got {} of {n} bytes",
-                body.len()
-            );
+        if n != got {
+            bail!("downloading {name} from {url} was truncated: got {got} of {n} bytes");
         }
     }
-    Ok(body)
+    Ok(got)
 }
 
-/// Verifies a downloaded body against `file`'s checksum and returns the bytes to store gzipped.
+/// Verifies a downloaded (or copied) body against `file`'s checksum and returns the bytes to store gzipped.
 /// A body that is not gzip (a server that applied transfer decompression) is compressed here.
 fn checked_gz(body: &[u8], url: &str, file: &MnistFile) -> Result<Vec<u8>> {
-    let origin = format!("{} downloaded from {url}", file.name);
+    let origin = if url.contains("://") {
+        format!("{} downloaded from {url}", file.name)
+    } else {
+        format!("{} read from {url}", file.name)
+    };
     let raw = maybe_gunzip(body, &origin)?;
     let got = sha256_hex(&raw);
     if got != file.sha256 {

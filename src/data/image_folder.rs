@@ -95,7 +95,7 @@ pub fn check_side(what: &str, v: u32) -> Result<()> {
 }
 
 /// Loads every image in `dir` (see [`list_image_files`]), resized to `width × height` with a
-/// triangle (bilinear) filter, as rows of `height * width * channels` values in `[0, 1]`, HWC order.
+/// triangle (bilinear) filter, as rows of `channels * height * width` values in `[0, 1]`, CHW order (one plane per channel).
 pub fn load_image_folder(dir: &Path, width: u32, height: u32, mode: ColorMode) -> Result<Dataset> {
     check_side("width", width)?;
     check_side("height", height)?;
@@ -106,11 +106,7 @@ pub fn load_image_folder(dir: &Path, width: u32, height: u32, mode: ColorMode) -
             dir.display()
         );
     }
-    let shape = ImageShape {
-        height: height as usize,
-        width: width as usize,
-        channels: mode.channels(),
-    };
+    let shape = ImageShape::new(mode.channels(), height as usize, width as usize);
     let values = files.len().saturating_mul(shape.len());
     if values > MAX_FOLDER_VALUES {
         bail!(
@@ -169,7 +165,17 @@ fn load_one(
             }
         }
     };
-    out.extend(samples.into_iter().map(|v| v as f32 / 255.0));
+    // The decoder interleaves channels (HWC); rows are CHW, one plane per channel.
+    let c = mode.channels();
+    for ch in 0..c {
+        out.extend(
+            samples
+                .iter()
+                .skip(ch)
+                .step_by(c)
+                .map(|&v| v as f32 / 255.0),
+        );
+    }
     Ok(())
 }
 
@@ -196,17 +202,14 @@ mod tests {
     fn mixed_sizes_resized_sorted_rgb() {
         let dir = mixed_folder();
         let d = load_image_folder(dir.path(), 5, 3, ColorMode::Rgb).unwrap();
-        let shape = ImageShape {
-            height: 3,
-            width: 5,
-            channels: 3,
-        };
+        let shape = ImageShape::new(3, 3, 5);
         assert_eq!(d.image, Some(shape));
         assert_eq!((d.rows(), d.dim), (2, 45));
-        // Row 0 is a_red.jpg (sorted by name): every pixel ≈ (1, 0, 0) up to JPEG error.
-        for px in d.row(0).chunks(3) {
-            assert!(px[0] > 0.9 && px[1] < 0.1 && px[2] < 0.1, "{px:?}");
-        }
+        // Row 0 is a_red.jpg (sorted by name), CHW: a red plane ≈ 1, then green and blue ≈ 0
+        // (up to JPEG error).
+        let (red, rest) = d.row(0).split_at(15);
+        assert!(red.iter().all(|&v| v > 0.9), "{red:?}");
+        assert!(rest.iter().all(|&v| v < 0.1), "{rest:?}");
         // Row 1 is the white PNG, exact after resizing a constant image.
         assert!(d.row(1).iter().all(|&v| v == 1.0), "{:?}", d.row(1));
     }

@@ -2,10 +2,12 @@
 //!
 //! The paper follows the usual convention: the first 50,000 images of the training file train the
 //! model, the last 10,000 are the validation set (used to pick the Parzen window width), and the
-//! 10,000 `t10k` images are the test set.
+//! 10,000 `t10k` images are the test set. Fashion-MNIST has the same files and sizes and is split
+//! the same way ([`load_idx_set`]).
 
 use super::dataset::{Dataset, ImageShape};
 use super::idx::read_idx_expect;
+use super::idx_set::{IdxSet, FASHION_MNIST, MNIST};
 use anyhow::{bail, Result};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -116,6 +118,11 @@ pub fn resolve_data_dir(cli: Option<&Path>) -> PathBuf {
 /// Finds `<name>.gz` or `<name>` in `dir`. The `.gz` wins when both exist because that is what
 /// `gan data fetch` writes and repairs; a stale raw copy beside it must not shadow a fresh fetch.
 pub fn find_mnist_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    find_set_file(&MNIST, dir, name)
+}
+
+/// [`find_mnist_file`] for any IDX set: its errors name the set and its fetch command.
+pub fn find_set_file(set: &IdxSet, dir: &Path, name: &str) -> Result<PathBuf> {
     let gz = dir.join(format!("{name}.gz"));
     let raw = dir.join(name);
     for p in [&gz, &raw] {
@@ -124,9 +131,12 @@ pub fn find_mnist_file(dir: &Path, name: &str) -> Result<PathBuf> {
         }
     }
     bail!(
-        "MNIST file {name} not found: tried {} and {}; download MNIST with `gan data fetch mnist --dir {}`",
+        "{} file {name} not found: tried {} and {}; download {} with `gan data fetch {} --dir {}`",
+        set.label,
         raw.display(),
         gz.display(),
+        set.label,
+        set.key,
         dir.display()
     )
 }
@@ -134,7 +144,12 @@ pub fn find_mnist_file(dir: &Path, name: &str) -> Result<PathBuf> {
 /// How many pixels the images file of `split` in `dir` declares, from its header alone (no
 /// inflating): what loading it would hold, for a caller to check against its memory limit.
 pub fn declared_pixels(dir: &Path, split: MnistSplit) -> Result<(PathBuf, u64)> {
-    let path = find_mnist_file(dir, split.files().0)?;
+    declared_set_pixels(&MNIST, dir, split)
+}
+
+/// [`declared_pixels`] for any IDX set.
+pub fn declared_set_pixels(set: &IdxSet, dir: &Path, split: MnistSplit) -> Result<(PathBuf, u64)> {
+    let path = find_set_file(set, dir, split.files().0)?;
     let dims = super::idx::read_dims(&path)?;
     Ok((
         path,
@@ -143,11 +158,22 @@ pub fn declared_pixels(dir: &Path, split: MnistSplit) -> Result<(PathBuf, u64)> 
 }
 
 /// Loads one MNIST split from `dir`: pixels scaled by 1/255 into `[0, 1]`, labels kept, image
-/// shape taken from the file header (28×28×1 for real MNIST).
+/// shape taken from the file header (1×28×28 for real MNIST).
 pub fn load_mnist(dir: &Path, split: MnistSplit) -> Result<Dataset> {
+    load_idx_set(&MNIST, dir, split)
+}
+
+/// Loads one Fashion-MNIST split from `dir` (e.g. [`IdxSet::locate`]'s answer), as
+/// [`load_mnist`] does; labels are the ten clothing classes.
+pub fn load_fashion_mnist(dir: &Path, split: MnistSplit) -> Result<Dataset> {
+    load_idx_set(&FASHION_MNIST, dir, split)
+}
+
+/// Loads one split of an MNIST-format set from `dir`; the data set is named `<key>-<split>`.
+pub fn load_idx_set(set: &IdxSet, dir: &Path, split: MnistSplit) -> Result<Dataset> {
     let (img_name, lbl_name) = split.files();
-    let img_path = find_mnist_file(dir, img_name)?;
-    let lbl_path = find_mnist_file(dir, lbl_name)?;
+    let img_path = find_set_file(set, dir, img_name)?;
+    let lbl_path = find_set_file(set, dir, lbl_name)?;
     let images = read_idx_expect(&img_path, 3)?;
     let labels = read_idx_expect(&lbl_path, 1)?;
 
@@ -160,7 +186,8 @@ pub fn load_mnist(dir: &Path, split: MnistSplit) -> Result<Dataset> {
     }
     if labels.dims[0] != n {
         bail!(
-            "MNIST image/label count mismatch: {} has {n} images but {} has {} labels",
+            "{} image/label count mismatch: {} has {n} images but {} has {} labels",
+            set.label,
             img_path.display(),
             lbl_path.display(),
             labels.dims[0]
@@ -168,7 +195,7 @@ pub fn load_mnist(dir: &Path, split: MnistSplit) -> Result<Dataset> {
     }
     if let Some((i, &l)) = labels.data.iter().enumerate().find(|(_, &l)| l > 9) {
         bail!(
-            "{}: label {l} at index {i} is not a digit 0-9",
+            "{}: label {l} at index {i} is not a class 0-9",
             lbl_path.display()
         );
     }
@@ -187,17 +214,12 @@ pub fn load_mnist(dir: &Path, split: MnistSplit) -> Result<Dataset> {
         .iter()
         .map(|&p| p as f32 / 255.0)
         .collect();
-    let shape = ImageShape {
-        height,
-        width,
-        channels: 1,
-    };
     Dataset::try_new(
-        format!("mnist-{split}"),
+        format!("{}-{split}", set.key),
         x,
         dim,
         Some(labels.data[rows].to_vec()),
-        Some(shape),
+        Some(ImageShape::new(1, height, width)),
     )
 }
 

@@ -1,15 +1,16 @@
-//! Datasets: `mnist("train")`, `gaussian_1d(…)`, `ring(8)`, `grid(25)`, `image_folder(…)`.
+//! Datasets: `mnist("train")`, `fashion_mnist("train")`, `cifar10("train")`, `gaussian_1d(…)`,
+//! `ring(8)`, `grid(25)`, `image_folder(…)`; their labels, shapes and pixel ranges.
 
 use std::path::{Component, Path};
 use std::sync::Arc;
 
-use rhai::{Engine, Map, FLOAT, INT};
+use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
 
 use super::host::Host;
 use super::options::{err, Opts, RhaiResult};
 use super::values::{DataHandle, Samples};
 use crate::data::image_folder::MAX_IMAGE_SIDE;
-use crate::data::{self, ColorMode, Dataset, MAX_MODES, MAX_TOY_ROWS};
+use crate::data::{self, ColorMode, Dataset, Gcn, PixelRange, MAX_MODES, MAX_TOY_ROWS};
 use crate::engine::rng::{stream, Purpose};
 use rand::Rng;
 
@@ -60,12 +61,7 @@ fn handle(r: anyhow::Result<Dataset>) -> RhaiResult<DataHandle> {
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_type_with_name::<DataHandle>("Dataset");
-    let h = host.clone();
-    engine.register_fn("mnist", move |split: &str| -> RhaiResult<DataHandle> {
-        h.mnist(split)
-            .map(DataHandle)
-            .or_else(|e| err(format!("{e:#}")))
-    });
+    super::api_data_sets::register(engine, host);
     let h = host.clone();
     engine.register_fn("gaussian_1d", move |mean: FLOAT, std: FLOAT| {
         handle(data::try_gaussian_1d(mean, std, 10_000, toy_seed(&h, 1)))
@@ -168,6 +164,76 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_get("rows", |d: &mut DataHandle| d.0.rows() as INT);
     engine.register_get("dim", |d: &mut DataHandle| d.0.dim as INT);
     engine.register_get("name", |d: &mut DataHandle| d.0.name.clone());
+    engine.register_get("labels", |d: &mut DataHandle| -> Dynamic {
+        match d.0.labels() {
+            Some(l) => l
+                .iter()
+                .map(|&v| Dynamic::from(v as INT))
+                .collect::<Array>()
+                .into(),
+            None => Dynamic::UNIT,
+        }
+    });
+    engine.register_get("shape", |d: &mut DataHandle| -> Array {
+        match d.0.image_chw() {
+            Some(chw) => chw.iter().map(|&v| Dynamic::from(v as INT)).collect(),
+            None => vec![Dynamic::from(d.0.dim as INT)],
+        }
+    });
+    engine.register_get("range", |d: &mut DataHandle| -> Dynamic {
+        d.0.image.map_or(Dynamic::UNIT, |s| s.range.name().into())
+    });
+    engine.register_fn(
+        "gcn",
+        |d: &mut DataHandle, scale: FLOAT| -> RhaiResult<DataHandle> {
+            gcn(
+                &d.0,
+                Gcn {
+                    scale,
+                    ..Gcn::default()
+                },
+            )
+        },
+    );
+    engine.register_fn(
+        "gcn",
+        |d: &mut DataHandle, scale: INT| -> RhaiResult<DataHandle> {
+            gcn(
+                &d.0,
+                Gcn {
+                    scale: scale as f64,
+                    ..Gcn::default()
+                },
+            )
+        },
+    );
+    engine.register_fn(
+        "gcn",
+        |d: &mut DataHandle, opts: Map| -> RhaiResult<DataHandle> {
+            let o = Opts::new(
+                &opts,
+                "gcn()",
+                &[
+                    "scale",
+                    "subtract_mean",
+                    "use_std",
+                    "sqrt_bias",
+                    "min_divisor",
+                ],
+            )?;
+            let p = Gcn::default();
+            gcn(
+                &d.0,
+                Gcn {
+                    scale: o.f64("scale", p.scale)?,
+                    subtract_mean: o.bool("subtract_mean", p.subtract_mean)?,
+                    use_std: o.bool("use_std", p.use_std)?,
+                    sqrt_bias: o.f64("sqrt_bias", p.sqrt_bias)?,
+                    min_divisor: o.f64("min_divisor", p.min_divisor)?,
+                },
+            )
+        },
+    );
     engine.register_fn("mean", |d: &mut DataHandle| d.0.mean());
     engine.register_fn("std", |d: &mut DataHandle| d.0.std());
     engine.register_fn(
@@ -203,6 +269,21 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn("to_debug", |d: &mut DataHandle| describe(&d.0));
 }
 
+/// `d`, globally contrast-normalised (a copy, reserved against the memory limit first).
+fn gcn(d: &Dataset, p: Gcn) -> RhaiResult<DataHandle> {
+    super::budget::reserve(d.x.len() as u128 * 4, "gcn()")?;
+    handle(d.try_gcn(&p))
+}
+
+/// `d` with its pixels in `range` (the same data when they already are).
+pub(super) fn in_range(d: Arc<Dataset>, range: PixelRange, call: &str) -> RhaiResult<DataHandle> {
+    if d.image.map(|s| s.range) == Some(range) {
+        return Ok(DataHandle(d));
+    }
+    super::budget::reserve(d.x.len() as u128 * 4, call)?;
+    handle(d.try_with_range(range))
+}
+
 /// Bytes a copy of rows `a..b` of `d` takes (rows past the end are not copied).
 fn copied(d: &Dataset, a: INT, b: INT) -> u128 {
     let rows = (b.min(d.rows() as INT) - a).max(0) as u128;
@@ -212,12 +293,13 @@ fn copied(d: &Dataset, a: INT, b: INT) -> u128 {
 fn describe(d: &Dataset) -> String {
     match d.image {
         Some(i) => format!(
-            "{}: {} images {}×{}×{}",
+            "{}: {} images {}×{}×{} (channels × height × width), {}",
             d.name,
             d.rows(),
+            i.channels,
             i.height,
             i.width,
-            i.channels
+            i.range
         ),
         None => format!("{}: {} rows × {} features", d.name, d.rows(), d.dim),
     }

@@ -2,6 +2,7 @@
 //! schedules and trains them; outputs go through a [`Host`] the front end provides.
 
 pub mod api_data;
+pub mod api_data_sets;
 pub mod api_eval;
 pub mod api_figures;
 pub mod api_output;

@@ -5,6 +5,7 @@ use image::{Rgb, RgbImage};
 
 use super::nn::nearest_rows;
 use super::{count_images, values_per_image, ImageShape};
+use crate::data::PixelRange;
 
 /// Colour of the separators between tiles of [`sample_grid`] and
 /// [`interpolation_grid`], and of empty cells: mid grey, visible against both
@@ -92,22 +93,28 @@ fn to_byte(v: f32) -> u8 {
     }
 }
 
-/// Draws one sample (HWC, 1 or 3 channels) with its top-left at (`x0`, `y0`),
-/// each source pixel becoming a `scale x scale` block.
+/// Draws one sample (CHW, 1 or 3 channels, values in `shape.range`) with its top-left at
+/// (`x0`, `y0`), each source pixel becoming a `scale x scale` block. Three channels draw in
+/// colour (red, green, blue planes); one draws grey.
 fn draw_tile(img: &mut RgbImage, x0: u32, y0: u32, sample: &[f32], shape: ImageShape, scale: u32) {
-    let c = shape.channels;
+    let plane = shape.height * shape.width;
+    // Only contrast-normalised images need it; 0 elsewhere keeps unit data's arithmetic as it was.
+    let max_abs = if shape.range == PixelRange::Contrast {
+        sample
+            .iter()
+            .fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m })
+    } else {
+        0.0
+    };
+    let byte = |i: usize| to_byte(shape.range.to_unit(sample[i], max_abs));
     for y in 0..shape.height {
         for x in 0..shape.width {
-            let at = (y * shape.width + x) * c;
-            let px = if c == 1 {
-                let g = to_byte(sample[at]);
+            let at = y * shape.width + x;
+            let px = if shape.channels == 1 {
+                let g = byte(at);
                 Rgb([g, g, g])
             } else {
-                Rgb([
-                    to_byte(sample[at]),
-                    to_byte(sample[at + 1]),
-                    to_byte(sample[at + 2]),
-                ])
+                Rgb([byte(at), byte(plane + at), byte(2 * plane + at)])
             };
             let (bx, by) = (x0 + x as u32 * scale, y0 + y as u32 * scale);
             for dy in 0..scale {
@@ -250,6 +257,7 @@ mod tests {
         height: 3,
         width: 2,
         channels: 1,
+        range: PixelRange::Unit,
     };
 
     /// Sample `i` of a grey batch: pixel `p` has value `(i * 10 + p) / 255`.
@@ -294,17 +302,49 @@ mod tests {
     }
 
     #[test]
-    fn rgb_samples_keep_channels_and_clamp() {
-        let shape = ImageShape {
-            height: 1,
-            width: 2,
-            channels: 3,
-        };
-        let samples = [1.0, 0.5, 0.0, -3.0, 7.0, f32::NAN];
+    fn rgb_samples_read_planes_and_clamp() {
+        let shape = ImageShape::new(3, 1, 2);
+        // CHW: red plane [1, -3], green plane [0.5, 7], blue plane [0, NaN].
+        let samples = [1.0, -3.0, 0.5, 7.0, 0.0, f32::NAN];
         let img = sample_grid(&samples, shape, 1, 0, 1).unwrap();
         assert_eq!(img.dimensions(), (2, 1));
         assert_eq!(img.get_pixel(0, 0).0, [255, 128, 0]);
         assert_eq!(img.get_pixel(1, 0).0, [0, 255, 0]);
+    }
+
+    #[test]
+    fn colour_grid_exact_bytes_of_a_2x2_rgb_image() {
+        // Two 2×2 RGB images; pixel (y, x) of channel c of image i is (i*64 + c*16 + y*4 + x)/255.
+        let shape = ImageShape::new(3, 2, 2);
+        let samples: Vec<f32> = (0..2)
+            .flat_map(|i| {
+                (0..3).flat_map(move |c| (0..4).map(move |p| (i * 64 + c * 16 + p) as f32 / 255.0))
+            })
+            .collect();
+        let img = sample_grid(&samples, shape, 2, 1, 1).unwrap();
+        assert_eq!(img.dimensions(), (2 * 2 + 3, 2 + 2));
+        for i in 0..2u32 {
+            for y in 0..2u32 {
+                for x in 0..2u32 {
+                    let want = [0, 16, 32].map(|c| (i * 64 + c + y * 2 + x) as u8);
+                    let px = img.get_pixel(1 + i * 3 + x, 1 + y).0;
+                    assert_eq!(px, want, "image {i} pixel ({y}, {x})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn symmetric_and_contrast_ranges_map_back_to_bytes() {
+        let sym = ImageShape::new(1, 1, 3).with_range(PixelRange::Symmetric);
+        let img = sample_grid(&[-1.0, 0.0, 1.0], sym, 1, 0, 1).unwrap();
+        let row: Vec<u8> = (0..3).map(|x| img.get_pixel(x, 0).0[0]).collect();
+        assert_eq!(row, vec![0, 128, 255]);
+        // Contrast: each image divided by its largest |value| (here 4), then as symmetric.
+        let gcn = ImageShape::new(1, 1, 3).with_range(PixelRange::Contrast);
+        let img = sample_grid(&[-4.0, 2.0, 4.0], gcn, 1, 0, 1).unwrap();
+        let row: Vec<u8> = (0..3).map(|x| img.get_pixel(x, 0).0[0]).collect();
+        assert_eq!(row, vec![0, 191, 255]);
     }
 
     #[test]
@@ -326,11 +366,7 @@ mod tests {
 
     #[test]
     fn figure2_last_column_is_the_nearest_training_image() {
-        let shape = ImageShape {
-            height: 2,
-            width: 2,
-            channels: 1,
-        };
+        let shape = ImageShape::new(1, 2, 2);
         // Training images are constant: image t has all pixels t / 10.
         let train: Vec<f32> = (0..10).flat_map(|t| [t as f32 / 10.0; 4]).collect();
         // Two rows of two samples; the second in each row is the query.
@@ -364,11 +400,7 @@ mod tests {
 
     #[test]
     fn figure2_checks_its_inputs() {
-        let shape = ImageShape {
-            height: 1,
-            width: 1,
-            channels: 1,
-        };
+        let shape = ImageShape::new(1, 1, 1);
         assert!(figure2_grid(&[0.0; 3], &[0.0; 2], shape, 2, 3, 1).is_err()); // 3 < 4 samples
         assert!(figure2_grid(&[0.0; 4], &[0.0; 2], shape, 2, 1, 1).is_err()); // 1 column
         assert!(figure2_grid(&[0.0; 4], &[], shape, 2, 3, 1).is_err()); // no training set

@@ -28,7 +28,7 @@ pub use nn::nearest_rows;
 pub use plot::{line_plot, line_plots, scatter_2d, Series, FAKE_COLOR, REAL_COLOR};
 pub use png::{encode_png, save_png};
 
-/// Geometry of one sample image (HWC rows in [0, 1]; 1 or 3 channels): the data module's type.
+/// Geometry of one sample image (CHW rows; 1 or 3 channels; values in its `range`): the data module's type.
 pub use crate::data::ImageShape;
 
 /// Values in one sample: `height * width * channels`.
@@ -46,6 +46,7 @@ fn count_images(shape: ImageShape, len: usize) -> anyhow::Result<usize> {
         height,
         width,
         channels,
+        ..
     } = shape;
     anyhow::ensure!(
         height > 0 && width > 0,
