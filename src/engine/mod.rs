@@ -11,9 +11,6 @@ pub mod fast;
 /// CUDA builds train on dfdx alone: the fast CPU path is absent, its switch stays so callers build.
 #[cfg(feature = "cuda")]
 pub mod fast {
-    /// The CPU GEMM wrapper serves evaluation (Parzen) in every build.
-    #[path = "gemm.rs"]
-    pub mod gemm;
     pub fn set_reference(_on: bool) {}
     pub fn enabled() -> bool {
         false

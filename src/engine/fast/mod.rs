@@ -16,14 +16,13 @@
 //! different orders (blocking, FMA), and D's weight gradient is one sum over 2B rows rather than
 //! two sums of B rows added. Everything else (masks, noise, maxout, activations, losses, optimizer
 //! arithmetic) is the dfdx path's formula. Runs stay exactly reproducible: no result depends on
-//! the thread count (see [`gemm`] and [`kernels`]).
+//! the thread count (see [`crate::linalg`]).
 //!
 //! Parameters: dfdx tensors stay the source of truth (checkpoints, scripts and the reference path
 //! read them); this path works on a mirror ([`NetMirror`]) loaded from them when a [`Workspace`]
 //! is made, and writes them back after every update. The trainer keeps one workspace for a whole
 //! `run_epoch`, during which nothing else can change the networks (observers get `&Gan`).
 
-pub mod gemm;
 pub mod kernels;
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -31,7 +30,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use dfdx::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
-use self::gemm::{matmul, MatRef};
+use super::optim::kernels as opt_kernels;
+use crate::linalg::gemm::{matmul, MatRef};
 use super::gan::Gan;
 use super::layer::Layer;
 use super::loss::{mean_sigmoid, GanLoss};
@@ -661,7 +661,7 @@ struct Updater<'a> {
 impl Updater<'_> {
     fn fused_momentum(&self) -> Option<f32> {
         match self.plan.step {
-            StepKind::Sgd(kernels::SgdStep {
+            StepKind::Sgd(opt_kernels::SgdStep {
                 momentum: Some((u, false)),
                 l2: None,
                 decoupled: None,
@@ -700,17 +700,17 @@ impl Sink for Updater<'_> {
         match self.plan.step {
             StepKind::Sgd(s) => {
                 if fused {
-                    kernels::sgd_fused(&mut a.w, self.state.first_mut(w), s.lr);
+                    opt_kernels::sgd_fused(&mut a.w, self.state.first_mut(w), s.lr);
                 } else {
-                    kernels::sgd(&mut a.w, self.state.first_mut(w), &self.grads[layer], s);
+                    opt_kernels::sgd(&mut a.w, self.state.first_mut(w), &self.grads[layer], s);
                 }
-                kernels::sgd(&mut a.b, self.state.first_mut(b), gb, s);
+                opt_kernels::sgd(&mut a.b, self.state.first_mut(b), gb, s);
             }
             StepKind::Adam(s) => {
                 let (m, v) = self.state.moments_mut(w);
-                kernels::adam(&mut a.w, m, v, &self.grads[layer], s);
+                opt_kernels::adam(&mut a.w, m, v, &self.grads[layer], s);
                 let (m, v) = self.state.moments_mut(b);
-                kernels::adam(&mut a.b, m, v, gb, s);
+                opt_kernels::adam(&mut a.b, m, v, gb, s);
             }
         }
         b.copy_from(&a.b);

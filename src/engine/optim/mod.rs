@@ -5,8 +5,7 @@ use dfdx::optim::{AdamConfig, Momentum, SgdConfig, WeightDecay};
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[cfg(not(feature = "cuda"))]
-use super::fast::kernels;
+pub mod kernels;
 use super::network::{NamedValues, Network, Param};
 use super::schedule::Schedule;
 use super::Dev;
