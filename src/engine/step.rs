@@ -3,13 +3,13 @@
 use dfdx::prelude::*;
 
 use super::gan::Gan;
-use super::layer::Masks;
+use super::layers::Masks;
 use super::loss::mean_sigmoid;
 use super::metrics::StepMetrics;
 use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
 use super::spec::UpdateScheme;
-use super::Mat;
+use super::{EnginePath, Mat};
 
 /// The optimizers of one fit.
 pub struct Optimizers<'a> {
@@ -17,9 +17,10 @@ pub struct Optimizers<'a> {
     pub g: &'a OptimizerSpec,
 }
 
-/// What the training step keeps from one iteration to the next within an epoch: on CPU builds,
-/// the fast path's parameter mirrors and buffers ([`super::fast::Workspace`]). Make it when the
-/// iterations start; it is only valid while the GAN changes through [`train_step_rows`] alone.
+/// What the training step keeps from one iteration to the next within an epoch: the path it runs
+/// on (the GAN's [`super::EnginePath`] when it was made) and, on the fast path, its parameter
+/// mirrors and buffers ([`super::fast::Workspace`]). Make it when the iterations start; it is only
+/// valid while the GAN changes through [`train_step_rows`] alone.
 pub struct StepWorkspace {
     #[cfg(not(feature = "cuda"))]
     fast: Option<super::fast::Workspace>,
@@ -31,15 +32,16 @@ impl StepWorkspace {
         let _ = gan;
         StepWorkspace {
             #[cfg(not(feature = "cuda"))]
-            fast: super::fast::enabled().then(|| super::fast::Workspace::new(gan)),
+            fast: (gan.path.effective() == EnginePath::Fast)
+                .then(|| super::fast::Workspace::new(gan)),
         }
     }
 }
 
 /// Runs one iteration on `real`: the iteration's real batches one after another, `batch` rows of
 /// `data_dim` values each (one batch for the simultaneous scheme, `k` for the alternating one),
-/// and advances `gan.step`. The fast path runs unless the dfdx reference path was chosen (see
-/// [`super::fast::set_reference`]); both give the same results up to float rounding.
+/// and advances `gan.step`, on the path the workspace was made for (see [`super::EnginePath`]);
+/// both give the same results up to float rounding.
 pub fn train_step_rows(
     gan: &mut Gan,
     ws: &mut StepWorkspace,
@@ -89,7 +91,7 @@ pub fn train_step(gan: &mut Gan, real: &[Mat], opts: &Optimizers, epoch: u64) ->
 }
 
 /// The iteration on dfdx's autograd: the engine's original step, kept as the reference the fast
-/// path is tested against (and run instead of it with `GAN_ENGINE=reference`).
+/// path is tested against (and run instead of it on [`EnginePath::Reference`]).
 pub fn train_step_reference(
     gan: &mut Gan,
     real: &[Mat],

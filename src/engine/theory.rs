@@ -7,7 +7,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::gan::Gan;
-use super::layer::{Layer, Masks};
+use super::layers::{Masks, ParamRef};
 use super::loss::{mean_sigmoid, softplus, GanLoss};
 use super::network::Network;
 use super::noise::Noise;
@@ -33,11 +33,9 @@ fn d_state_key(gan: &Gan) -> u64 {
     let mut h = Sha256::new();
     h.update(gan.seed.to_le_bytes());
     h.update(gan.step.to_le_bytes());
-    for l in &gan.d.layers {
-        if let Layer::Affine { w, b, .. } = l {
-            for v in w.as_vec().into_iter().chain(b.as_vec()) {
-                h.update(v.to_bits().to_le_bytes());
-            }
+    for (_, p) in gan.d.params() {
+        for v in p.values() {
+            h.update(v.to_bits().to_le_bytes());
         }
     }
     let d = h.finalize();
@@ -93,7 +91,7 @@ pub fn train_d(
         }
         let real: Mat = gan.dev.tensor_from_vec(buf.clone(), (batch, dim));
         let z = noise.sample(&gan.dev, batch, &mut rng);
-        let fake = gan.g.eval(z);
+        let fake = gan.path.eval(&gan.g, z);
         let mut rec = Vec::new();
         let lr_ = gan.d.forward(
             real.leaky_traced(),
@@ -258,15 +256,12 @@ pub fn g_grad_norm(gan: &Gan, loss: GanLoss, z: &[f32]) -> (f64, f64) {
 
 fn param_grad_norm(net: &Network, grads: &mut Gradients<f32, super::Dev>) -> f64 {
     let mut sq = 0.0f64;
-    for l in &net.layers {
-        if let Layer::Affine { w, b, .. } = l {
-            for g in [
-                grads.get_or_alloc_mut(w).expect("gradient").to_vec(),
-                grads.get_or_alloc_mut(b).expect("gradient").to_vec(),
-            ] {
-                sq += g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
-            }
-        }
+    for (_, p) in net.params() {
+        let g = match p {
+            ParamRef::Matrix(w) => grads.get_or_alloc_mut(w).expect("gradient").to_vec(),
+            ParamRef::Vector(b) => grads.get_or_alloc_mut(b).expect("gradient").to_vec(),
+        };
+        sq += g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
     }
     sq.sqrt()
 }

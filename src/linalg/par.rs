@@ -164,7 +164,10 @@ mod tests {
                     }
                 })
             });
-            assert!(v.iter().enumerate().all(|(i, &x)| x == i as f32), "len {len}");
+            assert!(
+                v.iter().enumerate().all(|(i, &x)| x == i as f32),
+                "len {len}"
+            );
         }
     }
 }

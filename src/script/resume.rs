@@ -161,7 +161,8 @@ pub fn find(host: &Host, name: &str) -> Result<Option<Found>> {
 /// The GAN's metrics file is cut back to the lines it had when the checkpoint was taken and its
 /// history is rebuilt from them.
 pub fn load_into(host: &Host, cell: &mut GanCell, path: &Path) -> Result<Manifest> {
-    let (gan, m) = Checkpoint::load(path)?;
+    let (mut gan, m) = Checkpoint::load(path)?;
+    gan.path = cell.gan.path;
     if let Some(what) = spec_difference(&cell.gan.spec, &m.gan_spec) {
         bail!(
             "{} does not fit the recipe's GAN `{}`: {what}. The recipe changed since the checkpoint was saved; \
