@@ -90,6 +90,10 @@ impl Gan {
     /// [`Gan::generate`], or an error naming the expected and the given sizes.
     pub fn try_generate(&self, z: &[f32]) -> Result<Vec<f32>, InputError> {
         let n = InputError::rows("generate", "noise", z.len(), self.noise_dim())?;
+        if n == 0 {
+            // no rows: nothing to run (dfdx's ops refuse an empty batch)
+            return Ok(Vec::new());
+        }
         let z: Mat = self.dev.tensor_from_vec(z.to_vec(), (n, self.noise_dim()));
         Ok(self.path.eval(&self.g, z).as_vec())
     }
@@ -140,6 +144,9 @@ impl Gan {
     /// [`Gan::d_logits`], or an error naming the expected and the given sizes.
     pub fn try_d_logits(&self, x: &[f32]) -> Result<Vec<f32>, InputError> {
         let n = InputError::rows("d_logits", "data", x.len(), self.data_dim())?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
         let x: Mat = self.dev.tensor_from_vec(x.to_vec(), (n, self.data_dim()));
         Ok(self.path.eval(&self.d, x).as_vec())
     }

@@ -3,8 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::layers::activation::Activation;
+use super::layers::affine::AffineKind;
+use super::layers::dropout::DropoutKind;
 pub use super::layers::{check_irange, shown, MAX_IRANGE};
-use super::layers::{kind_of, LayerKind, Shape};
+use super::layers::{LayerKind, Shape};
 use super::loss::GanLoss;
 use super::noise::Noise;
 
@@ -37,9 +40,21 @@ pub enum LayerSpec {
 }
 
 impl LayerSpec {
-    /// The kind behind this spec (its rules, its build): see [`super::layers`].
+    /// The kind behind this spec (its rules, its build): the registry of [`super::layers`].
     pub fn kind(&self) -> Box<dyn LayerKind> {
-        kind_of(self)
+        match *self {
+            LayerSpec::Dense { units, irange } => Box::new(AffineKind::dense(units, irange)),
+            LayerSpec::Maxout {
+                units,
+                pieces,
+                irange,
+            } => Box::new(AffineKind::maxout(units, pieces, irange)),
+            LayerSpec::Relu => Box::new(Activation::Relu),
+            LayerSpec::LeakyRelu { slope } => Box::new(Activation::LeakyRelu(slope)),
+            LayerSpec::Sigmoid => Box::new(Activation::Sigmoid),
+            LayerSpec::Tanh => Box::new(Activation::Tanh),
+            LayerSpec::Dropout { keep } => Box::new(DropoutKind { keep }),
+        }
     }
 
     /// The name used in scripts and error messages.

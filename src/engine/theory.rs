@@ -13,6 +13,7 @@ use super::network::Network;
 use super::noise::Noise;
 use super::optim::{OptimizerSpec, OptimizerState};
 use super::rng::{stream, Purpose};
+use super::step::d_pass;
 use super::Mat;
 
 /// What [`train_d`] did.
@@ -76,7 +77,6 @@ pub fn train_d(
     );
     opt.check().map_err(|e| anyhow::anyhow!("opt: {e}"))?;
     let key = d_state_key(gan);
-    let loss = gan.spec.loss;
     let noise = gan.spec.noise;
     let mut report = DTrainReport::default();
     let mut buf = vec![0f32; batch * dim];
@@ -92,33 +92,17 @@ pub fn train_d(
         let real: Mat = gan.dev.tensor_from_vec(buf.clone(), (batch, dim));
         let z = noise.sample(&gan.dev, batch, &mut rng);
         let fake = gan.path.eval(&gan.g, z);
-        let mut rec = Vec::new();
-        let lr_ = gan.d.forward(
-            real.leaky_traced(),
-            &mut Masks::Draw {
-                rng: &mut rng,
-                record: &mut rec,
-            },
-        );
-        let lf_ = gan.d.forward(
-            fake.leaky_traced(),
-            &mut Masks::Draw {
-                rng: &mut rng,
-                record: &mut rec,
-            },
-        );
-        report.d_real.push(mean_sigmoid(&lr_.as_vec()));
-        report.d_fake.push(mean_sigmoid(&lf_.as_vec()));
-        let d_loss = loss.d_loss(lr_, lf_);
-        let l = d_loss.array() as f64;
+        let mut d = d_pass(gan, real, fake, &mut rng, &mut Vec::new());
+        report.d_real.push(d.d_real);
+        report.d_fake.push(d.d_fake);
+        let l = d.d_loss;
         anyhow::ensure!(
             l.is_finite(),
             "D's training diverged at step {} of {steps}: d_loss = {l}",
             i + 1
         );
         report.d_loss.push(l);
-        let mut grads = d_loss.backward();
-        state.update(opt, &mut gan.d, &mut grads, i, 1);
+        state.update(opt, &mut gan.d, &mut d.grads, i, 1);
         report.steps += 1;
     }
     Ok(report)

@@ -4,8 +4,6 @@
 //! repeat the same skeleton four times. The fast kernels use the dfdx op's formula (same f32
 //! operations in the same order), so the two paths give the same bits.
 
-use std::any::Any;
-
 use dfdx::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
@@ -85,15 +83,6 @@ impl Layer for Pointwise {
     fn mirror(&self) -> Box<dyn FastLayer> {
         Box::new(*self)
     }
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(*self)
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
 }
 
 impl FastLayer for Pointwise {
@@ -127,10 +116,6 @@ impl FastLayer for Pointwise {
                 b.elementwise(|o, dy, t| zip_into(o, &y[t], dy, |f, g| (1.0 - f.powi(2)) * g))
             }
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn FastLayer> {
-        Box::new(*self)
     }
 }
 

@@ -3,8 +3,6 @@
 //! pieces). Weights are `(in, out)` so a batch `(B, in)` maps by `x · W` (pylearn2's layout),
 //! drawn uniform on ±irange; biases start at 0.
 
-use std::any::Any;
-
 use dfdx::prelude::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -159,15 +157,6 @@ impl Layer for Affine {
             pieces: self.maxout_pieces.unwrap_or(1),
         })
     }
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
 }
 
 /// The fast path's copy: `w` is `(inp, cols)` row-major like the dfdx tensor.
@@ -279,10 +268,6 @@ impl FastLayer for AffineMirror {
 
     fn params(&self) -> Vec<&[f32]> {
         vec![&self.w, &self.b]
-    }
-
-    fn clone_box(&self) -> Box<dyn FastLayer> {
-        Box::new(self.clone())
     }
 }
 

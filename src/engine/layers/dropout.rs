@@ -2,8 +2,6 @@
 //! training (inverted dropout), the identity in evaluation. Also the pass context every layer's
 //! reference forward gets ([`Masks`]): whether this pass trains, and the random draws it makes.
 
-use std::any::Any;
-
 use dfdx::prelude::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -116,15 +114,6 @@ impl Layer for Dropout {
     fn mirror(&self) -> Box<dyn FastLayer> {
         Box::new(*self)
     }
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(*self)
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
 }
 
 /// Fills `out` with a dropout mask (`1/keep` kept, `0` dropped) exactly as the reference path
@@ -188,10 +177,6 @@ impl FastLayer for Dropout {
         } else {
             b.elementwise(|o, dy, _| o.copy_from_slice(dy));
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn FastLayer> {
-        Box::new(*self)
     }
 }
 

@@ -7,8 +7,9 @@
 //! - [`FastLayer`]: the same layer mirrored into plain buffers for the fast path, with a
 //!   hand-written forward and backward ([`super::fast`] drives them).
 //!
-//! Adding a kind: one file here implementing the three, and one line in [`kind_of`] (plus its
-//! [`LayerSpec`] variant, the serialised form). Each file tests its fast path against its dfdx
+//! Adding a kind: one file here implementing the three, and one line in
+//! [`super::spec::LayerSpec::kind`] (the registry; plus the kind's `LayerSpec` variant, the
+//! serialised form). This module imports nothing from the rest of the engine but its tensor types. Each file tests its fast path against its dfdx
 //! forward (and, with parameters, against finite differences), through [`testing`].
 //!
 //! Shapes are [`Shape`]s so image layers (`[c, h, w]`) fit; layers whose training and evaluation
@@ -28,7 +29,6 @@ use rand_chacha::ChaCha8Rng;
 
 pub use self::dropout::Masks;
 pub use self::fast_ctx::{BackwardPass, ForwardPass, Pass, Seg, Sink};
-use super::spec::LayerSpec;
 use super::{Dev, Mat, Tp, Vector};
 
 /// What one row of a layer's input or output holds.
@@ -107,7 +107,7 @@ pub trait LayerKind {
 }
 
 /// A built layer.
-pub trait Layer: std::fmt::Debug + Send + Sync {
+pub trait Layer: LayerBox + std::fmt::Debug + Send + Sync {
     /// The reference forward on dfdx tensors, without a tape (evaluation, or training passes
     /// nobody differentiates).
     fn forward(&self, x: Mat, masks: &mut Masks) -> Mat;
@@ -122,9 +122,25 @@ pub trait Layer: std::fmt::Debug + Send + Sync {
     }
     /// The layer in plain buffers for the fast path (a copy of its parameters).
     fn mirror(&self) -> Box<dyn FastLayer>;
+}
+
+/// What every built layer gets from being `Clone + 'static` (a blanket impl: kinds do not write it).
+pub trait LayerBox {
     fn clone_box(&self) -> Box<dyn Layer>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Layer + Clone + 'static> LayerBox for T {
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 impl Clone for Box<dyn Layer> {
@@ -135,7 +151,7 @@ impl Clone for Box<dyn Layer> {
 
 /// A layer on the fast path: parameters mirrored in plain buffers, forward and backward written
 /// out (the same functions as the dfdx forward and its autograd backward, up to float rounding).
-pub trait FastLayer: std::fmt::Debug + Send + Sync {
+pub trait FastLayer: FastLayerBox + std::fmt::Debug + Send + Sync {
     /// Values per row its forward keeps for its backward (beyond its input and output), for an
     /// input `win` wide.
     fn saved_width(&self, _win: usize) -> usize {
@@ -151,29 +167,22 @@ pub trait FastLayer: std::fmt::Debug + Send + Sync {
     fn params(&self) -> Vec<&[f32]> {
         Vec::new()
     }
+}
+
+/// Cloning a boxed [`FastLayer`] (a blanket impl over `Clone` kinds).
+pub trait FastLayerBox {
     fn clone_box(&self) -> Box<dyn FastLayer>;
+}
+
+impl<T: FastLayer + Clone + 'static> FastLayerBox for T {
+    fn clone_box(&self) -> Box<dyn FastLayer> {
+        Box::new(self.clone())
+    }
 }
 
 impl Clone for Box<dyn FastLayer> {
     fn clone(&self) -> Self {
         self.clone_box()
-    }
-}
-
-/// The registry: the kind behind each [`LayerSpec`] variant.
-pub fn kind_of(spec: &LayerSpec) -> Box<dyn LayerKind> {
-    match *spec {
-        LayerSpec::Dense { units, irange } => Box::new(affine::AffineKind::dense(units, irange)),
-        LayerSpec::Maxout {
-            units,
-            pieces,
-            irange,
-        } => Box::new(affine::AffineKind::maxout(units, pieces, irange)),
-        LayerSpec::Relu => Box::new(activation::Activation::Relu),
-        LayerSpec::LeakyRelu { slope } => Box::new(activation::Activation::LeakyRelu(slope)),
-        LayerSpec::Sigmoid => Box::new(activation::Activation::Sigmoid),
-        LayerSpec::Tanh => Box::new(activation::Activation::Tanh),
-        LayerSpec::Dropout { keep } => Box::new(dropout::DropoutKind { keep }),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use dfdx::prelude::*;
 
-use super::{kind_of, BackwardPass, ForwardPass, Masks, Pass, Seg, Shape, Sink};
+use super::{BackwardPass, ForwardPass, Masks, Pass, Seg, Shape, Sink};
 use crate::engine::rng::{stream, Purpose};
 use crate::engine::spec::LayerSpec;
 use crate::engine::{device, Mat};
@@ -53,7 +53,7 @@ pub fn check_paths_with(spec: &LayerSpec, width: usize, x: &[f32]) {
     let name = spec.name();
     let dev = device();
     let rows = x.len() / width;
-    let kind = kind_of(spec);
+    let kind = spec.kind();
     let out = kind.output_shape(Shape::Flat(width)).expect("valid spec");
     let wout = out.len().unwrap();
     let mut layer = kind.build(

@@ -1,5 +1,4 @@
 use super::*;
-use crate::engine::layers::kind_of;
 use crate::engine::layers::testing::check_paths;
 use crate::engine::spec::LayerSpec;
 use crate::engine::{device, rng};
@@ -96,7 +95,7 @@ fn dense_and_maxout_gradients_match_finite_differences() {
     let mut width = Shape::Flat(4);
     let mut layers: Vec<Box<dyn Layer>> = Vec::new();
     for s in &specs {
-        let k = kind_of(s);
+        let k = s.kind();
         layers.push(k.build(width, 0.0, &dev, &mut r));
         width = k.output_shape(width).unwrap();
     }
