@@ -209,7 +209,7 @@ impl InputError {
         got: usize,
         width: usize,
     ) -> Result<usize, Self> {
-        if width > 0 && got % width == 0 {
+        if width > 0 && got.is_multiple_of(width) {
             Ok(got / width)
         } else {
             Err(InputError {

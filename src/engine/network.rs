@@ -5,7 +5,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::layers::affine::Affine;
-use super::layers::{Layer, LayerBox, LayerTape, Masks, Shape};
+use super::layers::{Layer, LayerTape, Masks, Shape};
 pub use super::layers::{Param, ParamRef};
 use super::spec::{ShapeError, StackSpec};
 use super::{Dev, Mat, Vector};

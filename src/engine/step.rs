@@ -217,7 +217,6 @@ fn simultaneous(
         lr_d: ad.lr,
         lr_g: ag.lr,
         momentum: ad.momentum,
-        ..Default::default()
     }
 }
 
