@@ -1,10 +1,10 @@
 //! `gan`: a scriptable GAN engine reproducing Goodfellow et al. 2014, "Generative Adversarial Nets".
 //!
 //! Dependencies point one way: [`engine`] ← [`script`] ← [`session`] ← front ends (`gan` binary).
-//! [`data`], [`viz`] and [`eval`] are leaf modules the engine does not depend on. The run driver,
-//! [`learner`], sits between the engine and the script layer: it trains and writes a run's
-//! outputs for a recipe's `fit` and for Rust users alike. [`error`] holds the errors callers
-//! branch on.
+//! [`data`], [`viz`] and [`eval`] are leaf modules the engine does not depend on; [`linalg`] (GEMM,
+//! parallel splits) is a leaf both the engine and [`eval`] use. The run driver, [`learner`], sits
+//! between the engine and the script layer: it trains and writes a run's outputs for a recipe's
+//! `fit` and for Rust users alike. [`error`] holds the errors callers branch on.
 
 pub mod checkpoint;
 pub mod data;
@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod learner;
+pub mod linalg;
 pub mod paper;
 pub mod run_lock;
 pub mod rundir;

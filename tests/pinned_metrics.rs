@@ -18,7 +18,8 @@ mod common;
 use gan::data::{load_mnist, MnistSplit};
 use gan::engine::network::NamedValues;
 use gan::engine::{
-    Control, FitObserver, FitSpec, Gan, GanSpec, OptimizerSpec, StepMetrics, Trainer, UpdateScheme,
+    Control, EnginePath, FitObserver, FitSpec, Gan, GanSpec, OptimizerSpec, StepMetrics, Trainer,
+    UpdateScheme,
 };
 
 struct Steps(Vec<StepMetrics>);
@@ -51,12 +52,13 @@ fn moved(before: &[NamedValues], after: &[NamedValues]) -> Vec<[f64; 2]> {
         .collect()
 }
 
-fn short_run(scheme: UpdateScheme) -> Run {
+fn short_run(scheme: UpdateScheme, path: EnginePath) -> Run {
     let data = load_mnist(&common::mnist_dir(), MnistSplit::Train)
         .expect("MNIST is needed: set GAN_DATA_DIR or run `gan data fetch mnist`");
     let mut spec = GanSpec::paper_mnist();
     spec.scheme = scheme;
     let mut gan = Gan::try_new(spec, 1234).unwrap();
+    gan.path = path;
     // G's output bias is set from the data marginals on the first fit: start from there.
     gan.init_g_bias_from_marginals(&data.x);
     let (g0, d0) = (gan.g.export(), gan.d.export());
@@ -250,19 +252,9 @@ const SIMULTANEOUS_PARAMS: [[f64; 2]; 12] = [
     [7.072719745337963e-05, 7.072719745337963e-05],
 ];
 
-/// The engine path is a process-wide switch: the tests of this file take turns.
-static PATH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs `f` on the dfdx reference path (`reference`) or on the fast path, whatever the default.
-fn on_path<T>(reference: bool, f: impl FnOnce() -> T) -> T {
-    let _turn = PATH.lock().unwrap_or_else(|e| e.into_inner());
-    gan::engine::fast::set_reference(reference);
-    f()
-}
-
 #[test]
 fn paper_mnist_simultaneous_run_matches_pinned_metrics_on_the_reference_path() {
-    let got = on_path(true, || short_run(UpdateScheme::Simultaneous));
+    let got = short_run(UpdateScheme::Simultaneous, EnginePath::Reference);
     check(
         "simultaneous, reference",
         got,
@@ -272,7 +264,7 @@ fn paper_mnist_simultaneous_run_matches_pinned_metrics_on_the_reference_path() {
 
 #[test]
 fn paper_mnist_simultaneous_run_matches_pinned_metrics_on_the_fast_path() {
-    let got = on_path(false, || short_run(UpdateScheme::Simultaneous));
+    let got = short_run(UpdateScheme::Simultaneous, EnginePath::Fast);
     check(
         "simultaneous, fast",
         got,
@@ -419,7 +411,7 @@ const ALTERNATING_PARAMS: [[f64; 2]; 12] = [
 
 #[test]
 fn paper_mnist_alternating_run_matches_pinned_metrics_on_the_reference_path() {
-    let got = on_path(true, || short_run(UpdateScheme::Alternating { k: 1 }));
+    let got = short_run(UpdateScheme::Alternating { k: 1 }, EnginePath::Reference);
     check(
         "alternating, reference",
         got,
@@ -429,7 +421,7 @@ fn paper_mnist_alternating_run_matches_pinned_metrics_on_the_reference_path() {
 
 #[test]
 fn paper_mnist_alternating_run_matches_pinned_metrics_on_the_fast_path() {
-    let got = on_path(false, || short_run(UpdateScheme::Alternating { k: 1 }));
+    let got = short_run(UpdateScheme::Alternating { k: 1 }, EnginePath::Fast);
     check(
         "alternating, fast",
         got,

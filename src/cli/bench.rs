@@ -22,7 +22,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 
-use gan::engine::{GanSpec, LayerSpec, StackSpec};
+use gan::engine::{EnginePath, GanSpec, LayerSpec, StackSpec};
 use gan::script::{HostConfig, NullSink};
 use gan::session::Session;
 
@@ -187,7 +187,6 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     ));
 
     // The fast path, whatever the process default (GAN_ENGINE) is.
-    gan::engine::fast::set_reference(false);
     let (its, over, best, cpu) = train_rate(&data_dir, &args, false)?;
     r.cpu_secs_per_iter = cpu;
     r.it_per_s = its;
@@ -200,9 +199,7 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
         1e3 / best
     ));
     if args.reference {
-        gan::engine::fast::set_reference(true);
         let (its, over, best, cpu) = train_rate(&data_dir, &args, true)?;
-        gan::engine::fast::set_reference(false);
         r.reference_cpu_secs_per_iter = cpu;
         r.reference_it_per_s = Some(its);
         r.reference_overhead_pct = Some(over);
@@ -214,16 +211,14 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
         ));
     }
     if !args.train_only {
-        let (sps, secs) = sample_rate(&spec)?;
+        let (sps, secs) = sample_rate(&spec, EnginePath::Fast)?;
         r.samples_per_s = Some(sps);
         r.secs_10k_samples = Some(secs);
         say(format!(
             "sampling: {sps:.0} samples/s at batch 1,000; 10,000 samples in {secs:.3} s"
         ));
         if args.reference {
-            gan::engine::fast::set_reference(true);
-            let (sps, _) = sample_rate(&spec)?;
-            gan::engine::fast::set_reference(false);
+            let (sps, _) = sample_rate(&spec, EnginePath::Reference)?;
             r.reference_samples_per_s = Some(sps);
             say(format!("sampling, dfdx reference path: {sps:.0} samples/s"));
         }
@@ -262,6 +257,11 @@ fn train_rate(
         ..Default::default()
     };
     let mut s = Session::new(config, Arc::new(NullSink))?;
+    s.host.set_engine_path(if reference {
+        EnginePath::Reference
+    } else {
+        EnginePath::Fast
+    });
     let run = |s: &mut Session, text: &str| {
         s.eval(text)
             .map(|_| ())
@@ -332,8 +332,9 @@ fn cpu_secs() -> Option<f64> {
 
 /// Samples/s of G at batch 1,000 (the best of five rounds of 10 batches) and the time of the
 /// 10,000 samples of the best round.
-fn sample_rate(spec: &GanSpec) -> anyhow::Result<(f64, f64)> {
-    let gan = gan::engine::Gan::try_new(spec.clone(), 7)?;
+fn sample_rate(spec: &GanSpec, path: EnginePath) -> anyhow::Result<(f64, f64)> {
+    let mut gan = gan::engine::Gan::try_new(spec.clone(), 7)?;
+    gan.path = path;
     let z: Vec<Vec<f32>> = (0..10u64)
         .map(|i| {
             let mut rng = gan::engine::rng::stream(7, gan::engine::rng::Purpose::Sample, i);

@@ -14,13 +14,14 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::device;
-use super::layer::Masks;
+use super::layers::Masks;
 use super::loss::softmax_cross_entropy;
 use super::network::{Network, Role};
 use super::optim::{OptimizerSpec, OptimizerState};
 use super::rng::{stream, Purpose};
 use super::schedule::Schedule;
 use super::spec::{LayerSpec, StackSpec};
+use super::EnginePath;
 
 /// Everything that decides the trained weights (with the training data); its JSON is hashed
 /// into the cache manifest, so changing any field retrains.
@@ -153,7 +154,9 @@ impl Classifier {
         for chunk in x.chunks(EVAL_CHUNK * d) {
             // (rows, d) → (rows, out)
             let t = device().tensor_from_vec(chunk.to_vec(), (chunk.len() / d, d));
-            out.extend(net.eval(t).as_vec());
+            // An evaluation tool, not the GAN under study: it always takes the fast forward
+            // (the GAN's engine path does not apply to it).
+            out.extend(EnginePath::Fast.eval(net, t).as_vec());
         }
         out
     }

@@ -7,7 +7,7 @@ use super::network::{Network, Role};
 use super::optim::OptimizerState;
 use super::rng::{stream, Purpose};
 use super::spec::{GanShapeError, GanSpec};
-use super::{device, Dev, Mat};
+use super::{device, Dev, EnginePath, Mat};
 
 /// Generator, discriminator and everything needed to continue training them.
 #[derive(Debug)]
@@ -31,6 +31,9 @@ pub struct Gan {
     /// Metrics of the current (incomplete) epoch so far.
     pub epoch_acc: MetricsAccumulator,
     pub dev: Dev,
+    /// Which implementation trains and evaluates it (not part of its state: a checkpoint does not
+    /// record it, and either path continues a run).
+    pub path: EnginePath,
 }
 
 impl Gan {
@@ -66,6 +69,7 @@ impl Gan {
             marginals_applied: false,
             epoch_acc: MetricsAccumulator::default(),
             dev,
+            path: EnginePath::default(),
         })
     }
 
@@ -78,10 +82,20 @@ impl Gan {
     }
 
     /// G(z) in evaluation mode for rows of noise `z` (`n × noise_dim`), as `n × data_dim` values.
+    /// Panics when `z` is not whole rows; [`Gan::try_generate`] returns the error instead.
     pub fn generate(&self, z: &[f32]) -> Vec<f32> {
-        let n = z.len() / self.noise_dim();
+        self.try_generate(z).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Gan::generate`], or an error naming the expected and the given sizes.
+    pub fn try_generate(&self, z: &[f32]) -> Result<Vec<f32>, InputError> {
+        let n = InputError::rows("generate", "noise", z.len(), self.noise_dim())?;
+        if n == 0 {
+            // no rows: nothing to run (dfdx's ops refuse an empty batch)
+            return Ok(Vec::new());
+        }
         let z: Mat = self.dev.tensor_from_vec(z.to_vec(), (n, self.noise_dim()));
-        self.g.eval(z).as_vec()
+        Ok(self.path.eval(&self.g, z).as_vec())
     }
 
     /// `n` fresh samples (a new noise draw each call).
@@ -107,25 +121,48 @@ impl Gan {
     }
 
     /// D(x) as probabilities (evaluation mode: no dropout) for rows `x` (`n × data_dim`).
+    /// Panics when `x` is not whole rows; [`Gan::try_discriminate`] returns the error instead.
     pub fn discriminate(&self, x: &[f32]) -> Vec<f32> {
-        self.d_logits(x)
-            .into_iter()
-            .map(|l| super::loss::sigmoid(l as f64) as f32)
-            .collect()
+        self.try_discriminate(x).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// D's logits in evaluation mode.
+    /// [`Gan::discriminate`], or an error naming the expected and the given sizes.
+    pub fn try_discriminate(&self, x: &[f32]) -> Result<Vec<f32>, InputError> {
+        let logits = self.try_d_logits(x).map_err(|e| e.from("discriminate"))?;
+        Ok(logits
+            .into_iter()
+            .map(|l| super::loss::sigmoid(l as f64) as f32)
+            .collect())
+    }
+
+    /// D's logits in evaluation mode. Panics when `x` is not whole rows; [`Gan::try_d_logits`]
+    /// returns the error instead.
     pub fn d_logits(&self, x: &[f32]) -> Vec<f32> {
-        let n = x.len() / self.data_dim();
+        self.try_d_logits(x).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Gan::d_logits`], or an error naming the expected and the given sizes.
+    pub fn try_d_logits(&self, x: &[f32]) -> Result<Vec<f32>, InputError> {
+        let n = InputError::rows("d_logits", "data", x.len(), self.data_dim())?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
         let x: Mat = self.dev.tensor_from_vec(x.to_vec(), (n, self.data_dim()));
-        self.d.eval(x).as_vec()
+        Ok(self.path.eval(&self.d, x).as_vec())
     }
 
     /// pylearn2's `init_sigmoid_bias_from_marginals`: G's output bias ← logit of each feature's
-    /// mean over `data` (`rows × data_dim`), means clipped to [1e-3, 1 − 1e-3].
+    /// mean over `data` (`rows × data_dim`), means clipped to [1e-3, 1 − 1e-3]. Panics when
+    /// `data` is not whole rows; [`Gan::try_init_g_bias_from_marginals`] returns the error instead.
     pub fn init_g_bias_from_marginals(&mut self, data: &[f32]) {
+        self.try_init_g_bias_from_marginals(data)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Gan::init_g_bias_from_marginals`], or an error naming the expected and the given sizes.
+    pub fn try_init_g_bias_from_marginals(&mut self, data: &[f32]) -> Result<(), InputError> {
         let dim = self.data_dim();
-        let rows = data.len() / dim;
+        let rows = InputError::rows("init_g_bias_from_marginals", "data", data.len(), dim)?;
         let mut mean = vec![0f64; dim];
         for r in data.chunks_exact(dim) {
             for (m, &v) in mean.iter_mut().zip(r) {
@@ -145,5 +182,47 @@ impl Gan {
             }
         }
         self.marginals_applied = true;
+        Ok(())
+    }
+}
+
+/// Rows handed to a [`Gan`] method that are not whole rows of the size it takes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{method}: {what} must be whole rows of {width} values (a multiple of {width}), got {got} values"
+)]
+pub struct InputError {
+    pub method: &'static str,
+    /// What the rows are (`"noise"`, `"data"`).
+    pub what: &'static str,
+    /// Values per row expected.
+    pub width: usize,
+    /// Values given.
+    pub got: usize,
+}
+
+impl InputError {
+    /// The number of rows of `width` in `got` values, or the error.
+    fn rows(
+        method: &'static str,
+        what: &'static str,
+        got: usize,
+        width: usize,
+    ) -> Result<usize, Self> {
+        if width > 0 && got.is_multiple_of(width) {
+            Ok(got / width)
+        } else {
+            Err(InputError {
+                method,
+                what,
+                width,
+                got,
+            })
+        }
+    }
+
+    /// The same error reported for the public method `method` that called the failing one.
+    fn from(self, method: &'static str) -> Self {
+        InputError { method, ..self }
     }
 }

@@ -5,28 +5,23 @@
 //! - [`StackSpec`] with runtime sizes (what scripts build), shape-checked by [`Network::try_build`];
 //! - [`typed`] layers with compile-time sizes (a mismatch is a compile error) that lower to the same
 //!   [`Network`], so one training step serves both.
+//!
+//! Each layer kind is one file under [`layers`] (its spec, its dfdx forward, its fast forward and
+//! backward). Two paths run the same game: dfdx's autograd (the reference) and [`fast`] (its
+//! optimisation); an [`EnginePath`] value on the [`Gan`] picks one.
 
+pub mod classifier;
+/// The fast CPU path (absent from CUDA builds, which run the reference path).
 #[cfg(not(feature = "cuda"))]
 pub mod fast;
-/// CUDA builds train on dfdx alone: the fast CPU path is absent, its switch stays so callers build.
-#[cfg(feature = "cuda")]
-pub mod fast {
-    /// The CPU GEMM wrapper serves evaluation (Parzen) in every build.
-    #[path = "gemm.rs"]
-    pub mod gemm;
-    pub fn set_reference(_on: bool) {}
-    pub fn enabled() -> bool {
-        false
-    }
-}
-pub mod classifier;
 pub mod gan;
-pub mod layer;
+pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod network;
 pub mod noise;
 pub mod optim;
+pub mod path;
 pub mod perf;
 pub mod rng;
 pub mod schedule;
@@ -36,12 +31,13 @@ pub mod theory;
 pub mod trainer;
 pub mod typed;
 
-pub use gan::Gan;
+pub use gan::{Gan, InputError};
 pub use loss::GanLoss;
 pub use metrics::{EpochMetrics, StepMetrics};
 pub use network::{Network, Role};
 pub use noise::Noise;
 pub use optim::{OptimizerSpec, OptimizerState};
+pub use path::EnginePath;
 pub use schedule::Schedule;
 pub use spec::{GanSpec, LayerSpec, ShapeError, StackSpec, UpdateScheme};
 pub use trainer::{Control, FitObserver, FitSpec, Trainer};

@@ -4,7 +4,9 @@ use dfdx::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::layer::{Layer, Masks};
+use super::layers::affine::Affine;
+use super::layers::{Layer, LayerTape, Masks, Shape};
+pub use super::layers::{Param, ParamRef};
 use super::spec::{ShapeError, StackSpec};
 use super::{Dev, Mat, Vector};
 
@@ -26,12 +28,6 @@ impl Role {
     }
 }
 
-/// A parameter tensor, for optimizers and checkpoints.
-pub enum Param<'a> {
-    Matrix(&'a mut Mat),
-    Vector(&'a mut Vector),
-}
-
 /// A parameter's name (`"<layer index>.w"` / `".b"`), shape and values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NamedValues {
@@ -40,12 +36,14 @@ pub struct NamedValues {
     pub values: Vec<f32>,
 }
 
-/// A built network.
+/// A built network: its layers in order (each kind behind [`Layer`]). It knows nothing of the
+/// engine's paths: the reference forward is here, the fast path mirrors the layers
+/// ([`Layer::mirror`]), and [`super::EnginePath::eval`] picks between them.
 #[derive(Clone, Debug)]
 pub struct Network {
     pub spec: StackSpec,
     pub role: Role,
-    pub layers: Vec<Layer>,
+    pub layers: Vec<Box<dyn Layer>>,
 }
 
 impl Network {
@@ -60,7 +58,8 @@ impl Network {
         let mut input = spec.input;
         let mut layers = Vec::with_capacity(spec.layers.len());
         for (l, out) in spec.layers.iter().zip(widths) {
-            layers.push(Layer::build(l, input, role.default_irange(), dev, rng));
+            let shape = Shape::Flat(input);
+            layers.push(l.kind().build(shape, role.default_irange(), dev, rng));
             input = out;
         }
         Ok(Network {
@@ -80,25 +79,15 @@ impl Network {
             .expect("a built network has a valid spec")
     }
 
-    /// `(B, input) → (B, output)`.
-    pub fn forward<T: Tape<f32, Dev>>(&self, x: Mat<T>, masks: &mut Masks) -> Mat<T> {
+    /// `(B, input) → (B, output)` on dfdx's ops (the reference path; with a tape, autograd
+    /// gives its backward).
+    pub fn forward<T: LayerTape>(&self, x: Mat<T>, masks: &mut Masks) -> Mat<T> {
         debug_assert_eq!(x.shape().1, self.input_dim());
         let mut h = x;
         for l in &self.layers {
-            h = l.forward(h, masks);
+            h = T::run(l.as_ref(), h, masks);
         }
         h
-    }
-
-    /// Forward in evaluation mode (no dropout, no tape): on the fast path when it is in use (see
-    /// [`super::fast`]), else through dfdx ([`Network::eval_reference`]). The two agree up to float
-    /// rounding (their GEMMs sum in different orders).
-    pub fn eval(&self, x: Mat) -> Mat {
-        #[cfg(not(feature = "cuda"))]
-        if super::fast::enabled() {
-            return super::fast::eval(self, &x);
-        }
-        self.eval_reference(x)
     }
 
     /// Forward in evaluation mode through dfdx's ops.
@@ -106,13 +95,23 @@ impl Network {
         self.forward(x, &mut Masks::Off)
     }
 
+    /// Every parameter with its name (`"<layer index>.<name>"`), in a fixed order, read-only.
+    pub fn params(&self) -> Vec<(String, ParamRef<'_>)> {
+        let mut out = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            for (name, p) in l.params() {
+                out.push((format!("{i}.{name}"), p));
+            }
+        }
+        out
+    }
+
     /// Every parameter with its name, in a fixed order.
     pub fn params_mut(&mut self) -> Vec<(String, Param<'_>)> {
         let mut out = Vec::new();
         for (i, l) in self.layers.iter_mut().enumerate() {
-            if let Layer::Affine { w, b, .. } = l {
-                out.push((format!("{i}.w"), Param::Matrix(w)));
-                out.push((format!("{i}.b"), Param::Vector(b)));
+            for (name, p) in l.params_mut() {
+                out.push((format!("{i}.{name}"), p));
             }
         }
         out
@@ -167,13 +166,15 @@ impl Network {
 
     /// The bias of the last affine layer (G's output layer), if any.
     pub fn last_bias_mut(&mut self) -> Option<&mut Vector> {
-        self.layers.iter_mut().rev().find_map(|l| match l {
-            Layer::Affine {
-                b,
-                maxout_pieces: None,
-                ..
-            } => Some(b),
-            _ => None,
+        self.layers.iter_mut().rev().find_map(|l| {
+            match l.as_any_mut().downcast_mut::<Affine>()? {
+                Affine {
+                    b,
+                    maxout_pieces: None,
+                    ..
+                } => Some(b),
+                _ => None,
+            }
         })
     }
 
@@ -207,7 +208,7 @@ mod tests {
         let mean = ex[0].values.iter().map(|&v| v as f64).sum::<f64>() / ex[0].values.len() as f64;
         assert!(mean.abs() < 5e-5);
         assert!(ex[1].values.iter().all(|&v| v == 0.0), "biases start at 0");
-        let y = d.eval(dev.zeros_like(&(3, 784)));
+        let y = d.eval_reference(dev.zeros_like(&(3, 784)));
         assert_eq!(y.shape(), &(3, 1));
     }
 

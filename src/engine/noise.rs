@@ -40,7 +40,7 @@ impl Noise {
         } else {
             Err(format!(
                 "noise_scale ({what}) must be a finite number > 0 and ≤ {MAX_NOISE_SCALE:e}, got {}",
-                super::spec::shown(x)
+                super::layers::shown(x)
             ))
         }
     }

@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::layers::activation::Activation;
+use super::layers::affine::AffineKind;
+use super::layers::dropout::DropoutKind;
+pub use super::layers::{check_irange, shown, MAX_IRANGE};
+use super::layers::{LayerKind, Shape};
 use super::loss::GanLoss;
 use super::noise::Noise;
 
@@ -35,93 +40,42 @@ pub enum LayerSpec {
 }
 
 impl LayerSpec {
-    /// The name used in scripts and error messages.
-    pub fn name(&self) -> String {
-        match self {
-            LayerSpec::Dense { units, .. } => format!("dense({units})"),
-            LayerSpec::Maxout { units, pieces, .. } => format!("maxout({units}, {pieces})"),
-            LayerSpec::Relu => "relu()".into(),
-            LayerSpec::LeakyRelu { slope } => format!("leaky_relu({slope})"),
-            LayerSpec::Sigmoid => "sigmoid()".into(),
-            LayerSpec::Tanh => "tanh()".into(),
-            LayerSpec::Dropout { keep } => format!("dropout({keep})"),
-        }
-    }
-
-    /// Output width for an input of width `input`, or why the layer cannot be built.
-    pub fn output_size(&self, input: usize) -> Result<usize, String> {
-        let check_irange = |irange: &Option<f64>| irange.map_or(Ok(()), check_irange);
-        match self {
-            LayerSpec::Dense { units, irange } => {
-                check_irange(irange)?;
-                if *units == 0 {
-                    return Err("a dense layer needs at least 1 unit, got 0".into());
-                }
-                Ok(*units)
-            }
+    /// The kind behind this spec (its rules, its build): the registry of [`super::layers`].
+    pub fn kind(&self) -> Box<dyn LayerKind> {
+        match *self {
+            LayerSpec::Dense { units, irange } => Box::new(AffineKind::dense(units, irange)),
             LayerSpec::Maxout {
                 units,
                 pieces,
                 irange,
-            } => {
-                check_irange(irange)?;
-                if *units == 0 || *pieces == 0 {
-                    return Err(format!(
-                        "maxout needs units ≥ 1 and pieces ≥ 1, got units {units}, pieces {pieces}"
-                    ));
-                }
-                units
-                    .checked_mul(*pieces)
-                    .ok_or_else(|| format!("maxout size {units} × {pieces} overflows"))?;
-                Ok(*units)
-            }
-            LayerSpec::LeakyRelu { slope } if !slope.is_finite() => {
-                Err(format!("leaky_relu slope must be finite, got {slope}"))
-            }
-            LayerSpec::Dropout { keep } if !(*keep > 0.0 && *keep <= 1.0) => Err(format!(
-                "dropout takes the keep probability, which must be in (0, 1], got {keep}"
-            )),
-            _ => Ok(input),
+            } => Box::new(AffineKind::maxout(units, pieces, irange)),
+            LayerSpec::Relu => Box::new(Activation::Relu),
+            LayerSpec::LeakyRelu { slope } => Box::new(Activation::LeakyRelu(slope)),
+            LayerSpec::Sigmoid => Box::new(Activation::Sigmoid),
+            LayerSpec::Tanh => Box::new(Activation::Tanh),
+            LayerSpec::Dropout { keep } => Box::new(DropoutKind { keep }),
         }
+    }
+
+    /// The name used in scripts and error messages.
+    pub fn name(&self) -> String {
+        self.kind().name()
+    }
+
+    /// Output width for an input of width `input`, or why the layer cannot be built.
+    pub fn output_size(&self, input: usize) -> Result<usize, String> {
+        let out = self.kind().output_shape(Shape::Flat(input))?;
+        out.len()
+            .ok_or_else(|| format!("output shape {out} has more values than fit in memory"))
     }
 
     /// Number of parameters this layer holds for an input of width `input`.
     /// Saturates at `usize::MAX` (a stack of absurd sizes must reach [`MAX_PARAMS`]'s check, not
     /// wrap around below it).
     pub fn param_count(&self, input: usize) -> usize {
-        let per_unit = input.saturating_add(1);
-        match self {
-            LayerSpec::Dense { units, .. } => per_unit.saturating_mul(*units),
-            LayerSpec::Maxout { units, pieces, .. } => {
-                per_unit.saturating_mul(*units).saturating_mul(*pieces)
-            }
-            _ => 0,
-        }
-    }
-}
-
-/// The largest initial weight range: weights are drawn as f32 from ±irange, and a range past
-/// f32's (1e300 became ±inf) cannot be sampled. No sensible init comes near it.
-pub const MAX_IRANGE: f64 = 1e6;
-
-/// A number as a message shows it: `1e300` rather than its 301 digits.
-pub fn shown(x: f64) -> String {
-    if x.is_finite() && x.abs() >= 1e15 {
-        format!("{x:e}")
-    } else {
-        x.to_string()
-    }
-}
-
-/// Checks a layer's initial weight range (0: all weights start at 0).
-pub fn check_irange(r: f64) -> Result<(), String> {
-    if r.is_finite() && (0.0..=MAX_IRANGE).contains(&r) {
-        Ok(())
-    } else {
-        Err(format!(
-            "irange must be a finite number in [0, {MAX_IRANGE:e}], got {}",
-            shown(r)
-        ))
+        self.kind()
+            .param_count(Shape::Flat(input))
+            .unwrap_or(usize::MAX)
     }
 }
 

@@ -3,13 +3,15 @@
 use dfdx::prelude::*;
 
 use super::gan::Gan;
-use super::layer::Masks;
+use rand_chacha::ChaCha8Rng;
+
+use super::layers::{LayerTape, Masks};
 use super::loss::mean_sigmoid;
 use super::metrics::StepMetrics;
 use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
 use super::spec::UpdateScheme;
-use super::Mat;
+use super::{Dev, EnginePath, Mat};
 
 /// The optimizers of one fit.
 pub struct Optimizers<'a> {
@@ -17,9 +19,10 @@ pub struct Optimizers<'a> {
     pub g: &'a OptimizerSpec,
 }
 
-/// What the training step keeps from one iteration to the next within an epoch: on CPU builds,
-/// the fast path's parameter mirrors and buffers ([`super::fast::Workspace`]). Make it when the
-/// iterations start; it is only valid while the GAN changes through [`train_step_rows`] alone.
+/// What the training step keeps from one iteration to the next within an epoch: the path it runs
+/// on (the GAN's [`super::EnginePath`] when it was made) and, on the fast path, its parameter
+/// mirrors and buffers ([`super::fast::Workspace`]). Make it when the iterations start; it is only
+/// valid while the GAN changes through [`train_step_rows`] alone.
 pub struct StepWorkspace {
     #[cfg(not(feature = "cuda"))]
     fast: Option<super::fast::Workspace>,
@@ -31,15 +34,16 @@ impl StepWorkspace {
         let _ = gan;
         StepWorkspace {
             #[cfg(not(feature = "cuda"))]
-            fast: super::fast::enabled().then(|| super::fast::Workspace::new(gan)),
+            fast: (gan.path.effective() == EnginePath::Fast)
+                .then(|| super::fast::Workspace::new(gan)),
         }
     }
 }
 
 /// Runs one iteration on `real`: the iteration's real batches one after another, `batch` rows of
 /// `data_dim` values each (one batch for the simultaneous scheme, `k` for the alternating one),
-/// and advances `gan.step`. The fast path runs unless the dfdx reference path was chosen (see
-/// [`super::fast::set_reference`]); both give the same results up to float rounding.
+/// and advances `gan.step`, on the path the workspace was made for (see [`super::EnginePath`]);
+/// both give the same results up to float rounding.
 pub fn train_step_rows(
     gan: &mut Gan,
     ws: &mut StepWorkspace,
@@ -89,153 +93,175 @@ pub fn train_step(gan: &mut Gan, real: &[Mat], opts: &Optimizers, epoch: u64) ->
 }
 
 /// The iteration on dfdx's autograd: the engine's original step, kept as the reference the fast
-/// path is tested against (and run instead of it with `GAN_ENGINE=reference`).
+/// path is tested against (and run instead of it on [`EnginePath::Reference`]). All randomness of
+/// the iteration comes from one stream keyed by the step, drawn in the order the passes run.
 pub fn train_step_reference(
     gan: &mut Gan,
     real: &[Mat],
     opts: &Optimizers,
     epoch: u64,
 ) -> StepMetrics {
-    // All randomness of this iteration comes from one stream keyed by the step.
     let mut rng = stream(gan.seed, Purpose::Step, gan.step);
-    let loss = gan.spec.loss;
-    let noise = gan.spec.noise;
-    let mut m = StepMetrics::default();
-    match gan.spec.scheme {
-        UpdateScheme::Simultaneous => {
-            let real = real[0].clone();
-            let b = real.shape().0;
-            let z = noise.sample(&gan.dev, b, &mut rng);
-            let mut g_masks = Vec::new();
-            let fake_t = gan.g.forward(
-                z.leaky_traced(),
-                &mut Masks::Draw {
-                    rng: &mut rng,
-                    record: &mut g_masks,
-                },
-            );
-            // Keep G's tape aside: D's update must not reach G, G's must come from the same D pass.
-            let (fake, g_tape) = fake_t.split_tape();
-
-            let (mut real_masks, mut fake_masks) = (Vec::new(), Vec::new());
-            let lr_ = gan.d.forward(
-                real.leaky_traced(),
-                &mut Masks::Draw {
-                    rng: &mut rng,
-                    record: &mut real_masks,
-                },
-            );
-            let lf_ = gan.d.forward(
-                fake.clone().leaky_traced(),
-                &mut Masks::Draw {
-                    rng: &mut rng,
-                    record: &mut fake_masks,
-                },
-            );
-            m.d_real = mean_sigmoid(&lr_.as_vec());
-            m.d_fake = mean_sigmoid(&lf_.as_vec());
-            let d_loss = loss.d_loss(lr_, lf_);
-            m.d_loss = d_loss.array() as f64;
-            let mut d_grads = d_loss.backward();
-
-            // The same D pass over G(z) (same masks, same weights), now carrying G's tape.
-            let lf2 = gan.d.forward(
-                fake.put_tape(g_tape),
-                &mut Masks::Replay {
-                    masks: &fake_masks,
-                    next: 0,
-                },
-            );
-            let g_loss = loss.g_loss(lf2);
-            m.g_loss = g_loss.array() as f64;
-            let mut g_grads = g_loss.backward();
-
-            // Both updates from gradients taken before either was applied.
-            let (t_d, t_g) = (gan.d_state.t, gan.g_state.t);
-            let ad = gan
-                .d_state
-                .update(opts.d, &mut gan.d, &mut d_grads, t_d, epoch);
-            let ag = gan
-                .g_state
-                .update(opts.g, &mut gan.g, &mut g_grads, t_g, epoch);
-            m.lr_d = ad.lr;
-            m.lr_g = ag.lr;
-            m.momentum = ad.momentum;
-        }
+    let m = match gan.spec.scheme {
+        UpdateScheme::Simultaneous => simultaneous(gan, &real[0], &mut rng, opts, epoch),
         UpdateScheme::Alternating { k } => {
             assert_eq!(
                 real.len(),
                 k as usize,
                 "alternating scheme takes k real batches"
             );
-            let (mut dl, mut dr, mut df) = (0.0, 0.0, 0.0);
-            for real in real {
-                let b = real.shape().0;
-                let z = noise.sample(&gan.dev, b, &mut rng);
-                let mut rec = Vec::new();
-                let fake = gan.g.forward(
-                    z,
-                    &mut Masks::Draw {
-                        rng: &mut rng,
-                        record: &mut rec,
-                    },
-                );
-                let lr_ = gan.d.forward(
-                    real.clone().leaky_traced(),
-                    &mut Masks::Draw {
-                        rng: &mut rng,
-                        record: &mut rec,
-                    },
-                );
-                let lf_ = gan.d.forward(
-                    fake.leaky_traced(),
-                    &mut Masks::Draw {
-                        rng: &mut rng,
-                        record: &mut rec,
-                    },
-                );
-                dr += mean_sigmoid(&lr_.as_vec());
-                df += mean_sigmoid(&lf_.as_vec());
-                let d_loss = loss.d_loss(lr_, lf_);
-                dl += d_loss.array() as f64;
-                let mut grads = d_loss.backward();
-                let t = gan.d_state.t;
-                let a = gan.d_state.update(opts.d, &mut gan.d, &mut grads, t, epoch);
-                m.lr_d = a.lr;
-                m.momentum = a.momentum;
-            }
-            let k = real.len() as f64;
-            m.d_loss = dl / k;
-            m.d_real = dr / k;
-            m.d_fake = df / k;
-            // G step on fresh noise through the freshly updated D.
-            let b = real[0].shape().0;
-            let z = noise.sample(&gan.dev, b, &mut rng);
-            let mut rec = Vec::new();
-            let fake_t = gan.g.forward(
-                z.leaky_traced(),
-                &mut Masks::Draw {
-                    rng: &mut rng,
-                    record: &mut rec,
-                },
-            );
-            let lf = gan.d.forward(
-                fake_t,
-                &mut Masks::Draw {
-                    rng: &mut rng,
-                    record: &mut rec,
-                },
-            );
-            let g_loss = loss.g_loss(lf);
-            m.g_loss = g_loss.array() as f64;
-            let mut grads = g_loss.backward();
-            let t = gan.g_state.t;
-            m.lr_g = gan
-                .g_state
-                .update(opts.g, &mut gan.g, &mut grads, t, epoch)
-                .lr;
+            alternating(gan, real, &mut rng, opts, epoch)
         }
-    }
+    };
     gan.step += 1;
+    m
+}
+
+/// D's half of an iteration: D over `real`, then over `fake` (training mode: dropout masks drawn
+/// from `rng` in that order), D's loss and its gradients. The fake pass's masks go to
+/// `fake_masks`, so that pass can be replayed.
+pub(crate) struct DPass {
+    pub d_real: f64,
+    pub d_fake: f64,
+    pub d_loss: f64,
+    pub grads: Gradients<f32, Dev>,
+}
+
+pub(crate) fn d_pass(
+    gan: &Gan,
+    real: Mat,
+    fake: Mat,
+    rng: &mut ChaCha8Rng,
+    fake_masks: &mut Vec<Mat>,
+) -> DPass {
+    let mut real_masks = Vec::new();
+    let lr_ = gan.d.forward(
+        real.leaky_traced(),
+        &mut Masks::Draw {
+            rng,
+            record: &mut real_masks,
+        },
+    );
+    let lf_ = gan.d.forward(
+        fake.leaky_traced(),
+        &mut Masks::Draw {
+            rng,
+            record: fake_masks,
+        },
+    );
+    let (d_real, d_fake) = (mean_sigmoid(&lr_.as_vec()), mean_sigmoid(&lf_.as_vec()));
+    let d_loss = gan.spec.loss.d_loss(lr_, lf_);
+    DPass {
+        d_real,
+        d_fake,
+        d_loss: d_loss.array() as f64,
+        grads: d_loss.backward(),
+    }
+}
+
+/// G(z) on fresh noise for `b` rows in training mode, its masks drawn from `rng`.
+fn generate<T: LayerTape>(
+    gan: &Gan,
+    b: usize,
+    rng: &mut ChaCha8Rng,
+    trace: impl FnOnce(Mat) -> Mat<T>,
+) -> Mat<T> {
+    let z = gan.spec.noise.sample(&gan.dev, b, rng);
+    gan.g.forward(
+        trace(z),
+        &mut Masks::Draw {
+            rng,
+            record: &mut Vec::new(),
+        },
+    )
+}
+
+/// The paper's simultaneous scheme: one pass of D over real and G(z), and both updates from
+/// gradients taken before either is applied.
+fn simultaneous(
+    gan: &mut Gan,
+    real: &Mat,
+    rng: &mut ChaCha8Rng,
+    opts: &Optimizers,
+    epoch: u64,
+) -> StepMetrics {
+    let b = real.shape().0;
+    let fake_t = generate(gan, b, rng, |z| z.leaky_traced());
+    // Keep G's tape aside: D's update must not reach G, G's must come from the same D pass.
+    let (fake, g_tape) = fake_t.split_tape();
+    let mut fake_masks = Vec::new();
+    let mut d = d_pass(gan, real.clone(), fake.clone(), rng, &mut fake_masks);
+    // The same D pass over G(z) (same masks, same weights), now carrying G's tape.
+    let lf = gan.d.forward(
+        fake.put_tape(g_tape),
+        &mut Masks::Replay {
+            masks: &fake_masks,
+            next: 0,
+        },
+    );
+    let g_loss = gan.spec.loss.g_loss(lf);
+    let g_loss_value = g_loss.array() as f64;
+    let mut g_grads = g_loss.backward();
+    let (t_d, t_g) = (gan.d_state.t, gan.g_state.t);
+    let ad = gan
+        .d_state
+        .update(opts.d, &mut gan.d, &mut d.grads, t_d, epoch);
+    let ag = gan
+        .g_state
+        .update(opts.g, &mut gan.g, &mut g_grads, t_g, epoch);
+    StepMetrics {
+        d_loss: d.d_loss,
+        g_loss: g_loss_value,
+        d_real: d.d_real,
+        d_fake: d.d_fake,
+        lr_d: ad.lr,
+        lr_g: ag.lr,
+        momentum: ad.momentum,
+    }
+}
+
+/// The k-step scheme (the paper's Algorithm 1): k updates of D, each on its own real batch and
+/// fresh G(z), then one update of G on fresh noise through the updated D.
+fn alternating(
+    gan: &mut Gan,
+    real: &[Mat],
+    rng: &mut ChaCha8Rng,
+    opts: &Optimizers,
+    epoch: u64,
+) -> StepMetrics {
+    let mut m = StepMetrics::default();
+    for batch in real {
+        let fake = generate(gan, batch.shape().0, rng, |z| z);
+        let mut d = d_pass(gan, batch.clone(), fake, rng, &mut Vec::new());
+        m.d_loss += d.d_loss;
+        m.d_real += d.d_real;
+        m.d_fake += d.d_fake;
+        let t = gan.d_state.t;
+        let a = gan
+            .d_state
+            .update(opts.d, &mut gan.d, &mut d.grads, t, epoch);
+        m.lr_d = a.lr;
+        m.momentum = a.momentum;
+    }
+    let k = real.len() as f64;
+    m.d_loss /= k;
+    m.d_real /= k;
+    m.d_fake /= k;
+    let fake_t = generate(gan, real[0].shape().0, rng, |z| z.leaky_traced());
+    let lf = gan.d.forward(
+        fake_t,
+        &mut Masks::Draw {
+            rng,
+            record: &mut Vec::new(),
+        },
+    );
+    let g_loss = gan.spec.loss.g_loss(lf);
+    m.g_loss = g_loss.array() as f64;
+    let mut grads = g_loss.backward();
+    let t = gan.g_state.t;
+    m.lr_g = gan
+        .g_state
+        .update(opts.g, &mut gan.g, &mut grads, t, epoch)
+        .lr;
     m
 }

@@ -7,12 +7,13 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::gan::Gan;
-use super::layer::{Layer, Masks};
+use super::layers::{Masks, ParamRef};
 use super::loss::{mean_sigmoid, softplus, GanLoss};
 use super::network::Network;
 use super::noise::Noise;
 use super::optim::{OptimizerSpec, OptimizerState};
 use super::rng::{stream, Purpose};
+use super::step::d_pass;
 use super::Mat;
 
 /// What [`train_d`] did.
@@ -33,11 +34,9 @@ fn d_state_key(gan: &Gan) -> u64 {
     let mut h = Sha256::new();
     h.update(gan.seed.to_le_bytes());
     h.update(gan.step.to_le_bytes());
-    for l in &gan.d.layers {
-        if let Layer::Affine { w, b, .. } = l {
-            for v in w.as_vec().into_iter().chain(b.as_vec()) {
-                h.update(v.to_bits().to_le_bytes());
-            }
+    for (_, p) in gan.d.params() {
+        for v in p.values() {
+            h.update(v.to_bits().to_le_bytes());
         }
     }
     let d = h.finalize();
@@ -78,7 +77,6 @@ pub fn train_d(
     );
     opt.check().map_err(|e| anyhow::anyhow!("opt: {e}"))?;
     let key = d_state_key(gan);
-    let loss = gan.spec.loss;
     let noise = gan.spec.noise;
     let mut report = DTrainReport::default();
     let mut buf = vec![0f32; batch * dim];
@@ -93,34 +91,18 @@ pub fn train_d(
         }
         let real: Mat = gan.dev.tensor_from_vec(buf.clone(), (batch, dim));
         let z = noise.sample(&gan.dev, batch, &mut rng);
-        let fake = gan.g.eval(z);
-        let mut rec = Vec::new();
-        let lr_ = gan.d.forward(
-            real.leaky_traced(),
-            &mut Masks::Draw {
-                rng: &mut rng,
-                record: &mut rec,
-            },
-        );
-        let lf_ = gan.d.forward(
-            fake.leaky_traced(),
-            &mut Masks::Draw {
-                rng: &mut rng,
-                record: &mut rec,
-            },
-        );
-        report.d_real.push(mean_sigmoid(&lr_.as_vec()));
-        report.d_fake.push(mean_sigmoid(&lf_.as_vec()));
-        let d_loss = loss.d_loss(lr_, lf_);
-        let l = d_loss.array() as f64;
+        let fake = gan.path.eval(&gan.g, z);
+        let mut d = d_pass(gan, real, fake, &mut rng, &mut Vec::new());
+        report.d_real.push(d.d_real);
+        report.d_fake.push(d.d_fake);
+        let l = d.d_loss;
         anyhow::ensure!(
             l.is_finite(),
             "D's training diverged at step {} of {steps}: d_loss = {l}",
             i + 1
         );
         report.d_loss.push(l);
-        let mut grads = d_loss.backward();
-        state.update(opt, &mut gan.d, &mut grads, i, 1);
+        state.update(opt, &mut gan.d, &mut d.grads, i, 1);
         report.steps += 1;
     }
     Ok(report)
@@ -258,15 +240,12 @@ pub fn g_grad_norm(gan: &Gan, loss: GanLoss, z: &[f32]) -> (f64, f64) {
 
 fn param_grad_norm(net: &Network, grads: &mut Gradients<f32, super::Dev>) -> f64 {
     let mut sq = 0.0f64;
-    for l in &net.layers {
-        if let Layer::Affine { w, b, .. } = l {
-            for g in [
-                grads.get_or_alloc_mut(w).expect("gradient").to_vec(),
-                grads.get_or_alloc_mut(b).expect("gradient").to_vec(),
-            ] {
-                sq += g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
-            }
-        }
+    for (_, p) in net.params() {
+        let g = match p {
+            ParamRef::Matrix(w) => grads.get_or_alloc_mut(w).expect("gradient").to_vec(),
+            ParamRef::Vector(b) => grads.get_or_alloc_mut(b).expect("gradient").to_vec(),
+        };
+        sq += g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
     }
     sq.sqrt()
 }

@@ -146,7 +146,7 @@ impl Trainer {
     ) -> anyhow::Result<(Option<EpochMetrics>, Control)> {
         let rows = data.len() / dim;
         if gan.spec.init_g_bias_from_marginals && !gan.marginals_applied {
-            gan.init_g_bias_from_marginals(data);
+            gan.try_init_g_bias_from_marginals(data)?;
         }
         let epoch = gan.epoch + 1;
         let per_iter = Self::batches_per_iteration(gan);
@@ -267,8 +267,8 @@ pub fn check_rows_held(rows: usize, per_row: u128) -> anyhow::Result<()> {
 pub fn non_finite_param(gan: &Gan) -> Option<String> {
     for (who, net) in [("G", &gan.g), ("D", &gan.d)] {
         for (i, layer) in net.layers.iter().enumerate() {
-            if let super::layer::Layer::Affine { w, b, .. } = layer {
-                for (name, values) in [("w", w.as_vec()), ("b", b.as_vec())] {
+            {
+                for (name, values) in layer.params().iter().map(|(n, p)| (n, p.values())) {
                     let nan = values.iter().filter(|v| v.is_nan()).count();
                     let inf = values.iter().filter(|v| v.is_infinite()).count();
                     if nan + inf > 0 {

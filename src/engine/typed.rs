@@ -249,7 +249,7 @@ impl<Z: ConstDim, X: ConstDim> TypedGan<Z, X> {
     /// G(z) for a typed batch `(B, Z) → (B, X)`.
     pub fn generate(&self, z: Tensor<(usize, Z), f32, Dev>) -> Tensor<(usize, X), f32, Dev> {
         let z: Mat = z.realize::<(usize, usize)>();
-        self.gan.g.eval(z).realize::<(usize, X)>()
+        self.gan.path.eval(&self.gan.g, z).realize::<(usize, X)>()
     }
 
     /// D's probability for a typed batch `(B, X) → (B, 1)`.
@@ -258,7 +258,11 @@ impl<Z: ConstDim, X: ConstDim> TypedGan<Z, X> {
         x: Tensor<(usize, X), f32, Dev>,
     ) -> Tensor<(usize, Const<1>), f32, Dev> {
         let x: Mat = x.realize::<(usize, usize)>();
-        self.gan.d.eval(x).sigmoid().realize::<(usize, Const<1>)>()
+        self.gan
+            .path
+            .eval(&self.gan.d, x)
+            .sigmoid()
+            .realize::<(usize, Const<1>)>()
     }
 }
 

@@ -114,7 +114,9 @@ pub fn load_into(
     history: &mut Vec<EpochMetrics>,
     path: &Path,
 ) -> Result<Manifest> {
-    let (loaded, m) = Checkpoint::load(path)?;
+    let (mut loaded, m) = Checkpoint::load(path)?;
+    // The engine path is the session's choice, not the checkpoint's.
+    loaded.path = gan.path;
     if let Some(what) = spec_difference(&gan.spec, &m.gan_spec) {
         bail!(
             "{} does not fit the recipe's GAN `{name}`: {what}. The recipe changed since the checkpoint was saved; \

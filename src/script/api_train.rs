@@ -363,7 +363,8 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
     let params = spec.g.param_count() as u128 + spec.d.param_count() as u128;
     // weights, their gradients and an optimizer's two moments, as f32
     super::budget::reserve(params * 16, "gan()")?;
-    let gan = Gan::try_new(spec, h.seed()).or_else(|e| shape_error(e, &g, &d))?;
+    let mut gan = Gan::try_new(spec, h.seed()).or_else(|e| shape_error(e, &g, &d))?;
+    gan.path = h.engine_path();
     let name = h
         .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
         .or_else(err)?;

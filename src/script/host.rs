@@ -69,6 +69,8 @@ pub struct Host {
     module_root: Mutex<Option<PathBuf>>,
     /// The text being evaluated (a recipe or cell), so positions recorded now can be shown later.
     source: Mutex<Arc<Source>>,
+    /// The engine path the GANs this host makes train and evaluate on (set by the session).
+    engine_path: Mutex<crate::engine::EnginePath>,
 }
 
 impl Host {
@@ -101,6 +103,7 @@ impl Host {
                 name: String::new(),
                 text: String::new(),
             })),
+            engine_path: Mutex::default(),
         }))
     }
 
@@ -239,6 +242,15 @@ impl Host {
 
     pub fn seed(&self) -> u64 {
         *self.seed.lock().unwrap()
+    }
+
+    /// The engine path for the GANs made from now on.
+    pub fn engine_path(&self) -> crate::engine::EnginePath {
+        *self.engine_path.lock().unwrap()
+    }
+
+    pub fn set_engine_path(&self, path: crate::engine::EnginePath) {
+        *self.engine_path.lock().unwrap() = path;
     }
 
     /// `seed(n)` in a script; ignored (with a notice) when `--seed` fixed it.

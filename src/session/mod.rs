@@ -33,6 +33,7 @@ pub struct Session {
 impl Session {
     pub fn new(config: HostConfig, sink: Arc<dyn Sink>) -> anyhow::Result<Self> {
         let host = Host::new(config, sink)?;
+        host.set_engine_path(engine_path_from_env());
         let engine = script::build_engine(&host);
         Ok(Session {
             host,
@@ -109,6 +110,13 @@ impl Session {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+}
+
+/// The engine path a user chose for this process: `GAN_ENGINE=reference` selects dfdx's autograd
+/// (the engine's reference), anything else the fast path. Read here, once per session, and handed
+/// down as a value; the engine itself never reads the environment.
+pub fn engine_path_from_env() -> crate::engine::EnginePath {
+    crate::engine::EnginePath::from_setting(std::env::var("GAN_ENGINE").ok().as_deref())
 }
 
 /// Reads a recipe, refusing non-UTF-8 text with the byte offset of the first bad byte.

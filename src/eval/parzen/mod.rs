@@ -17,7 +17,7 @@
 //! * Squared distances come from one f32 GEMM per block of query rows,
 //!   `‖x − μ‖² = ‖x − c‖² + a_j − 2 x·μ'ᵀ` (clamped at 0) with c the sample
 //!   mean, `μ' = μ − c` and `a_j = ‖μ'_j‖² + 2 c·μ'_j`, on the engine's row-major
-//!   GEMM ([`crate::engine::fast::gemm`]: the `gemm` crate's AVX-512/AVX2 kernels on
+//!   GEMM ([`crate::linalg::gemm`]: the `gemm` crate's AVX-512/AVX2 kernels on
 //!   rayon's threads, writing straight into the distance block). Centring the samples shrinks the f32
 //!   products and so the cancellation error of the expansion; the queries are
 //!   left uncentred so their zeros survive, and columns that are zero in every

@@ -9,7 +9,7 @@ use super::kernel::{block_kernel, worker_threads};
 use super::{
     argmax_sigma, check_matrix, check_sigmas, score_sigmas, ParzenTiming, DEFAULT_BLOCK_BYTES,
 };
-use crate::engine::fast::gemm::{self, MatRef};
+use crate::linalg::gemm::{self, MatRef};
 use crate::stats::log_normaliser;
 
 /// A Parzen window fitted on a fixed set of samples, reusable across query sets.

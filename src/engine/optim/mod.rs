@@ -5,8 +5,7 @@ use dfdx::optim::{AdamConfig, Momentum, SgdConfig, WeightDecay};
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[cfg(not(feature = "cuda"))]
-use super::fast::kernels;
+pub mod kernels;
 use super::network::{NamedValues, Network, Param};
 use super::schedule::Schedule;
 use super::Dev;
@@ -457,7 +456,7 @@ mod tests {
             // gradient of g·w w.r.t. w is g
             let x = dev.tensor_from_vec(vec![g as f32], (1, 1)).leaky_traced();
             let mut grads = net
-                .forward(x, &mut crate::engine::layer::Masks::Off)
+                .forward(x, &mut crate::engine::layers::Masks::Off)
                 .sum()
                 .backward();
             state.update(&opt, &mut net, &mut grads, step as u64, 1);
