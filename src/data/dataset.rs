@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 pub use super::pixel_range::PixelRange;
+use super::pixel_range::{global_contrast_normalize, unit_to_symmetric, Gcn};
 
 /// Shape of one image row: rows of an image dataset are `channels * height * width` values in
 /// CHW order (channel-major: all of channel 0, then channel 1, …), as CIFAR-10's binary files
@@ -255,6 +256,41 @@ impl Dataset {
             counts[l as usize] += 1;
         }
         Some(counts)
+    }
+}
+
+/// Rescaling after loading: the pixel range, and global contrast normalisation.
+impl Dataset {
+    /// A copy of this `[0, 1]` image dataset with its values in `range`. Refused for flat data
+    /// (no pixel meaning) and for data already moved out of `[0, 1]`.
+    pub fn try_with_range(&self, range: PixelRange) -> Result<Dataset> {
+        let Some(shape) = self.image else {
+            bail!(
+                "dataset {}: a pixel range applies to image data only",
+                self.name
+            );
+        };
+        ensure!(
+            shape.range == PixelRange::Unit || shape.range == range,
+            "dataset {}: values are already {}; a range is chosen once, when loading",
+            self.name,
+            shape.range
+        );
+        let mut out = self.clone();
+        if shape.range != range {
+            unit_to_symmetric(&mut out.x);
+            out.image = Some(shape.with_range(range));
+        }
+        Ok(out)
+    }
+
+    /// A copy with every row globally contrast-normalised (see [`global_contrast_normalize`]);
+    /// images are then drawn as [`PixelRange::Contrast`].
+    pub fn try_gcn(&self, p: &Gcn) -> Result<Dataset> {
+        let mut out = self.clone();
+        global_contrast_normalize(&mut out.x, self.dim, p)?;
+        out.image = self.image.map(|s| s.with_range(PixelRange::Contrast));
+        Ok(out)
     }
 }
 

@@ -5,7 +5,6 @@
 //! train on pylearn2's global contrast normalisation ([`global_contrast_normalize`]). The range
 //! travels with the image shape so that sample grids map values back to the right bytes.
 
-use super::dataset::Dataset;
 use anyhow::{bail, ensure, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -150,42 +149,9 @@ pub fn global_contrast_normalize(x: &mut [f32], dim: usize, p: &Gcn) -> Result<(
     Ok(())
 }
 
-impl Dataset {
-    /// A copy of this `[0, 1]` image dataset with its values in `range`. Refused for flat data
-    /// (no pixel meaning) and for data already moved out of `[0, 1]`.
-    pub fn try_with_range(&self, range: PixelRange) -> Result<Dataset> {
-        let Some(shape) = self.image else {
-            bail!(
-                "dataset {}: a pixel range applies to image data only",
-                self.name
-            );
-        };
-        ensure!(
-            shape.range == PixelRange::Unit || shape.range == range,
-            "dataset {}: values are already {}; a range is chosen once, when loading",
-            self.name,
-            shape.range
-        );
-        let mut out = self.clone();
-        if shape.range != range {
-            unit_to_symmetric(&mut out.x);
-            out.image = Some(shape.with_range(range));
-        }
-        Ok(out)
-    }
-
-    /// A copy with every row globally contrast-normalised (see [`global_contrast_normalize`]);
-    /// images are then drawn as [`PixelRange::Contrast`].
-    pub fn try_gcn(&self, p: &Gcn) -> Result<Dataset> {
-        let mut out = self.clone();
-        global_contrast_normalize(&mut out.x, self.dim, p)?;
-        out.image = self.image.map(|s| s.with_range(PixelRange::Contrast));
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::dataset::Dataset;
     use super::*;
 
     #[test]

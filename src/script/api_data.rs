@@ -61,7 +61,6 @@ fn handle(r: anyhow::Result<Dataset>) -> RhaiResult<DataHandle> {
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_type_with_name::<DataHandle>("Dataset");
-    super::api_data_sets::register(engine, host);
     let h = host.clone();
     engine.register_fn("gaussian_1d", move |mean: FLOAT, std: FLOAT| {
         handle(data::try_gaussian_1d(mean, std, 10_000, toy_seed(&h, 1)))

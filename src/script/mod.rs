@@ -109,6 +109,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
     });
     api_stack::register(&mut engine, host);
     api_data::register(&mut engine, host);
+    api_data_sets::register(&mut engine, host);
     api_train::register(&mut engine, host);
     train_loop::register(&mut engine, host);
     api_output::register(&mut engine, host);
