@@ -20,6 +20,7 @@ pub mod fast {
     }
 }
 pub mod classifier;
+pub mod ops;
 pub mod gan;
 pub mod layer;
 pub mod loss;
