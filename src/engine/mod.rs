@@ -20,13 +20,13 @@ pub mod fast {
     }
 }
 pub mod classifier;
-pub mod ops;
 pub mod gan;
 pub mod layer;
 pub mod loss;
 pub mod metrics;
 pub mod network;
 pub mod noise;
+pub mod ops;
 pub mod optim;
 pub mod perf;
 pub mod rng;

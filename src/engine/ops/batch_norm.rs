@@ -32,7 +32,12 @@ pub struct BatchNormCache {
 
 impl BatchNorm {
     pub fn new(channels: usize, spatial: usize) -> Self {
-        BatchNorm { channels, spatial, eps: 1e-5, momentum: 0.1 }
+        BatchNorm {
+            channels,
+            spatial,
+            eps: 1e-5,
+            momentum: 0.1,
+        }
     }
 
     fn width(&self) -> usize {
@@ -73,11 +78,18 @@ impl BatchNorm {
             )));
         }
         self.check(n, x.len(), gamma, beta, y.len());
-        assert!(running_mean.len() == self.channels && running_var.len() == self.channels, "batch_norm running statistics");
+        assert!(
+            running_mean.len() == self.channels && running_var.len() == self.channels,
+            "batch_norm running statistics"
+        );
         let stats = self.per_channel(|c| {
             let sum: f64 = self.planes(n, c, x).flatten().map(|&v| v as f64).sum();
             let mean = sum / m as f64;
-            let sq: f64 = self.planes(n, c, x).flatten().map(|&v| (v as f64 - mean).powi(2)).sum();
+            let sq: f64 = self
+                .planes(n, c, x)
+                .flatten()
+                .map(|&v| (v as f64 - mean).powi(2))
+                .sum();
             (mean, sq / m as f64)
         });
         cache.mean.clear();
@@ -85,7 +97,9 @@ impl BatchNorm {
         let mom = self.momentum as f64;
         for (c, &(mean, var)) in stats.iter().enumerate() {
             cache.mean.push(mean as f32);
-            cache.inv_std.push((1.0 / (var + self.eps as f64).sqrt()) as f32);
+            cache
+                .inv_std
+                .push((1.0 / (var + self.eps as f64).sqrt()) as f32);
             let unbiased = var * m as f64 / (m - 1) as f64;
             running_mean[c] = ((1.0 - mom) * running_mean[c] as f64 + mom * mean) as f32;
             running_var[c] = ((1.0 - mom) * running_var[c] as f64 + mom * unbiased) as f32;
@@ -111,12 +125,27 @@ impl BatchNorm {
     }
 
     fn eval_inv_std(&self, running_var: &[f32]) -> Vec<f32> {
-        assert_eq!(running_var.len(), self.channels, "batch_norm running variance");
-        running_var.iter().map(|&v| 1.0 / (v + self.eps).sqrt()).collect()
+        assert_eq!(
+            running_var.len(),
+            self.channels,
+            "batch_norm running variance"
+        );
+        running_var
+            .iter()
+            .map(|&v| 1.0 / (v + self.eps).sqrt())
+            .collect()
     }
 
     /// `y = (x − mean)·inv_std·γ + β`, one example per task.
-    fn apply(&self, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], inv_std: &[f32], y: &mut [f32]) {
+    fn apply(
+        &self,
+        x: &[f32],
+        gamma: &[f32],
+        beta: &[f32],
+        mean: &[f32],
+        inv_std: &[f32],
+        y: &mut [f32],
+    ) {
         let (s, w) = (self.spatial, self.width());
         y.par_chunks_mut(w).enumerate().for_each(|(b, row)| {
             let xr = &x[b * w..][..w];
@@ -154,7 +183,11 @@ impl BatchNorm {
                     let (mg, mb) = (dgamma[c] / m, dbeta[c] / m);
                     let scale = gamma[c] * is;
                     let span = c * s..(c + 1) * s;
-                    for ((o, &v), &g) in row[span.clone()].iter_mut().zip(&xr[span.clone()]).zip(&gr[span]) {
+                    for ((o, &v), &g) in row[span.clone()]
+                        .iter_mut()
+                        .zip(&xr[span.clone()])
+                        .zip(&gr[span])
+                    {
                         *o = scale * (g - mb - (v - mu) * is * mg);
                     }
                 }
@@ -193,7 +226,16 @@ impl BatchNorm {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn param_grads(&self, n: usize, x: &[f32], dy: &[f32], mean: &[f32], inv_std: &[f32], dgamma: &mut [f32], dbeta: &mut [f32]) {
+    fn param_grads(
+        &self,
+        n: usize,
+        x: &[f32],
+        dy: &[f32],
+        mean: &[f32],
+        inv_std: &[f32],
+        dgamma: &mut [f32],
+        dbeta: &mut [f32],
+    ) {
         self.check(n, x.len(), dgamma, dbeta, dy.len());
         let sums = self.per_channel(|c| {
             let (mut sg, mut sgx) = (0f64, 0f64);
@@ -212,7 +254,13 @@ impl BatchNorm {
     }
 
     fn check(&self, n: usize, x_len: usize, gamma: &[f32], beta: &[f32], y_len: usize) {
-        assert!(x_len == n * self.width() && y_len == x_len, "batch_norm buffers");
-        assert!(gamma.len() == self.channels && beta.len() == self.channels, "batch_norm parameters");
+        assert!(
+            x_len == n * self.width() && y_len == x_len,
+            "batch_norm buffers"
+        );
+        assert!(
+            gamma.len() == self.channels && beta.len() == self.channels,
+            "batch_norm parameters"
+        );
     }
 }

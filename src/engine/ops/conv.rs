@@ -81,7 +81,13 @@ impl Conv2d {
         let cols = ConvWork::sized(&mut work.cols, k * p);
         im2col(&self.geom, n, x, cols);
         let t = ConvWork::sized(&mut work.t, self.out_c * p);
-        matmul(t, p, MatRef::new(w, self.out_c, k), MatRef::new(cols, k, p), None);
+        matmul(
+            t,
+            p,
+            MatRef::new(w, self.out_c, k),
+            MatRef::new(cols, k, p),
+            None,
+        );
         let plane = self.geom.positions();
         swap_outer(t, self.out_c, n, plane, b, y);
     }
@@ -102,18 +108,33 @@ impl Conv2d {
     ) {
         let (k, p) = (self.geom.k(), n * self.geom.positions());
         self.check(n, w, db.as_deref(), dy.len());
-        assert!(dw.len() == w.len() && work.cols.len() == k * p, "conv2d backward buffers");
+        assert!(
+            dw.len() == w.len() && work.cols.len() == k * p,
+            "conv2d backward buffers"
+        );
         let dt = ConvWork::sized(&mut work.t, self.out_c * p);
         swap_outer(dy, n, self.out_c, self.geom.positions(), None, dt);
         if let Some(db) = db {
             row_sums(dt, db);
         }
         let dt = &work.t[..];
-        matmul(dw, k, MatRef::new(dt, self.out_c, p), MatRef::new(&work.cols, k, p).t(), None);
+        matmul(
+            dw,
+            k,
+            MatRef::new(dt, self.out_c, p),
+            MatRef::new(&work.cols, k, p).t(),
+            None,
+        );
         if let Some(dx) = dx {
             assert_eq!(dx.len(), n * self.input().len(), "conv2d input gradient");
             let dcols = &mut work.cols[..];
-            matmul(dcols, p, MatRef::new(w, self.out_c, k).t(), MatRef::new(dt, self.out_c, p), None);
+            matmul(
+                dcols,
+                p,
+                MatRef::new(w, self.out_c, k).t(),
+                MatRef::new(dt, self.out_c, p),
+                None,
+            );
             col2im(&self.geom, n, dcols, None, dx);
         }
     }

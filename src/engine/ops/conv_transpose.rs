@@ -42,7 +42,11 @@ impl ConvTranspose2d {
             pad,
             output_padding,
         )?;
-        Ok(ConvTranspose2d { geom, in_c: input.c, bias })
+        Ok(ConvTranspose2d {
+            geom,
+            in_c: input.c,
+            bias,
+        })
     }
 
     pub fn input(&self) -> Image {
@@ -73,7 +77,13 @@ impl ConvTranspose2d {
         let xt = ConvWork::sized(&mut work.t, self.in_c * p);
         swap_outer(x, n, self.in_c, self.geom.positions(), None, xt);
         let cols = ConvWork::sized(&mut work.cols, k * p);
-        matmul(cols, p, MatRef::new(w, self.in_c, k).t(), MatRef::new(&work.t, self.in_c, p), None);
+        matmul(
+            cols,
+            p,
+            MatRef::new(w, self.in_c, k).t(),
+            MatRef::new(&work.t, self.in_c, p),
+            None,
+        );
         col2im(&self.geom, n, cols, b, y);
     }
 
@@ -92,7 +102,10 @@ impl ConvTranspose2d {
     ) {
         let (k, p) = (self.geom.k(), n * self.geom.positions());
         self.check(n, w, db.as_deref(), n * self.input().len(), dy.len());
-        assert!(dw.len() == w.len() && work.t.len() == self.in_c * p, "conv_transpose2d backward buffers");
+        assert!(
+            dw.len() == w.len() && work.t.len() == self.in_c * p,
+            "conv_transpose2d backward buffers"
+        );
         if let Some(db) = db {
             let out = self.output();
             db.iter_mut().for_each(|v| *v = 0.0);
@@ -106,10 +119,22 @@ impl ConvTranspose2d {
         }
         let cols = ConvWork::sized(&mut work.cols, k * p);
         im2col(&self.geom, n, dy, cols);
-        matmul(dw, k, MatRef::new(&work.t, self.in_c, p), MatRef::new(cols, k, p).t(), None);
+        matmul(
+            dw,
+            k,
+            MatRef::new(&work.t, self.in_c, p),
+            MatRef::new(cols, k, p).t(),
+            None,
+        );
         if let Some(dx) = dx {
             let dxt = &mut work.t[..];
-            matmul(dxt, p, MatRef::new(w, self.in_c, k), MatRef::new(cols, k, p), None);
+            matmul(
+                dxt,
+                p,
+                MatRef::new(w, self.in_c, k),
+                MatRef::new(cols, k, p),
+                None,
+            );
             swap_outer(dxt, self.in_c, n, self.geom.positions(), None, dx);
         }
     }

@@ -106,9 +106,15 @@ impl ConvGeom {
     ) -> Result<Self, ShapeError> {
         let img = img.try_nonempty(what)?;
         let mut axes = [None, None];
-        for (d, (size, name)) in [(img.h, "height"), (img.w, "width")].into_iter().enumerate() {
+        for (d, (size, name)) in [(img.h, "height"), (img.w, "width")]
+            .into_iter()
+            .enumerate()
+        {
             let (k, s, p) = (kernel[d], stride[d], pad[d]);
-            let shape = format!("kernel {}x{}, stride {}x{}, padding {}x{}", kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1]);
+            let shape = format!(
+                "kernel {}x{}, stride {}x{}, padding {}x{}",
+                kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1]
+            );
             if k == 0 || s == 0 {
                 return Err(ShapeError::stack(format!(
                     "{what}: {shape}: kernel and stride must be at least 1"
@@ -127,9 +133,19 @@ impl ConvGeom {
                     span % s
                 )));
             }
-            axes[d] = Some(Axis { size, k, stride: s, pad: p, out: span / s + 1 });
+            axes[d] = Some(Axis {
+                size,
+                k,
+                stride: s,
+                pad: p,
+                out: span / s + 1,
+            });
         }
-        Ok(ConvGeom { img, rows: axes[0].unwrap(), cols: axes[1].unwrap() })
+        Ok(ConvGeom {
+            img,
+            rows: axes[0].unwrap(),
+            cols: axes[1].unwrap(),
+        })
     }
 
     /// A transposed convolution from `h × w` window positions to the image it spreads them over:
@@ -148,10 +164,20 @@ impl ConvGeom {
         let input = input.try_nonempty(what)?;
         let shape = format!(
             "kernel {}x{}, stride {}x{}, padding {}x{}, output padding {}x{}",
-            kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1], output_padding[0], output_padding[1]
+            kernel[0],
+            kernel[1],
+            stride[0],
+            stride[1],
+            pad[0],
+            pad[1],
+            output_padding[0],
+            output_padding[1]
         );
         let mut axes = [None, None];
-        for (d, (n_in, name)) in [(input.h, "height"), (input.w, "width")].into_iter().enumerate() {
+        for (d, (n_in, name)) in [(input.h, "height"), (input.w, "width")]
+            .into_iter()
+            .enumerate()
+        {
             let (k, s, p, op) = (kernel[d], stride[d], pad[d], output_padding[d]);
             if k == 0 || s == 0 || out_c == 0 {
                 return Err(ShapeError::stack(format!(
@@ -169,9 +195,19 @@ impl ConvGeom {
                     "{what}: {shape} on input {input}: the padding {p} removes the whole {name} ({full} before padding)"
                 )));
             }
-            axes[d] = Some(Axis { size: full - 2 * p, k, stride: s, pad: p, out: n_in });
+            axes[d] = Some(Axis {
+                size: full - 2 * p,
+                k,
+                stride: s,
+                pad: p,
+                out: n_in,
+            });
         }
         let (rows, cols) = (axes[0].unwrap(), axes[1].unwrap());
-        Ok(ConvGeom { img: Image::new(out_c, rows.size, cols.size), rows, cols })
+        Ok(ConvGeom {
+            img: Image::new(out_c, rows.size, cols.size),
+            rows,
+            cols,
+        })
     }
 }

@@ -15,7 +15,10 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
     let (img, ry, rx) = (g.img, g.rows, g.cols);
     let s = g.positions();
     let p = n * s;
-    assert!(x.len() == n * img.len() && cols.len() == g.k() * p, "im2col buffers");
+    assert!(
+        x.len() == n * img.len() && cols.len() == g.k() * p,
+        "im2col buffers"
+    );
     if p == 0 {
         return;
     }
@@ -62,7 +65,10 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
     let (img, ry, rx) = (g.img, g.rows, g.cols);
     let s = g.positions();
     let p = n * s;
-    assert!(x.len() == n * img.len() && cols.len() == g.k() * p, "col2im buffers");
+    assert!(
+        x.len() == n * img.len() && cols.len() == g.k() * p,
+        "col2im buffers"
+    );
     if x.is_empty() {
         return;
     }
@@ -108,7 +114,10 @@ pub fn swap_outer(
     bias: Option<&[f32]>,
     dst: &mut [f32],
 ) {
-    assert!(src.len() == a * b * plane && dst.len() == src.len(), "swap_outer buffers");
+    assert!(
+        src.len() == a * b * plane && dst.len() == src.len(),
+        "swap_outer buffers"
+    );
     if dst.is_empty() {
         return;
     }
@@ -134,6 +143,9 @@ pub fn swap_outer(
 pub fn row_sums(d: &[f32], db: &mut [f32]) {
     let len = d.len() / db.len().max(1);
     db.par_iter_mut().enumerate().for_each(|(c, o)| {
-        *o = d[c * len..(c + 1) * len].iter().map(|&v| v as f64).sum::<f64>() as f32;
+        *o = d[c * len..(c + 1) * len]
+            .iter()
+            .map(|&v| v as f64)
+            .sum::<f64>() as f32;
     });
 }

@@ -29,7 +29,12 @@ pub struct MaxPool {
 }
 
 impl MaxPool {
-    pub fn try_new(input: Image, k: usize, stride: usize, rounding: PoolRounding) -> Result<Self, ShapeError> {
+    pub fn try_new(
+        input: Image,
+        k: usize,
+        stride: usize,
+        rounding: PoolRounding,
+    ) -> Result<Self, ShapeError> {
         let input = input.try_nonempty("max_pool")?;
         let what = format!("max_pool {k}x{k}, stride {stride}");
         if k == 0 || stride == 0 || stride > k {
@@ -38,7 +43,10 @@ impl MaxPool {
             )));
         }
         let mut out = [0; 2];
-        for (d, (size, name)) in [(input.h, "height"), (input.w, "width")].into_iter().enumerate() {
+        for (d, (size, name)) in [(input.h, "height"), (input.w, "width")]
+            .into_iter()
+            .enumerate()
+        {
             if k > size {
                 return Err(ShapeError::stack(format!(
                     "{what}: the window is larger than input {input} (its {name} is {size})"
@@ -55,7 +63,13 @@ impl MaxPool {
                 }
             };
         }
-        Ok(MaxPool { input, k, stride, out_h: out[0], out_w: out[1] })
+        Ok(MaxPool {
+            input,
+            k,
+            stride,
+            out_h: out[0],
+            out_w: out[1],
+        })
     }
 
     pub fn output(&self) -> Image {
@@ -66,7 +80,10 @@ impl MaxPool {
     /// maximum in row-major order, as PyTorch picks).
     pub fn forward(&self, n: usize, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
         let (inp, out) = (self.input, self.output());
-        assert!(x.len() == n * inp.len() && y.len() == n * out.len() && argmax.len() == y.len(), "max_pool buffers");
+        assert!(
+            x.len() == n * inp.len() && y.len() == n * out.len() && argmax.len() == y.len(),
+            "max_pool buffers"
+        );
         if y.is_empty() {
             return;
         }
@@ -98,17 +115,22 @@ impl MaxPool {
     /// in output order within the plane's one task.
     pub fn backward(&self, n: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
         let (inp, out) = (self.input, self.output());
-        assert!(dx.len() == n * inp.len() && dy.len() == n * out.len() && argmax.len() == dy.len(), "max_pool backward buffers");
+        assert!(
+            dx.len() == n * inp.len() && dy.len() == n * out.len() && argmax.len() == dy.len(),
+            "max_pool backward buffers"
+        );
         if dx.is_empty() {
             return;
         }
-        dx.par_chunks_mut(inp.plane()).enumerate().for_each(|(q, dp)| {
-            dp.fill(0.0);
-            let span = q * out.plane()..(q + 1) * out.plane();
-            for (&g, &a) in dy[span.clone()].iter().zip(&argmax[span]) {
-                dp[a as usize] += g;
-            }
-        });
+        dx.par_chunks_mut(inp.plane())
+            .enumerate()
+            .for_each(|(q, dp)| {
+                dp.fill(0.0);
+                let span = q * out.plane()..(q + 1) * out.plane();
+                for (&g, &a) in dy[span.clone()].iter().zip(&argmax[span]) {
+                    dp[a as usize] += g;
+                }
+            });
     }
 }
 
@@ -136,33 +158,43 @@ impl AvgPool {
 
     pub fn forward(&self, n: usize, x: &[f32], y: &mut [f32]) {
         let (inp, out, k) = (self.input, self.output(), self.k);
-        assert!(x.len() == n * inp.len() && y.len() == n * out.len(), "avg_pool buffers");
+        assert!(
+            x.len() == n * inp.len() && y.len() == n * out.len(),
+            "avg_pool buffers"
+        );
         let scale = 1.0 / (k * k) as f32;
-        y.par_chunks_mut(out.plane()).enumerate().for_each(|(q, yp)| {
-            let xp = &x[q * inp.plane()..][..inp.plane()];
-            for (oy, yr) in yp.chunks_exact_mut(out.w).enumerate() {
-                for (ox, o) in yr.iter_mut().enumerate() {
-                    let mut s = 0f32;
-                    for r in oy * k..(oy + 1) * k {
-                        s += xp[r * inp.w + ox * k..][..k].iter().sum::<f32>();
+        y.par_chunks_mut(out.plane())
+            .enumerate()
+            .for_each(|(q, yp)| {
+                let xp = &x[q * inp.plane()..][..inp.plane()];
+                for (oy, yr) in yp.chunks_exact_mut(out.w).enumerate() {
+                    for (ox, o) in yr.iter_mut().enumerate() {
+                        let mut s = 0f32;
+                        for r in oy * k..(oy + 1) * k {
+                            s += xp[r * inp.w + ox * k..][..k].iter().sum::<f32>();
+                        }
+                        *o = s * scale;
                     }
-                    *o = s * scale;
                 }
-            }
-        });
+            });
     }
 
     pub fn backward(&self, n: usize, dy: &[f32], dx: &mut [f32]) {
         let (inp, out, k) = (self.input, self.output(), self.k);
-        assert!(dx.len() == n * inp.len() && dy.len() == n * out.len(), "avg_pool backward buffers");
+        assert!(
+            dx.len() == n * inp.len() && dy.len() == n * out.len(),
+            "avg_pool backward buffers"
+        );
         let scale = 1.0 / (k * k) as f32;
-        dx.par_chunks_mut(inp.plane()).enumerate().for_each(|(q, dp)| {
-            let gp = &dy[q * out.plane()..][..out.plane()];
-            for (r, dr) in dp.chunks_exact_mut(inp.w).enumerate() {
-                for (c, d) in dr.iter_mut().enumerate() {
-                    *d = gp[(r / k) * out.w + c / k] * scale;
+        dx.par_chunks_mut(inp.plane())
+            .enumerate()
+            .for_each(|(q, dp)| {
+                let gp = &dy[q * out.plane()..][..out.plane()];
+                for (r, dr) in dp.chunks_exact_mut(inp.w).enumerate() {
+                    for (c, d) in dr.iter_mut().enumerate() {
+                        *d = gp[(r / k) * out.w + c / k] * scale;
+                    }
                 }
-            }
-        });
+            });
     }
 }

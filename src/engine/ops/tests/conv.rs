@@ -5,8 +5,24 @@ use super::naive::{self, ConvCase};
 use super::{assert_close, check_fd, dot, sample, values};
 use crate::engine::ops::{Conv2d, ConvTranspose2d, ConvWork, Image};
 
-fn case(n: usize, c: usize, h: usize, w: usize, out_c: usize, k: [usize; 2], stride: [usize; 2], pad: [usize; 2]) -> ConvCase {
-    ConvCase { n, input: Image::new(c, h, w), out_c, k, stride, pad }
+fn case(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    out_c: usize,
+    k: [usize; 2],
+    stride: [usize; 2],
+    pad: [usize; 2],
+) -> ConvCase {
+    ConvCase {
+        n,
+        input: Image::new(c, h, w),
+        out_c,
+        k,
+        stride,
+        pad,
+    }
 }
 
 /// Odd shapes: strides 1, 2, 3; padding 0..2; non-square images and kernels; one and several
@@ -44,7 +60,12 @@ fn conv2d_matches_the_direct_convolution() {
             let b = bias.then_some(&b[..]);
             let out = l.output();
             let want = naive::conv2d(cs, &x, &w, b, out.h, out.w);
-            assert_close(&format!("conv2d case {t} bias {bias}"), &run_conv(&l, cs.n, &x, &w, b), &want, 1e-4);
+            assert_close(
+                &format!("conv2d case {t} bias {bias}"),
+                &run_conv(&l, cs.n, &x, &w, b),
+                &want,
+                1e-4,
+            );
         }
     }
 }
@@ -65,9 +86,30 @@ fn conv2d_gradients_match_finite_differences() {
         l.backward(n, &r, &w, &mut work, &mut dw, Some(&mut db), Some(&mut dx));
         let what = format!("conv2d case {t}");
         let (w0, b0, x0) = (w.clone(), b.clone(), x.clone());
-        check_fd(&format!("{what} dx"), &mut x, &dx, sample(x0.len()), 1e-2, |x| dot(&r, &run_conv(&l, n, x, &w0, Some(&b0))));
-        check_fd(&format!("{what} dw"), &mut w, &dw, sample(w0.len()), 1e-2, |w| dot(&r, &run_conv(&l, n, &x0, w, Some(&b0))));
-        check_fd(&format!("{what} db"), &mut b, &db, sample(b0.len()), 1e-2, |b| dot(&r, &run_conv(&l, n, &x0, &w0, Some(b))));
+        check_fd(
+            &format!("{what} dx"),
+            &mut x,
+            &dx,
+            sample(x0.len()),
+            1e-2,
+            |x| dot(&r, &run_conv(&l, n, x, &w0, Some(&b0))),
+        );
+        check_fd(
+            &format!("{what} dw"),
+            &mut w,
+            &dw,
+            sample(w0.len()),
+            1e-2,
+            |w| dot(&r, &run_conv(&l, n, &x0, w, Some(&b0))),
+        );
+        check_fd(
+            &format!("{what} db"),
+            &mut b,
+            &db,
+            sample(b0.len()),
+            1e-2,
+            |b| dot(&r, &run_conv(&l, n, &x0, &w0, Some(b))),
+        );
         // a first layer skips the input gradient; the weight gradient is the same
         let (mut dw2, mut db2) = (vec![0.0; w.len()], vec![0.0; b.len()]);
         l.forward(n, &x0, &w0, Some(&b0), &mut y, &mut work);
@@ -88,7 +130,8 @@ fn transpose_cases() -> Vec<(ConvCase, [usize; 2])> {
 }
 
 fn build_t(cs: &ConvCase, op: [usize; 2], bias: bool) -> ConvTranspose2d {
-    ConvTranspose2d::try_new(cs.input, cs.out_c, cs.k, cs.stride, cs.pad, op, bias).expect("valid case")
+    ConvTranspose2d::try_new(cs.input, cs.out_c, cs.k, cs.stride, cs.pad, op, bias)
+        .expect("valid case")
 }
 
 fn run_t(l: &ConvTranspose2d, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f32> {
@@ -114,7 +157,12 @@ fn conv_transpose2d_matches_the_direct_scatter() {
             let b = values(cs.out_c, 130 + t as u64);
             let b = bias.then_some(&b[..]);
             let want = naive::conv_transpose2d(cs, &x, &w, b, out.h, out.w);
-            assert_close(&format!("conv_transpose2d case {t} bias {bias}"), &run_t(&l, cs.n, &x, &w, b), &want, 1e-4);
+            assert_close(
+                &format!("conv_transpose2d case {t} bias {bias}"),
+                &run_t(&l, cs.n, &x, &w, b),
+                &want,
+                1e-4,
+            );
         }
     }
 }
@@ -135,8 +183,29 @@ fn conv_transpose2d_gradients_match_finite_differences() {
         l.backward(n, &r, &w, &mut work, &mut dw, Some(&mut db), Some(&mut dx));
         let what = format!("conv_transpose2d case {t}");
         let (w0, b0, x0) = (w.clone(), b.clone(), x.clone());
-        check_fd(&format!("{what} dx"), &mut x, &dx, sample(x0.len()), 1e-2, |x| dot(&r, &run_t(&l, n, x, &w0, Some(&b0))));
-        check_fd(&format!("{what} dw"), &mut w, &dw, sample(w0.len()), 1e-2, |w| dot(&r, &run_t(&l, n, &x0, w, Some(&b0))));
-        check_fd(&format!("{what} db"), &mut b, &db, sample(b0.len()), 1e-2, |b| dot(&r, &run_t(&l, n, &x0, &w0, Some(b))));
+        check_fd(
+            &format!("{what} dx"),
+            &mut x,
+            &dx,
+            sample(x0.len()),
+            1e-2,
+            |x| dot(&r, &run_t(&l, n, x, &w0, Some(&b0))),
+        );
+        check_fd(
+            &format!("{what} dw"),
+            &mut w,
+            &dw,
+            sample(w0.len()),
+            1e-2,
+            |w| dot(&r, &run_t(&l, n, &x0, w, Some(&b0))),
+        );
+        check_fd(
+            &format!("{what} db"),
+            &mut b,
+            &db,
+            sample(b0.len()),
+            1e-2,
+            |b| dot(&r, &run_t(&l, n, &x0, &w0, Some(b))),
+        );
     }
 }

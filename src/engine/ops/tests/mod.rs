@@ -28,7 +28,9 @@ pub fn values(len: usize, seed: u64) -> Vec<f32> {
 /// gaps of 1/64 that a perturbation of 1e-3 cannot cross.
 pub fn distinct(len: usize, seed: u64) -> Vec<f32> {
     let mut g = ChaCha8Rng::seed_from_u64(seed);
-    let mut v: Vec<f32> = (0..len).map(|i| i as f32 / 64.0 - len as f32 / 128.0).collect();
+    let mut v: Vec<f32> = (0..len)
+        .map(|i| i as f32 / 64.0 - len as f32 / 128.0)
+        .collect();
     for i in (1..len).rev() {
         v.swap(i, g.gen_range(0..=i));
     }

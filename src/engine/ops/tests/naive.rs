@@ -13,7 +13,14 @@ pub struct ConvCase {
 }
 
 /// Direct convolution: `y[n,o,oy,ox] = b[o] + Σ_{c,i,j} w[o,c,i,j]·x[n,c,oy·s+i−p,ox·s+j−p]`.
-pub fn conv2d(cs: &ConvCase, x: &[f32], w: &[f32], b: Option<&[f32]>, oh: usize, ow: usize) -> Vec<f64> {
+pub fn conv2d(
+    cs: &ConvCase,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    oh: usize,
+    ow: usize,
+) -> Vec<f64> {
     let Image { c: ci, h, w: wd } = cs.input;
     let [kh, kw] = cs.k;
     let mut y = vec![0f64; cs.n * cs.out_c * oh * ow];
@@ -46,7 +53,14 @@ pub fn conv2d(cs: &ConvCase, x: &[f32], w: &[f32], b: Option<&[f32]>, oh: usize,
 
 /// Direct transposed convolution as a scatter: each input pixel adds `x·w[c,o,i,j]` at
 /// `(iy·s + i − p, ix·s + j − p)` of the `oh × ow` output, plus the bias.
-pub fn conv_transpose2d(cs: &ConvCase, x: &[f32], w: &[f32], b: Option<&[f32]>, oh: usize, ow: usize) -> Vec<f64> {
+pub fn conv_transpose2d(
+    cs: &ConvCase,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    oh: usize,
+    ow: usize,
+) -> Vec<f64> {
     let Image { c: ci, h, w: wd } = cs.input;
     let [kh, kw] = cs.k;
     let co = cs.out_c;
@@ -82,7 +96,15 @@ pub fn conv_transpose2d(cs: &ConvCase, x: &[f32], w: &[f32], b: Option<&[f32]>, 
 }
 
 /// Max over `k × k` windows at `stride`, clipped at the far edges, `oh × ow` of them.
-pub fn max_pool(n: usize, img: Image, x: &[f32], k: usize, stride: usize, oh: usize, ow: usize) -> Vec<f64> {
+pub fn max_pool(
+    n: usize,
+    img: Image,
+    x: &[f32],
+    k: usize,
+    stride: usize,
+    oh: usize,
+    ow: usize,
+) -> Vec<f64> {
     let mut y = Vec::new();
     for q in 0..n * img.c {
         for oy in 0..oh {
@@ -101,10 +123,21 @@ pub fn max_pool(n: usize, img: Image, x: &[f32], k: usize, stride: usize, oh: us
 }
 
 /// Batch-normalised `x` with batch statistics (biased variance) and those statistics.
-pub fn batch_norm(n: usize, c: usize, s: usize, x: &[f32], gamma: &[f32], beta: &[f32], eps: f64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+pub fn batch_norm(
+    n: usize,
+    c: usize,
+    s: usize,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (mut means, mut vars) = (vec![0f64; c], vec![0f64; c]);
     for ch in 0..c {
-        let vals: Vec<f64> = (0..n).flat_map(|b| (0..s).map(move |i| (b, i))).map(|(b, i)| x[(b * c + ch) * s + i] as f64).collect();
+        let vals: Vec<f64> = (0..n)
+            .flat_map(|b| (0..s).map(move |i| (b, i)))
+            .map(|(b, i)| x[(b * c + ch) * s + i] as f64)
+            .collect();
         let m = vals.iter().sum::<f64>() / vals.len() as f64;
         means[ch] = m;
         vars[ch] = vals.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / vals.len() as f64;
@@ -112,7 +145,8 @@ pub fn batch_norm(n: usize, c: usize, s: usize, x: &[f32], gamma: &[f32], beta: 
     let mut y = vec![0f64; x.len()];
     for (idx, v) in y.iter_mut().enumerate() {
         let ch = (idx / s) % c;
-        *v = (x[idx] as f64 - means[ch]) / (vars[ch] + eps).sqrt() * gamma[ch] as f64 + beta[ch] as f64;
+        *v = (x[idx] as f64 - means[ch]) / (vars[ch] + eps).sqrt() * gamma[ch] as f64
+            + beta[ch] as f64;
     }
     (y, means, vars)
 }

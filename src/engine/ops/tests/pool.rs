@@ -34,11 +34,20 @@ fn max_pool_matches_plain_loops_and_pylearn2_sizes() {
         let x = values(n * img.len(), 400 + t as u64);
         let (mut y, mut arg) = (vec![0.0; n * out.len()], vec![0u32; n * out.len()]);
         p.forward(n, &x, &mut y, &mut arg);
-        assert_close(&format!("max_pool case {t}"), &y, &naive::max_pool(n, img, &x, k, s, out.h, out.w), 0.0);
+        assert_close(
+            &format!("max_pool case {t}"),
+            &y,
+            &naive::max_pool(n, img, &x, k, s, out.h, out.w),
+            0.0,
+        );
     }
     let sizes: Vec<usize> = [(33, 4, 2), (15, 4, 2), (9, 2, 2)]
         .iter()
-        .map(|&(size, k, s)| MaxPool::try_new(Image::new(1, size, size), k, s, PoolRounding::Ceil).unwrap().out_h)
+        .map(|&(size, k, s)| {
+            MaxPool::try_new(Image::new(1, size, size), k, s, PoolRounding::Ceil)
+                .unwrap()
+                .out_h
+        })
         .collect();
     assert_eq!(sizes, [16, 7, 5]);
 }
@@ -59,13 +68,29 @@ fn max_pool_routes_gradients_to_the_argmax() {
         let mut dx = vec![f32::NAN; x.len()];
         p.backward(n, &r, &arg, &mut dx);
         let len = x.len();
-        check_fd(&format!("max_pool case {t}"), &mut x, &dx, sample(len).into_iter().chain(arg.iter().map(|&a| a as usize).take(20)), 1e-3, |x| dot(&r, &fwd(x).0));
+        check_fd(
+            &format!("max_pool case {t}"),
+            &mut x,
+            &dx,
+            sample(len)
+                .into_iter()
+                .chain(arg.iter().map(|&a| a as usize).take(20)),
+            1e-3,
+            |x| dot(&r, &fwd(x).0),
+        );
     }
 }
 
 #[test]
 fn avg_pool_and_upsample_match_plain_loops_and_finite_differences() {
-    for (t, &(n, img, k)) in [(2, Image::new(3, 4, 6), 2), (1, Image::new(1, 9, 3), 3), (3, Image::new(2, 5, 5), 1)].iter().enumerate() {
+    for (t, &(n, img, k)) in [
+        (2, Image::new(3, 4, 6), 2),
+        (1, Image::new(1, 9, 3), 3),
+        (3, Image::new(2, 5, 5), 1),
+    ]
+    .iter()
+    .enumerate()
+    {
         let p = AvgPool::try_new(img, k).unwrap();
         let out = p.output();
         let mut x = values(n * img.len(), 600 + t as u64);
@@ -88,13 +113,27 @@ fn avg_pool_and_upsample_match_plain_loops_and_finite_differences() {
         let mut dx = vec![f32::NAN; x.len()];
         p.backward(n, &r, &mut dx);
         let len = x.len();
-        check_fd(&format!("avg_pool case {t}"), &mut x, &dx, sample(len), 1e-2, |x| {
-            let mut y = vec![0.0; r.len()];
-            p.forward(n, x, &mut y);
-            dot(&r, &y)
-        });
+        check_fd(
+            &format!("avg_pool case {t}"),
+            &mut x,
+            &dx,
+            sample(len),
+            1e-2,
+            |x| {
+                let mut y = vec![0.0; r.len()];
+                p.forward(n, x, &mut y);
+                dot(&r, &y)
+            },
+        );
     }
-    for (t, &(n, img, s)) in [(2, Image::new(2, 3, 5), 2), (1, Image::new(1, 2, 2), 3), (2, Image::new(3, 4, 1), 1)].iter().enumerate() {
+    for (t, &(n, img, s)) in [
+        (2, Image::new(2, 3, 5), 2),
+        (1, Image::new(1, 2, 2), 3),
+        (2, Image::new(3, 4, 1), 1),
+    ]
+    .iter()
+    .enumerate()
+    {
         let u = Upsample::try_new(img, s).unwrap();
         let out = u.output();
         assert_eq!((out.c, out.h, out.w), (img.c, img.h * s, img.w * s));
@@ -112,17 +151,31 @@ fn avg_pool_and_upsample_match_plain_loops_and_finite_differences() {
         let mut dx = vec![f32::NAN; x.len()];
         u.backward(n, &r, &mut dx);
         let len = x.len();
-        check_fd(&format!("upsample case {t}"), &mut x, &dx, sample(len), 1e-2, |x| {
-            let mut y = vec![0.0; r.len()];
-            u.forward(n, x, &mut y);
-            dot(&r, &y)
-        });
+        check_fd(
+            &format!("upsample case {t}"),
+            &mut x,
+            &dx,
+            sample(len),
+            1e-2,
+            |x| {
+                let mut y = vec![0.0; r.len()];
+                u.forward(n, x, &mut y);
+                dot(&r, &y)
+            },
+        );
     }
 }
 
 #[test]
 fn channel_maxout_takes_the_max_of_consecutive_channels() {
-    for (t, &(n, img, pieces)) in [(2, Image::new(6, 3, 4), 2), (1, Image::new(5, 2, 2), 5), (3, Image::new(4, 1, 3), 1)].iter().enumerate() {
+    for (t, &(n, img, pieces)) in [
+        (2, Image::new(6, 3, 4), 2),
+        (1, Image::new(5, 2, 2), 5),
+        (3, Image::new(4, 1, 3), 1),
+    ]
+    .iter()
+    .enumerate()
+    {
         let m = ChannelMaxout::try_new(img, pieces).unwrap();
         let out = m.output();
         let mut x = distinct(n * img.len(), 800 + t as u64);
@@ -130,8 +183,14 @@ fn channel_maxout_takes_the_max_of_consecutive_channels() {
         m.forward(n, &x, &mut y);
         let want: Vec<f64> = (0..y.len())
             .map(|o| {
-                let (b, u, s) = (o / out.len(), (o % out.len()) / out.plane(), o % out.plane());
-                (0..pieces).map(|q| x[(b * img.c + u * pieces + q) * img.plane() + s] as f64).fold(f64::NEG_INFINITY, f64::max)
+                let (b, u, s) = (
+                    o / out.len(),
+                    (o % out.len()) / out.plane(),
+                    o % out.plane(),
+                );
+                (0..pieces)
+                    .map(|q| x[(b * img.c + u * pieces + q) * img.plane() + s] as f64)
+                    .fold(f64::NEG_INFINITY, f64::max)
             })
             .collect();
         assert_close(&format!("maxout case {t}"), &y, &want, 0.0);
@@ -139,10 +198,17 @@ fn channel_maxout_takes_the_max_of_consecutive_channels() {
         let mut dx = vec![f32::NAN; x.len()];
         m.backward(n, &x, &r, &mut dx);
         let len = x.len();
-        check_fd(&format!("maxout case {t}"), &mut x, &dx, sample(len), 1e-3, |x| {
-            let mut y = vec![0.0; r.len()];
-            m.forward(n, x, &mut y);
-            dot(&r, &y)
-        });
+        check_fd(
+            &format!("maxout case {t}"),
+            &mut x,
+            &dx,
+            sample(len),
+            1e-3,
+            |x| {
+                let mut y = vec![0.0; r.len()];
+                m.forward(n, x, &mut y);
+                dot(&r, &y)
+            },
+        );
     }
 }
