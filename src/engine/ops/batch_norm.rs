@@ -109,6 +109,7 @@ impl BatchNorm {
     }
 
     /// Evaluation forward: normalises with the running statistics.
+    #[allow(clippy::too_many_arguments)]
     pub fn forward_eval(
         &self,
         n: usize,

@@ -55,7 +55,7 @@ impl MaxPool {
             let span = size - k;
             out[d] = match rounding {
                 PoolRounding::Ceil => span.div_ceil(stride) + 1,
-                PoolRounding::Exact if span % stride == 0 => span / stride + 1,
+                PoolRounding::Exact if span.is_multiple_of(stride) => span / stride + 1,
                 PoolRounding::Exact => {
                     return Err(ShapeError::stack(format!(
                         "{what} does not tile input {input}: along the {name}, {size} − {k} = {span} is not a multiple of the stride {stride}"

@@ -5,6 +5,7 @@ use super::naive::{self, ConvCase};
 use super::{assert_close, check_fd, dot, sample, values};
 use crate::engine::ops::{Conv2d, ConvTranspose2d, ConvWork, Image};
 
+#[allow(clippy::too_many_arguments)]
 fn case(
     n: usize,
     c: usize,
