@@ -212,3 +212,23 @@ fn channel_maxout_takes_the_max_of_consecutive_channels() {
         );
     }
 }
+
+#[test]
+fn ties_route_to_the_first_maximum() {
+    // one plane of equal values: every window's gradient goes to its first (top-left) pixel
+    let img = Image::new(1, 4, 4);
+    let p = MaxPool::try_new(img, 2, 2, PoolRounding::Exact).unwrap();
+    let (mut y, mut arg) = (vec![0.0; 4], vec![0u32; 4]);
+    p.forward(1, &[0.5; 16], &mut y, &mut arg);
+    assert_eq!(arg, [0, 2, 8, 10]);
+    let mut dx = vec![f32::NAN; 16];
+    p.backward(1, &[1.0, 2.0, 3.0, 4.0], &arg, &mut dx);
+    let mut want = [0.0; 16];
+    (want[0], want[2], want[8], want[10]) = (1.0, 2.0, 3.0, 4.0);
+    assert_eq!(dx, want);
+    // channel maxout: the first of two equal pieces takes the gradient
+    let m = ChannelMaxout::try_new(Image::new(2, 1, 2), 2).unwrap();
+    let mut dx = vec![f32::NAN; 4];
+    m.backward(1, &[1.0, 3.0, 1.0, 2.0], &[5.0, 6.0], &mut dx);
+    assert_eq!(dx, [5.0, 6.0, 0.0, 0.0]);
+}
