@@ -71,54 +71,6 @@ fn conv2d_matches_the_direct_convolution() {
     }
 }
 
-#[test]
-fn conv2d_gradients_match_finite_differences() {
-    for (t, cs) in conv_cases().iter().enumerate() {
-        let l = build_conv(cs, true);
-        let n = cs.n;
-        let mut x = values(n * cs.input.len(), 40 + t as u64);
-        let mut w = values(l.weight_len(), 50 + t as u64);
-        let mut b = values(cs.out_c, 60 + t as u64);
-        let r = values(n * l.output().len(), 70 + t as u64);
-        let mut work = ConvWork::default();
-        let mut y = vec![0.0; r.len()];
-        l.forward(n, &x, &w, Some(&b), &mut y, &mut work);
-        let (mut dw, mut db, mut dx) = (vec![0.0; w.len()], vec![0.0; b.len()], vec![0.0; x.len()]);
-        l.backward(n, &r, &w, &mut work, &mut dw, Some(&mut db), Some(&mut dx));
-        let what = format!("conv2d case {t}");
-        let (w0, b0, x0) = (w.clone(), b.clone(), x.clone());
-        check_fd(
-            &format!("{what} dx"),
-            &mut x,
-            &dx,
-            sample(x0.len()),
-            1e-2,
-            |x| dot(&r, &run_conv(&l, n, x, &w0, Some(&b0))),
-        );
-        check_fd(
-            &format!("{what} dw"),
-            &mut w,
-            &dw,
-            sample(w0.len()),
-            1e-2,
-            |w| dot(&r, &run_conv(&l, n, &x0, w, Some(&b0))),
-        );
-        check_fd(
-            &format!("{what} db"),
-            &mut b,
-            &db,
-            sample(b0.len()),
-            1e-2,
-            |b| dot(&r, &run_conv(&l, n, &x0, &w0, Some(b))),
-        );
-        // a first layer skips the input gradient; the weight gradient is the same
-        let (mut dw2, mut db2) = (vec![0.0; w.len()], vec![0.0; b.len()]);
-        l.forward(n, &x0, &w0, Some(&b0), &mut y, &mut work);
-        l.backward(n, &r, &w0, &mut work, &mut dw2, Some(&mut db2), None);
-        assert_eq!((dw, db), (dw2, db2), "{what}: dw and db without dx");
-    }
-}
-
 /// (case, output padding) pairs; the case's `out_c` is the transposed convolution's output channels.
 fn transpose_cases() -> Vec<(ConvCase, [usize; 2])> {
     vec![
@@ -168,45 +120,182 @@ fn conv_transpose2d_matches_the_direct_scatter() {
     }
 }
 
+/// The two layers' shared interface, so that one gradient check serves both.
+trait XwbLayer {
+    fn lens(&self, n: usize) -> [usize; 4];
+    fn fwd(
+        &self,
+        n: usize,
+        x: &[f32],
+        w: &[f32],
+        b: Option<&[f32]>,
+        y: &mut [f32],
+        work: &mut ConvWork,
+    );
+    #[allow(clippy::too_many_arguments)]
+    fn bwd(
+        &self,
+        n: usize,
+        dy: &[f32],
+        w: &[f32],
+        work: &mut ConvWork,
+        dw: &mut [f32],
+        db: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+    );
+}
+
+impl XwbLayer for Conv2d {
+    /// x, w, b, y
+    fn lens(&self, n: usize) -> [usize; 4] {
+        [
+            n * self.input().len(),
+            self.weight_len(),
+            self.out_c,
+            n * self.output().len(),
+        ]
+    }
+    fn fwd(
+        &self,
+        n: usize,
+        x: &[f32],
+        w: &[f32],
+        b: Option<&[f32]>,
+        y: &mut [f32],
+        work: &mut ConvWork,
+    ) {
+        self.forward(n, x, w, b, y, work)
+    }
+    fn bwd(
+        &self,
+        n: usize,
+        dy: &[f32],
+        w: &[f32],
+        work: &mut ConvWork,
+        dw: &mut [f32],
+        db: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+    ) {
+        self.backward(n, dy, w, work, dw, db, dx)
+    }
+}
+
+impl XwbLayer for ConvTranspose2d {
+    fn lens(&self, n: usize) -> [usize; 4] {
+        [
+            n * self.input().len(),
+            self.weight_len(),
+            self.output().c,
+            n * self.output().len(),
+        ]
+    }
+    fn fwd(
+        &self,
+        n: usize,
+        x: &[f32],
+        w: &[f32],
+        b: Option<&[f32]>,
+        y: &mut [f32],
+        work: &mut ConvWork,
+    ) {
+        self.forward(n, x, w, b, y, work)
+    }
+    fn bwd(
+        &self,
+        n: usize,
+        dy: &[f32],
+        w: &[f32],
+        work: &mut ConvWork,
+        dw: &mut [f32],
+        db: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+    ) {
+        self.backward(n, dy, w, work, dw, db, dx)
+    }
+}
+
+/// dx, dw and db of `l` against finite differences of `Σ r ⊙ y`; then the same dw and db when the
+/// input gradient is skipped (a first layer).
+fn check_gradients(what: &str, l: &impl XwbLayer, n: usize, seed: u64) {
+    let [lx, lw, lb, ly] = l.lens(n);
+    let args = [values(lx, seed), values(lw, seed + 1), values(lb, seed + 2)];
+    let r = values(ly, seed + 3);
+    let run = |a: &[Vec<f32>; 3]| {
+        let mut y = vec![f32::NAN; ly];
+        l.fwd(
+            n,
+            &a[0],
+            &a[1],
+            Some(&a[2]),
+            &mut y,
+            &mut ConvWork::default(),
+        );
+        y
+    };
+    let mut work = ConvWork::default();
+    l.fwd(
+        n,
+        &args[0],
+        &args[1],
+        Some(&args[2]),
+        &mut vec![0.0; ly],
+        &mut work,
+    );
+    let mut grads = [vec![0.0; lx], vec![0.0; lw], vec![0.0; lb]];
+    let [dx, dw, db] = &mut grads;
+    l.bwd(n, &r, &args[1], &mut work, dw, Some(db), Some(dx));
+    for (i, name) in ["dx", "dw", "db"].into_iter().enumerate() {
+        let mut v = args[i].clone();
+        check_fd(
+            &format!("{what} {name}"),
+            &mut v,
+            &grads[i],
+            sample(args[i].len()),
+            1e-2,
+            |v| {
+                let mut a = args.clone();
+                a[i] = v.to_vec();
+                dot(&r, &run(&a))
+            },
+        );
+    }
+    let (mut dw2, mut db2) = (vec![0.0; lw], vec![0.0; lb]);
+    l.fwd(
+        n,
+        &args[0],
+        &args[1],
+        Some(&args[2]),
+        &mut vec![0.0; ly],
+        &mut work,
+    );
+    l.bwd(n, &r, &args[1], &mut work, &mut dw2, Some(&mut db2), None);
+    assert_eq!(
+        [&grads[1], &grads[2]],
+        [&dw2, &db2],
+        "{what}: dw and db without dx"
+    );
+}
+
+#[test]
+fn conv2d_gradients_match_finite_differences() {
+    for (t, cs) in conv_cases().iter().enumerate() {
+        check_gradients(
+            &format!("conv2d case {t}"),
+            &build_conv(cs, true),
+            cs.n,
+            40 + 10 * t as u64,
+        );
+    }
+}
+
 #[test]
 fn conv_transpose2d_gradients_match_finite_differences() {
     for (t, (cs, op)) in transpose_cases().iter().enumerate() {
-        let l = build_t(cs, *op, true);
-        let n = cs.n;
-        let mut x = values(n * cs.input.len(), 140 + t as u64);
-        let mut w = values(l.weight_len(), 150 + t as u64);
-        let mut b = values(cs.out_c, 160 + t as u64);
-        let r = values(n * l.output().len(), 170 + t as u64);
-        let mut work = ConvWork::default();
-        let mut y = vec![0.0; r.len()];
-        l.forward(n, &x, &w, Some(&b), &mut y, &mut work);
-        let (mut dw, mut db, mut dx) = (vec![0.0; w.len()], vec![0.0; b.len()], vec![0.0; x.len()]);
-        l.backward(n, &r, &w, &mut work, &mut dw, Some(&mut db), Some(&mut dx));
-        let what = format!("conv_transpose2d case {t}");
-        let (w0, b0, x0) = (w.clone(), b.clone(), x.clone());
-        check_fd(
-            &format!("{what} dx"),
-            &mut x,
-            &dx,
-            sample(x0.len()),
-            1e-2,
-            |x| dot(&r, &run_t(&l, n, x, &w0, Some(&b0))),
-        );
-        check_fd(
-            &format!("{what} dw"),
-            &mut w,
-            &dw,
-            sample(w0.len()),
-            1e-2,
-            |w| dot(&r, &run_t(&l, n, &x0, w, Some(&b0))),
-        );
-        check_fd(
-            &format!("{what} db"),
-            &mut b,
-            &db,
-            sample(b0.len()),
-            1e-2,
-            |b| dot(&r, &run_t(&l, n, &x0, &w0, Some(b))),
+        check_gradients(
+            &format!("conv_transpose2d case {t}"),
+            &build_t(cs, *op, true),
+            cs.n,
+            140 + 10 * t as u64,
         );
     }
 }

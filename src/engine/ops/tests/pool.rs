@@ -81,6 +81,27 @@ fn max_pool_routes_gradients_to_the_argmax() {
     }
 }
 
+/// `bwd(x, r, dx)` against finite differences of `Σ r ⊙ fwd(x)` (r random, `out_len` outputs).
+fn check_unary(
+    what: &str,
+    x: &mut [f32],
+    out_len: usize,
+    eps: f32,
+    seed: u64,
+    fwd: impl Fn(&[f32], &mut [f32]),
+    bwd: impl Fn(&[f32], &[f32], &mut [f32]),
+) {
+    let r = values(out_len, seed);
+    let mut dx = vec![f32::NAN; x.len()];
+    bwd(x, &r, &mut dx);
+    let at = sample(x.len());
+    check_fd(what, x, &dx, at, eps, |x| {
+        let mut y = vec![0.0; out_len];
+        fwd(x, &mut y);
+        dot(&r, &y)
+    });
+}
+
 #[test]
 fn avg_pool_and_upsample_match_plain_loops_and_finite_differences() {
     for (t, &(n, img, k)) in [
@@ -109,21 +130,14 @@ fn avg_pool_and_upsample_match_plain_loops_and_finite_differences() {
             })
             .collect();
         assert_close(&format!("avg_pool case {t}"), &y, &want, 1e-5);
-        let r = values(y.len(), 610 + t as u64);
-        let mut dx = vec![f32::NAN; x.len()];
-        p.backward(n, &r, &mut dx);
-        let len = x.len();
-        check_fd(
+        check_unary(
             &format!("avg_pool case {t}"),
             &mut x,
-            &dx,
-            sample(len),
+            y.len(),
             1e-2,
-            |x| {
-                let mut y = vec![0.0; r.len()];
-                p.forward(n, x, &mut y);
-                dot(&r, &y)
-            },
+            610 + t as u64,
+            |x, y| p.forward(n, x, y),
+            |_, dy, dx| p.backward(n, dy, dx),
         );
     }
     for (t, &(n, img, s)) in [
@@ -147,21 +161,14 @@ fn avg_pool_and_upsample_match_plain_loops_and_finite_differences() {
             })
             .collect();
         assert_close(&format!("upsample case {t}"), &y, &want, 0.0);
-        let r = values(y.len(), 710 + t as u64);
-        let mut dx = vec![f32::NAN; x.len()];
-        u.backward(n, &r, &mut dx);
-        let len = x.len();
-        check_fd(
+        check_unary(
             &format!("upsample case {t}"),
             &mut x,
-            &dx,
-            sample(len),
+            y.len(),
             1e-2,
-            |x| {
-                let mut y = vec![0.0; r.len()];
-                u.forward(n, x, &mut y);
-                dot(&r, &y)
-            },
+            710 + t as u64,
+            |x, y| u.forward(n, x, y),
+            |_, dy, dx| u.backward(n, dy, dx),
         );
     }
 }
@@ -194,21 +201,14 @@ fn channel_maxout_takes_the_max_of_consecutive_channels() {
             })
             .collect();
         assert_close(&format!("maxout case {t}"), &y, &want, 0.0);
-        let r = values(y.len(), 810 + t as u64);
-        let mut dx = vec![f32::NAN; x.len()];
-        m.backward(n, &x, &r, &mut dx);
-        let len = x.len();
-        check_fd(
+        check_unary(
             &format!("maxout case {t}"),
             &mut x,
-            &dx,
-            sample(len),
+            y.len(),
             1e-3,
-            |x| {
-                let mut y = vec![0.0; r.len()];
-                m.forward(n, x, &mut y);
-                dot(&r, &y)
-            },
+            810 + t as u64,
+            |x, y| m.forward(n, x, y),
+            |x, dy, dx| m.backward(n, x, dy, dx),
         );
     }
 }
