@@ -122,6 +122,7 @@ fn conv_transpose2d_matches_the_direct_scatter() {
 
 /// The two layers' shared interface, so that one gradient check serves both.
 trait XwbLayer {
+    /// x, w, b, y
     fn lens(&self, n: usize) -> [usize; 4];
     fn fwd(
         &self,
@@ -145,74 +146,24 @@ trait XwbLayer {
     );
 }
 
-impl XwbLayer for Conv2d {
-    /// x, w, b, y
-    fn lens(&self, n: usize) -> [usize; 4] {
-        [
-            n * self.input().len(),
-            self.weight_len(),
-            self.out_c,
-            n * self.output().len(),
-        ]
-    }
-    fn fwd(
-        &self,
-        n: usize,
-        x: &[f32],
-        w: &[f32],
-        b: Option<&[f32]>,
-        y: &mut [f32],
-        work: &mut ConvWork,
-    ) {
-        self.forward(n, x, w, b, y, work)
-    }
-    fn bwd(
-        &self,
-        n: usize,
-        dy: &[f32],
-        w: &[f32],
-        work: &mut ConvWork,
-        dw: &mut [f32],
-        db: Option<&mut [f32]>,
-        dx: Option<&mut [f32]>,
-    ) {
-        self.backward(n, dy, w, work, dw, db, dx)
-    }
+// The two layers have the same method signatures; one impl written once for both.
+macro_rules! xwb_layer {
+    ($($t:ty),*) => {$(
+        impl XwbLayer for $t {
+            fn lens(&self, n: usize) -> [usize; 4] {
+                let out = self.output();
+                [n * self.input().len(), self.weight_len(), out.c, n * out.len()]
+            }
+            fn fwd(&self, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], work: &mut ConvWork) {
+                self.forward(n, x, w, b, y, work)
+            }
+            fn bwd(&self, n: usize, dy: &[f32], w: &[f32], work: &mut ConvWork, dw: &mut [f32], db: Option<&mut [f32]>, dx: Option<&mut [f32]>) {
+                self.backward(n, dy, w, work, dw, db, dx)
+            }
+        }
+    )*};
 }
-
-impl XwbLayer for ConvTranspose2d {
-    fn lens(&self, n: usize) -> [usize; 4] {
-        [
-            n * self.input().len(),
-            self.weight_len(),
-            self.output().c,
-            n * self.output().len(),
-        ]
-    }
-    fn fwd(
-        &self,
-        n: usize,
-        x: &[f32],
-        w: &[f32],
-        b: Option<&[f32]>,
-        y: &mut [f32],
-        work: &mut ConvWork,
-    ) {
-        self.forward(n, x, w, b, y, work)
-    }
-    fn bwd(
-        &self,
-        n: usize,
-        dy: &[f32],
-        w: &[f32],
-        work: &mut ConvWork,
-        dw: &mut [f32],
-        db: Option<&mut [f32]>,
-        dx: Option<&mut [f32]>,
-    ) {
-        self.backward(n, dy, w, work, dw, db, dx)
-    }
-}
+xwb_layer!(Conv2d, ConvTranspose2d);
 
 /// dx, dw and db of `l` against finite differences of `Σ r ⊙ y`; then the same dw and db when the
 /// input gradient is skipped (a first layer).
