@@ -11,8 +11,8 @@
 //!
 //! Sums run in f64, one channel per task in a fixed order: results do not depend on the thread count.
 
+use super::par;
 use crate::engine::ShapeError;
-use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNorm {
@@ -52,7 +52,7 @@ impl BatchNorm {
 
     /// `f(c)` for every channel, one channel per task.
     fn per_channel<T: Send>(&self, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
-        (0..self.channels).into_par_iter().map(f).collect()
+        par::map(self.channels, f)
     }
 
     /// Training forward: normalises `x` (`n` examples) with its own statistics into `y`, fills
@@ -148,7 +148,7 @@ impl BatchNorm {
         y: &mut [f32],
     ) {
         let (s, w) = (self.spatial, self.width());
-        y.par_chunks_mut(w).enumerate().for_each(|(b, row)| {
+        par::chunks(y, w, |b, row| {
             let xr = &x[b * w..][..w];
             for c in 0..self.channels {
                 let (mu, is, g, bt) = (mean[c], inv_std[c], gamma[c], beta[c]);
@@ -177,7 +177,7 @@ impl BatchNorm {
         if let Some(dx) = dx {
             assert_eq!(dx.len(), x.len(), "batch_norm input gradient");
             let (s, w, m) = (self.spatial, self.width(), (n * self.spatial) as f32);
-            dx.par_chunks_mut(w).enumerate().for_each(|(b, row)| {
+            par::chunks(dx, w, |b, row| {
                 let (xr, gr) = (&x[b * w..][..w], &dy[b * w..][..w]);
                 for c in 0..self.channels {
                     let (mu, is) = (cache.mean[c], cache.inv_std[c]);
@@ -215,7 +215,7 @@ impl BatchNorm {
         if let Some(dx) = dx {
             assert_eq!(dx.len(), x.len(), "batch_norm input gradient");
             let (s, w) = (self.spatial, self.width());
-            dx.par_chunks_mut(w).enumerate().for_each(|(b, row)| {
+            par::chunks(dx, w, |b, row| {
                 for c in 0..self.channels {
                     let scale = gamma[c] * inv_std[c];
                     for (o, &g) in row[c * s..][..s].iter_mut().zip(&dy[b * w + c * s..][..s]) {

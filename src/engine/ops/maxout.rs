@@ -3,8 +3,8 @@
 //! each gradient to the first maximal piece (recomputed from the input, so nothing is stored).
 
 use super::geom::Image;
+use super::par;
 use crate::engine::ShapeError;
-use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChannelMaxout {
@@ -40,19 +40,17 @@ impl ChannelMaxout {
             x.len() == n * self.input.len() && y.len() == n * out.len(),
             "maxout buffers"
         );
-        y.par_chunks_mut(out.plane())
-            .enumerate()
-            .for_each(|(q, yp)| {
-                let mut pieces = self.group(q, x);
-                yp.copy_from_slice(pieces.next().expect("pieces ≥ 1"));
-                for p in pieces {
-                    for (o, &v) in yp.iter_mut().zip(p) {
-                        if v > *o {
-                            *o = v;
-                        }
+        par::chunks(y, out.plane(), |q, yp| {
+            let mut pieces = self.group(q, x);
+            yp.copy_from_slice(pieces.next().expect("pieces ≥ 1"));
+            for p in pieces {
+                for (o, &v) in yp.iter_mut().zip(p) {
+                    if v > *o {
+                        *o = v;
                     }
                 }
-            });
+            }
+        });
     }
 
     /// `dx` (overwritten): `dy` at each position's first maximal piece, zero elsewhere.
@@ -63,21 +61,19 @@ impl ChannelMaxout {
             x.len() == n * self.input.len() && dy.len() == n * out.len() && dx.len() == x.len(),
             "maxout backward buffers"
         );
-        dx.par_chunks_mut(self.pieces * plane)
-            .enumerate()
-            .for_each(|(q, dg)| {
-                dg.fill(0.0);
-                let xs: Vec<&[f32]> = self.group(q, x).collect();
-                let gp = &dy[q * plane..][..plane];
-                for (i, &g) in gp.iter().enumerate() {
-                    let mut best = 0;
-                    for (p, xp) in xs.iter().enumerate().skip(1) {
-                        if xp[i] > xs[best][i] {
-                            best = p;
-                        }
+        par::chunks(dx, self.pieces * plane, |q, dg| {
+            dg.fill(0.0);
+            let xs: Vec<&[f32]> = self.group(q, x).collect();
+            let gp = &dy[q * plane..][..plane];
+            for (i, &g) in gp.iter().enumerate() {
+                let mut best = 0;
+                for (p, xp) in xs.iter().enumerate().skip(1) {
+                    if xp[i] > xs[best][i] {
+                        best = p;
                     }
-                    dg[best * plane + i] = g;
                 }
-            });
+                dg[best * plane + i] = g;
+            }
+        });
     }
 }

@@ -18,6 +18,7 @@ pub mod conv_transpose;
 pub mod geom;
 pub mod im2col;
 pub mod maxout;
+mod par;
 pub mod pool;
 pub mod upsample;
 

@@ -7,8 +7,8 @@
 //! That is [`PoolRounding::Ceil`]; [`PoolRounding::Exact`] refuses windows that do not tile.
 
 use super::geom::Image;
+use super::par;
 use crate::engine::ShapeError;
-use rayon::prelude::*;
 
 /// How the windows' count per axis is found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,28 +87,25 @@ impl MaxPool {
         if y.is_empty() {
             return;
         }
-        y.par_chunks_mut(out.plane())
-            .zip(argmax.par_chunks_mut(out.plane()))
-            .enumerate()
-            .for_each(|(q, (yp, ap))| {
-                let xp = &x[q * inp.plane()..][..inp.plane()];
-                for oy in 0..self.out_h {
-                    let rows = oy * self.stride..(oy * self.stride + self.k).min(inp.h);
-                    for ox in 0..self.out_w {
-                        let cols = ox * self.stride..(ox * self.stride + self.k).min(inp.w);
-                        let mut best = rows.start * inp.w + cols.start;
-                        for r in rows.clone() {
-                            for c in cols.clone() {
-                                if xp[r * inp.w + c] > xp[best] {
-                                    best = r * inp.w + c;
-                                }
+        par::chunks2(y, out.plane(), argmax, out.plane(), |q, yp, ap| {
+            let xp = &x[q * inp.plane()..][..inp.plane()];
+            for oy in 0..self.out_h {
+                let rows = oy * self.stride..(oy * self.stride + self.k).min(inp.h);
+                for ox in 0..self.out_w {
+                    let cols = ox * self.stride..(ox * self.stride + self.k).min(inp.w);
+                    let mut best = rows.start * inp.w + cols.start;
+                    for r in rows.clone() {
+                        for c in cols.clone() {
+                            if xp[r * inp.w + c] > xp[best] {
+                                best = r * inp.w + c;
                             }
                         }
-                        yp[oy * self.out_w + ox] = xp[best];
-                        ap[oy * self.out_w + ox] = best as u32;
                     }
+                    yp[oy * self.out_w + ox] = xp[best];
+                    ap[oy * self.out_w + ox] = best as u32;
                 }
-            });
+            }
+        });
     }
 
     /// `dx` (overwritten): each window's gradient added to its argmax; overlapping windows add up
@@ -122,15 +119,13 @@ impl MaxPool {
         if dx.is_empty() {
             return;
         }
-        dx.par_chunks_mut(inp.plane())
-            .enumerate()
-            .for_each(|(q, dp)| {
-                dp.fill(0.0);
-                let span = q * out.plane()..(q + 1) * out.plane();
-                for (&g, &a) in dy[span.clone()].iter().zip(&argmax[span]) {
-                    dp[a as usize] += g;
-                }
-            });
+        par::chunks(dx, inp.plane(), |q, dp| {
+            dp.fill(0.0);
+            let span = q * out.plane()..(q + 1) * out.plane();
+            for (&g, &a) in dy[span.clone()].iter().zip(&argmax[span]) {
+                dp[a as usize] += g;
+            }
+        });
     }
 }
 
@@ -163,20 +158,18 @@ impl AvgPool {
             "avg_pool buffers"
         );
         let scale = 1.0 / (k * k) as f32;
-        y.par_chunks_mut(out.plane())
-            .enumerate()
-            .for_each(|(q, yp)| {
-                let xp = &x[q * inp.plane()..][..inp.plane()];
-                for (oy, yr) in yp.chunks_exact_mut(out.w).enumerate() {
-                    for (ox, o) in yr.iter_mut().enumerate() {
-                        let mut s = 0f32;
-                        for r in oy * k..(oy + 1) * k {
-                            s += xp[r * inp.w + ox * k..][..k].iter().sum::<f32>();
-                        }
-                        *o = s * scale;
+        par::chunks(y, out.plane(), |q, yp| {
+            let xp = &x[q * inp.plane()..][..inp.plane()];
+            for (oy, yr) in yp.chunks_exact_mut(out.w).enumerate() {
+                for (ox, o) in yr.iter_mut().enumerate() {
+                    let mut s = 0f32;
+                    for r in oy * k..(oy + 1) * k {
+                        s += xp[r * inp.w + ox * k..][..k].iter().sum::<f32>();
                     }
+                    *o = s * scale;
                 }
-            });
+            }
+        });
     }
 
     pub fn backward(&self, n: usize, dy: &[f32], dx: &mut [f32]) {
@@ -186,15 +179,13 @@ impl AvgPool {
             "avg_pool backward buffers"
         );
         let scale = 1.0 / (k * k) as f32;
-        dx.par_chunks_mut(inp.plane())
-            .enumerate()
-            .for_each(|(q, dp)| {
-                let gp = &dy[q * out.plane()..][..out.plane()];
-                for (r, dr) in dp.chunks_exact_mut(inp.w).enumerate() {
-                    for (c, d) in dr.iter_mut().enumerate() {
-                        *d = gp[(r / k) * out.w + c / k] * scale;
-                    }
+        par::chunks(dx, inp.plane(), |q, dp| {
+            let gp = &dy[q * out.plane()..][..out.plane()];
+            for (r, dr) in dp.chunks_exact_mut(inp.w).enumerate() {
+                for (c, d) in dr.iter_mut().enumerate() {
+                    *d = gp[(r / k) * out.w + c / k] * scale;
                 }
-            });
+            }
+        });
     }
 }

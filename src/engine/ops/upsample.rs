@@ -2,8 +2,8 @@
 //! and its backward (the sum over each block), one image plane per task.
 
 use super::geom::Image;
+use super::par;
 use crate::engine::ShapeError;
-use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Upsample {
@@ -36,17 +36,15 @@ impl Upsample {
             x.len() == n * inp.len() && y.len() == n * out.len(),
             "upsample buffers"
         );
-        y.par_chunks_mut(out.plane())
-            .enumerate()
-            .for_each(|(q, yp)| {
-                let xp = &x[q * inp.plane()..][..inp.plane()];
-                for (r, yr) in yp.chunks_exact_mut(out.w).enumerate() {
-                    let xr = &xp[(r / s) * inp.w..][..inp.w];
-                    for (block, &v) in yr.chunks_exact_mut(s).zip(xr) {
-                        block.fill(v);
-                    }
+        par::chunks(y, out.plane(), |q, yp| {
+            let xp = &x[q * inp.plane()..][..inp.plane()];
+            for (r, yr) in yp.chunks_exact_mut(out.w).enumerate() {
+                let xr = &xp[(r / s) * inp.w..][..inp.w];
+                for (block, &v) in yr.chunks_exact_mut(s).zip(xr) {
+                    block.fill(v);
                 }
-            });
+            }
+        });
     }
 
     /// `dx` (overwritten) = the sum of `dy` over each `scale × scale` block, rows then columns.
@@ -56,19 +54,17 @@ impl Upsample {
             dx.len() == n * inp.len() && dy.len() == n * out.len(),
             "upsample backward buffers"
         );
-        dx.par_chunks_mut(inp.plane())
-            .enumerate()
-            .for_each(|(q, dp)| {
-                let gp = &dy[q * out.plane()..][..out.plane()];
-                for (r, dr) in dp.chunks_exact_mut(inp.w).enumerate() {
-                    for (c, d) in dr.iter_mut().enumerate() {
-                        let mut sum = 0f32;
-                        for gr in gp[r * s * out.w..][..s * out.w].chunks_exact(out.w) {
-                            sum += gr[c * s..][..s].iter().sum::<f32>();
-                        }
-                        *d = sum;
+        par::chunks(dx, inp.plane(), |q, dp| {
+            let gp = &dy[q * out.plane()..][..out.plane()];
+            for (r, dr) in dp.chunks_exact_mut(inp.w).enumerate() {
+                for (c, d) in dr.iter_mut().enumerate() {
+                    let mut sum = 0f32;
+                    for gr in gp[r * s * out.w..][..s * out.w].chunks_exact(out.w) {
+                        sum += gr[c * s..][..s].iter().sum::<f32>();
                     }
+                    *d = sum;
                 }
-            });
+            }
+        });
     }
 }
