@@ -2,8 +2,8 @@
 //! computed by one task with the same arithmetic whatever the thread count.
 //!
 //! With a pool of one thread the work runs inline on the calling thread: handing each call to a
-//! single pool worker and waiting for it only adds a wake-up per kernel, which costs milliseconds
-//! on a busy machine.
+//! single pool worker and waiting for it would only add a thread wake-up per kernel call, which a
+//! busy machine can delay.
 
 use rayon::prelude::*;
 
