@@ -8,12 +8,12 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, Map, INT};
 
 use super::api_output::emit_png;
-use super::paper_args::{
-    anyhow_err, check_data, check_normal, floats, ints, map_of, one_d, png_of, range_opt, MAX_ROWS,
-};
 use super::api_train::{held, Through};
 use super::host::Host;
 use super::options::{err, type_name, Opts, RhaiResult};
+use super::paper_args::{
+    anyhow_err, check_data, check_normal, floats, ints, map_of, one_d, png_of, range_opt, MAX_ROWS,
+};
 use super::values::{DataHandle, GanCell, GanHandle, Samples};
 use crate::data::ImageShape;
 use crate::paper::{self, Figure1PanelOptions};

@@ -51,4 +51,3 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         },
     );
 }
-

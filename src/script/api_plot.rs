@@ -6,9 +6,9 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, Map, INT};
 
 use super::api_output::emit_png;
-use super::paper_args::{anyhow_err, map_of, png_of};
 use super::host::Host;
 use super::options::{err, number, type_name, Opts, RhaiResult};
+use super::paper_args::{anyhow_err, map_of, png_of};
 use crate::viz;
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Map, INT};
 
-use super::paper_args::{anyhow_err, check_data, floats, map_of};
 use super::api_train::{held, optimizer_opt, Through};
 use super::host::{Host, Progress};
 use super::options::{err, Opts, RhaiResult};
+use super::paper_args::{anyhow_err, check_data, floats, map_of};
 use super::values::{DataHandle, GanCell, GanHandle, Samples};
 use crate::engine::{EpochMetrics, Gan, GanLoss, StepMetrics};
 use crate::paper::{self, Probe, StepHooks, TrainDOptions, TrainStepsOptions};

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
 
+use super::api_train::{held, Through};
+use super::options::{err, Opts, RhaiResult};
 use super::paper_args::{
     anyhow_err, check_normal, floats, map_of, numbers, one_d, range_opt, rows_arg, MAX_ROWS,
 };
-use super::api_train::{held, Through};
-use super::options::{err, Opts, RhaiResult};
 use super::values::{DataHandle, GanHandle, Samples};
 use crate::engine::theory;
 use crate::paper::{self, DensityRatioOptions};
