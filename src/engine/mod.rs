@@ -20,6 +20,7 @@ pub mod loss;
 pub mod metrics;
 pub mod network;
 pub mod noise;
+pub mod ops;
 pub mod optim;
 pub mod path;
 pub mod perf;

@@ -1,0 +1,150 @@
+//! 2-D convolution (cross-correlation, PyTorch's `conv2d`) over a whole NCHW batch: im2col, then
+//! ONE GEMM for the batch; the weight gradient as one GEMM; the input gradient at output
+//! resolution (one GEMM, then col2im's scatter-add), so a stride-2 layer does no wasted work.
+//!
+//! Weights are `[out_c, in_c, kh, kw]` (PyTorch's layout), i.e. a row-major `[out_c × K]` matrix.
+
+use super::geom::{ConvGeom, Image};
+use super::im2col::{col2im, im2col, row_sums, swap_outer};
+use crate::engine::fast::gemm::{matmul, MatRef};
+use crate::engine::ShapeError;
+
+/// A convolution layer's shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    pub geom: ConvGeom,
+    pub out_c: usize,
+    pub bias: bool,
+}
+
+/// Buffers kept between a forward pass and its backward pass (reused across steps).
+#[derive(Default, Debug, Clone)]
+pub struct ConvWork {
+    /// The forward's im2col matrix (`[K × P]`), then the backward's column gradient.
+    pub cols: Vec<f32>,
+    /// The GEMM side of the output: `[out_c × P]` (channel-major).
+    pub t: Vec<f32>,
+}
+
+impl ConvWork {
+    pub(crate) fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+        buf.resize(len, 0.0);
+        &mut buf[..]
+    }
+}
+
+impl Conv2d {
+    /// Checks the shapes: the windows must tile the input exactly (see [`ConvGeom::try_conv`]).
+    pub fn try_new(
+        input: Image,
+        out_c: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pad: [usize; 2],
+        bias: bool,
+    ) -> Result<Self, ShapeError> {
+        if out_c == 0 {
+            return Err(ShapeError::stack(format!(
+                "conv2d on input {input}: it needs at least 1 output channel"
+            )));
+        }
+        let geom = ConvGeom::try_conv("conv2d", input, kernel, stride, pad)?;
+        Ok(Conv2d { geom, out_c, bias })
+    }
+
+    pub fn input(&self) -> Image {
+        self.geom.img
+    }
+
+    pub fn output(&self) -> Image {
+        Image::new(self.out_c, self.geom.rows.out, self.geom.cols.out)
+    }
+
+    /// Weight values: `out_c · in_c · kh · kw`.
+    pub fn weight_len(&self) -> usize {
+        self.out_c * self.geom.k()
+    }
+
+    /// `y = conv(x, w) + b` for `n` images; keeps the im2col matrix in `work` for the backward.
+    pub fn forward(
+        &self,
+        n: usize,
+        x: &[f32],
+        w: &[f32],
+        b: Option<&[f32]>,
+        y: &mut [f32],
+        work: &mut ConvWork,
+    ) {
+        let (k, p) = (self.geom.k(), n * self.geom.positions());
+        self.check(n, w, b, y.len());
+        assert_eq!(x.len(), n * self.input().len(), "conv2d input");
+        let cols = ConvWork::sized(&mut work.cols, k * p);
+        im2col(&self.geom, n, x, cols);
+        let t = ConvWork::sized(&mut work.t, self.out_c * p);
+        matmul(
+            t,
+            p,
+            MatRef::new(w, self.out_c, k),
+            MatRef::new(cols, k, p),
+            None,
+        );
+        let plane = self.geom.positions();
+        swap_outer(t, self.out_c, n, plane, b, y);
+    }
+
+    /// Gradients from `dy` after [`forward`](Self::forward) ran with the same `work`: `dw`
+    /// (overwritten), `db` (overwritten, with a bias) and, unless `dx` is `None` (a first layer,
+    /// whose input needs no gradient), `dx` (overwritten). `work.cols` is consumed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        n: usize,
+        dy: &[f32],
+        w: &[f32],
+        work: &mut ConvWork,
+        dw: &mut [f32],
+        db: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+    ) {
+        let (k, p) = (self.geom.k(), n * self.geom.positions());
+        self.check(n, w, db.as_deref(), dy.len());
+        assert!(
+            dw.len() == w.len() && work.cols.len() == k * p,
+            "conv2d backward buffers"
+        );
+        let dt = ConvWork::sized(&mut work.t, self.out_c * p);
+        swap_outer(dy, n, self.out_c, self.geom.positions(), None, dt);
+        if let Some(db) = db {
+            row_sums(dt, db);
+        }
+        let dt = &work.t[..];
+        matmul(
+            dw,
+            k,
+            MatRef::new(dt, self.out_c, p),
+            MatRef::new(&work.cols, k, p).t(),
+            None,
+        );
+        if let Some(dx) = dx {
+            assert_eq!(dx.len(), n * self.input().len(), "conv2d input gradient");
+            let dcols = &mut work.cols[..];
+            matmul(
+                dcols,
+                p,
+                MatRef::new(w, self.out_c, k).t(),
+                MatRef::new(dt, self.out_c, p),
+                None,
+            );
+            col2im(&self.geom, n, dcols, None, dx);
+        }
+    }
+
+    fn check(&self, n: usize, w: &[f32], b: Option<&[f32]>, y_len: usize) {
+        assert_eq!(w.len(), self.weight_len(), "conv2d weight");
+        assert_eq!(b.is_some(), self.bias, "conv2d bias");
+        if let Some(b) = b {
+            assert_eq!(b.len(), self.out_c, "conv2d bias");
+        }
+        assert_eq!(y_len, n * self.output().len(), "conv2d output");
+    }
+}
