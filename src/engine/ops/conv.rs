@@ -6,7 +6,7 @@
 
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, row_sums, swap_outer};
-use crate::engine::fast::gemm::{matmul, MatRef};
+use crate::linalg::gemm::{matmul, MatRef};
 use crate::engine::ShapeError;
 
 /// A convolution layer's shapes.

@@ -10,7 +10,7 @@
 use super::conv::ConvWork;
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, swap_outer};
-use crate::engine::fast::gemm::{matmul, MatRef};
+use crate::linalg::gemm::{matmul, MatRef};
 use crate::engine::ShapeError;
 
 /// A transposed convolution's shapes; `geom.img` is its output.

@@ -8,7 +8,7 @@
 //! operation's own, so a misfit is an error where the layer is declared, never a panic mid-training.
 //!
 //! Results never depend on the thread count: GEMMs never split their inner dimension (see
-//! [`gemm`](crate::engine::fast::gemm)), and every other output element (or per-channel sum) is
+//! [`gemm`](crate::linalg::gemm)), and every other output element (or per-channel sum) is
 //! computed by one thread in a fixed order; work is split over rayon's pool by whole planes, images
 //! or channels.
 
