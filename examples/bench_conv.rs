@@ -8,8 +8,8 @@
 //!
 //! Prints the CPU, the median and best time of one forward + backward, then one JSON line.
 
-use gan::linalg::par::{map_into, zip_into};
 use gan::engine::ops::{BatchNorm, BatchNormCache, Conv2d, ConvWork, Image};
+use gan::linalg::par::{map_into, zip_into};
 use std::time::Instant;
 
 const N: usize = 64;

@@ -6,8 +6,8 @@
 
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, row_sums, swap_outer};
-use crate::linalg::gemm::{matmul, MatRef};
 use crate::engine::ShapeError;
+use crate::linalg::gemm::{matmul, MatRef};
 
 /// A convolution layer's shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

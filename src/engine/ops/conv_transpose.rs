@@ -10,8 +10,8 @@
 use super::conv::ConvWork;
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, swap_outer};
-use crate::linalg::gemm::{matmul, MatRef};
 use crate::engine::ShapeError;
+use crate::linalg::gemm::{matmul, MatRef};
 
 /// A transposed convolution's shapes; `geom.img` is its output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
