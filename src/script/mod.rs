@@ -3,6 +3,7 @@
 
 pub mod api_data;
 pub mod api_eval;
+pub mod api_image;
 pub mod api_output;
 pub mod api_paper;
 pub mod api_report;
@@ -103,6 +104,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
         Some(stop_token(&h, stop))
     });
     api_stack::register(&mut engine, host);
+    api_image::register(&mut engine, host);
     api_data::register(&mut engine, host);
     api_train::register(&mut engine, host);
     api_output::register(&mut engine, host);
