@@ -136,7 +136,7 @@ pub fn summary(s: &StackSpec) -> String {
         .max(12);
     let mut out = format!("{:<w0$}  {:<w1$}  parameters\n", "layer", "output shape");
     for (a, b, c) in &rows {
-        out.push_str(&format!("{a:<w0$}  {b:<w1$}  {c}\n").trim_end().to_string());
+        out.push_str(format!("{a:<w0$}  {b:<w1$}  {c}").trim_end());
         out.push('\n');
     }
     out.push_str(&format!("total parameters: {total}"));
