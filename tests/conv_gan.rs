@@ -214,3 +214,25 @@ fn summary_lists_each_layer_with_its_output_shape_and_parameters() {
         format!("total parameters: {}", 1088 + 128 + 12545)
     );
 }
+
+#[test]
+fn pooling_layers_compute_their_shapes_and_refuse_misfits_at_the_call() {
+    let (mut s, _) = common::session(None, &[], None);
+    let v = s
+        .eval_named(
+            "recipe.rhai",
+            "stack([6, 8, 8]).channel_maxout(2).max_pool(2, 2).upsample(3).avg_pool(2).output_size()",
+        )
+        .unwrap();
+    // [6, 8, 8] → [3, 8, 8] → [3, 4, 4] → [3, 12, 12] → [3, 6, 6]
+    assert_eq!(v.as_int().unwrap(), 3 * 6 * 6);
+    let e = s
+        .eval_named("recipe.rhai", "let d = stack([3, 7, 7])\n  .max_pool(2, 2);\n")
+        .expect_err("a misfit");
+    assert_eq!((e.line, e.col), (Some(2), Some(4)), "{e}");
+    assert!(
+        e.message.contains("max_pool 2x2, stride 2 does not tile input [3, 7, 7]"),
+        "{}",
+        e.message
+    );
+}

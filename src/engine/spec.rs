@@ -52,6 +52,23 @@ pub enum LayerSpec {
     },
     /// The row's values seen as flat features.
     Flatten,
+    /// Nearest-neighbour upsampling of an image by `scale` (fast path only).
+    Upsample {
+        scale: usize,
+    },
+    /// Average pooling over non-overlapping `k × k` windows (fast path only).
+    AvgPool {
+        k: usize,
+    },
+    /// Max pooling over `k × k` windows `stride` apart that tile the image (fast path only).
+    MaxPool {
+        k: usize,
+        stride: usize,
+    },
+    /// The max over groups of `pieces` consecutive channels (fast path only).
+    ChannelMaxout {
+        pieces: usize,
+    },
 }
 
 impl LayerSpec {

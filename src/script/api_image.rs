@@ -1,5 +1,5 @@
 //! Image stacks: `stack([c, h, w])` and the image layers `conv`, `conv_transpose`, `batch_norm`,
-//! `reshape`, `flatten`, and `summary()` (layer, output shape, parameters). Each image layer's
+//! `reshape`, `flatten`, `upsample`, `avg_pool`, `max_pool`, `channel_maxout`, and `summary()` (layer, output shape, parameters). Each image layer's
 //! output shape is computed as it is declared, so a misfit is an error at that layer's call.
 
 use std::sync::Arc;
@@ -216,6 +216,38 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         "flatten",
         move |ctx: NativeCallContext, s: &mut StackBuilder| {
             push_checked(&h, &ctx, s, LayerSpec::Flatten)
+        },
+    );
+    type Make = fn(usize, usize) -> LayerSpec;
+    let one: [(&str, &str, Make); 3] = [
+        ("upsample", "upsample scale", |a, _| LayerSpec::Upsample {
+            scale: a,
+        }),
+        ("avg_pool", "avg_pool window", |a, _| LayerSpec::AvgPool {
+            k: a,
+        }),
+        ("channel_maxout", "channel_maxout pieces", |a, _| {
+            LayerSpec::ChannelMaxout { pieces: a }
+        }),
+    ];
+    for (name, what, make) in one {
+        let h = host.clone();
+        engine.register_fn(
+            name,
+            move |ctx: NativeCallContext, s: &mut StackBuilder, a: INT| {
+                push_checked(&h, &ctx, s, make(side(what, a)?, 0))
+            },
+        );
+    }
+    let h = host.clone();
+    engine.register_fn(
+        "max_pool",
+        move |ctx: NativeCallContext, s: &mut StackBuilder, k: INT, stride: INT| {
+            let l = LayerSpec::MaxPool {
+                k: side("max_pool window", k)?,
+                stride: side("max_pool stride", stride)?,
+            };
+            push_checked(&h, &ctx, s, l)
         },
     );
     engine.register_fn("summary", |s: &mut StackBuilder| summary(&s.spec));

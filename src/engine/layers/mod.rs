@@ -24,6 +24,7 @@ mod fast_ctx;
 #[cfg(test)]
 pub(crate) mod fd;
 mod grads;
+pub mod pool;
 pub mod reshape;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -203,6 +204,10 @@ pub fn kind_of(spec: &LayerSpec) -> Box<dyn LayerKind> {
         }
         LayerSpec::Reshape { c, h, w } => Box::new(reshape::Reshape::Image { c, h, w }),
         LayerSpec::Flatten => Box::new(reshape::Reshape::Flatten),
+        LayerSpec::Upsample { scale } => Box::new(pool::PoolKind::Upsample { scale }),
+        LayerSpec::AvgPool { k } => Box::new(pool::PoolKind::AvgPool { k }),
+        LayerSpec::MaxPool { k, stride } => Box::new(pool::PoolKind::MaxPool { k, stride }),
+        LayerSpec::ChannelMaxout { pieces } => Box::new(pool::PoolKind::ChannelMaxout { pieces }),
     }
 }
 
