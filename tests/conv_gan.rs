@@ -227,11 +227,15 @@ fn pooling_layers_compute_their_shapes_and_refuse_misfits_at_the_call() {
     // [6, 8, 8] → [3, 8, 8] → [3, 4, 4] → [3, 12, 12] → [3, 6, 6]
     assert_eq!(v.as_int().unwrap(), 3 * 6 * 6);
     let e = s
-        .eval_named("recipe.rhai", "let d = stack([3, 7, 7])\n  .max_pool(2, 2);\n")
+        .eval_named(
+            "recipe.rhai",
+            "let d = stack([3, 7, 7])\n  .max_pool(2, 2);\n",
+        )
         .expect_err("a misfit");
     assert_eq!((e.line, e.col), (Some(2), Some(4)), "{e}");
     assert!(
-        e.message.contains("max_pool 2x2, stride 2 does not tile input [3, 7, 7]"),
+        e.message
+            .contains("max_pool 2x2, stride 2 does not tile input [3, 7, 7]"),
         "{}",
         e.message
     );
