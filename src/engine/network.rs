@@ -54,13 +54,12 @@ impl Network {
         dev: &Dev,
         rng: &mut ChaCha8Rng,
     ) -> Result<Self, ShapeError> {
-        let widths = spec.try_shapes()?;
-        let mut input = spec.input;
+        let shapes = spec.try_layer_shapes()?;
+        let mut shape = Shape::Flat(spec.input);
         let mut layers = Vec::with_capacity(spec.layers.len());
-        for (l, out) in spec.layers.iter().zip(widths) {
-            let shape = Shape::Flat(input);
+        for (l, out) in spec.layers.iter().zip(shapes) {
             layers.push(l.kind().build(shape, role.default_irange(), dev, rng));
-            input = out;
+            shape = out;
         }
         Ok(Network {
             spec: spec.clone(),
@@ -117,8 +116,10 @@ impl Network {
         out
     }
 
-    /// Parameter values by name (for checkpoints and weight files).
+    /// Parameter values by name (for checkpoints and weight files), then the layers' non-trained
+    /// state (batch norm's running statistics, `"<layer index>.running_mean"`).
     pub fn export(&mut self) -> Vec<NamedValues> {
+        let state = self.state();
         self.params_mut()
             .into_iter()
             .map(|(name, p)| match p {
@@ -133,7 +134,23 @@ impl Network {
                     values: v.as_vec(),
                 },
             })
+            .chain(state)
             .collect()
+    }
+
+    /// Every layer's non-trained state by name, in a fixed order.
+    fn state(&self) -> Vec<NamedValues> {
+        let mut out = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            for (name, values) in l.state() {
+                out.push(NamedValues {
+                    name: format!("{i}.{name}"),
+                    shape: vec![values.len()],
+                    values,
+                });
+            }
+        }
+        out
     }
 
     /// Loads values exported from a network of the same architecture; any missing name or
@@ -152,6 +169,22 @@ impl Network {
                     "parameter `{name}` has shape {:?}, the network expects {want:?}",
                     got.shape
                 ));
+            }
+        }
+        for want in self.state() {
+            let got = find(&want.name)
+                .ok_or_else(|| format!("layer state `{}` is missing", want.name))?;
+            if got.shape != want.shape || got.values.len() != want.values.len() {
+                return Err(format!(
+                    "layer state `{}` has shape {:?}, the network expects {:?}",
+                    want.name, got.shape, want.shape
+                ));
+            }
+        }
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            for (name, _) in l.state() {
+                let got = find(&format!("{i}.{name}")).expect("checked above");
+                l.set_state(name, &got.values);
             }
         }
         for (name, p) in self.params_mut() {

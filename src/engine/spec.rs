@@ -5,7 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use super::layers::activation::Activation;
 use super::layers::affine::AffineKind;
+use super::layers::batch_norm::BatchNormKind;
+pub use super::layers::conv::ConvSpec;
+use super::layers::conv::ConvKind;
+use super::layers::conv_transpose::ConvTransposeKind;
 use super::layers::dropout::DropoutKind;
+use super::layers::pool::PoolKind;
+use super::layers::reshape::Reshape;
 pub use super::layers::{check_irange, shown, MAX_IRANGE};
 use super::layers::{LayerKind, Shape};
 use super::loss::GanLoss;
@@ -37,6 +43,40 @@ pub enum LayerSpec {
     Dropout {
         keep: f64,
     },
+    /// 2-D convolution on an image (fast path only; see [`super::layers::conv`]).
+    Conv(ConvSpec),
+    /// Transposed 2-D convolution on an image (fast path only).
+    ConvTranspose(ConvSpec),
+    /// Batch normalisation per channel (images) or feature (flat rows); fast path only.
+    BatchNorm {
+        momentum: f64,
+        eps: f64,
+    },
+    /// The row's values seen as a `c × h × w` image.
+    Reshape {
+        c: usize,
+        h: usize,
+        w: usize,
+    },
+    /// The row's values seen as flat features.
+    Flatten,
+    /// Nearest-neighbour upsampling of an image by `scale` (fast path only).
+    Upsample {
+        scale: usize,
+    },
+    /// Average pooling over non-overlapping `k × k` windows (fast path only).
+    AvgPool {
+        k: usize,
+    },
+    /// Max pooling over `k × k` windows `stride` apart that tile the image (fast path only).
+    MaxPool {
+        k: usize,
+        stride: usize,
+    },
+    /// The max over groups of `pieces` consecutive channels (fast path only).
+    ChannelMaxout {
+        pieces: usize,
+    },
 }
 
 impl LayerSpec {
@@ -54,6 +94,15 @@ impl LayerSpec {
             LayerSpec::Sigmoid => Box::new(Activation::Sigmoid),
             LayerSpec::Tanh => Box::new(Activation::Tanh),
             LayerSpec::Dropout { keep } => Box::new(DropoutKind { keep }),
+            LayerSpec::Conv(c) => Box::new(ConvKind(c)),
+            LayerSpec::ConvTranspose(c) => Box::new(ConvTransposeKind(c)),
+            LayerSpec::BatchNorm { momentum, eps } => Box::new(BatchNormKind { momentum, eps }),
+            LayerSpec::Reshape { c, h, w } => Box::new(Reshape::Image { c, h, w }),
+            LayerSpec::Flatten => Box::new(Reshape::Flatten),
+            LayerSpec::Upsample { scale } => Box::new(PoolKind::Upsample { scale }),
+            LayerSpec::AvgPool { k } => Box::new(PoolKind::AvgPool { k }),
+            LayerSpec::MaxPool { k, stride } => Box::new(PoolKind::MaxPool { k, stride }),
+            LayerSpec::ChannelMaxout { pieces } => Box::new(PoolKind::ChannelMaxout { pieces }),
         }
     }
 
@@ -127,31 +176,62 @@ impl StackSpec {
 
     /// The width after each layer (`result[i]` is layer i's output), or the first layer that fails.
     pub fn try_shapes(&self) -> Result<Vec<usize>, ShapeError> {
+        Ok(self
+            .try_layer_shapes()?
+            .iter()
+            .map(|s| s.len().expect("checked by try_layer_shapes"))
+            .collect())
+    }
+
+    /// The shape after each layer (`result[i]` is layer i's output), or the first layer that
+    /// fails. The input is flat; a `reshape` layer makes it an image.
+    pub fn try_layer_shapes(&self) -> Result<Vec<Shape>, ShapeError> {
         if self.input == 0 {
             return Err(ShapeError::stack(
                 "a stack needs an input of at least 1 feature, got 0",
             ));
         }
-        let mut width = self.input;
+        let mut shape = Shape::Flat(self.input);
         let mut params = 0usize;
         let mut out = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
+            let kind = layer.kind();
             let err = |message: String| ShapeError {
                 layer: Some(i),
-                layer_name: Some(layer.name()),
+                layer_name: Some(kind.name()),
                 message,
             };
-            let next = layer.output_size(width).map_err(err)?;
-            params = params.saturating_add(layer.param_count(width));
+            let next = kind.output_shape(shape).map_err(err)?;
+            if next.len().is_none() {
+                return Err(err(format!(
+                    "output shape {next} has more values than fit in memory"
+                )));
+            }
+            params = params.saturating_add(kind.param_count(shape).unwrap_or(usize::MAX));
             if params > MAX_PARAMS {
                 return Err(err(format!(
-                    "the stack would hold more than {MAX_PARAMS} parameters (input {width}); refusing to allocate"
+                    "the stack would hold more than {MAX_PARAMS} parameters (input {shape}); refusing to allocate"
                 )));
             }
             out.push(next);
-            width = next;
+            shape = next;
         }
         Ok(out)
+    }
+
+    /// Refuses a stack with a layer the reference path (dfdx) does not implement, naming it.
+    pub fn try_reference(&self) -> Result<(), ShapeError> {
+        match self.layers.iter().position(|l| !l.kind().has_reference()) {
+            None => Ok(()),
+            Some(i) => Err(ShapeError {
+                layer: Some(i),
+                layer_name: Some(self.layers[i].name()),
+                message: "this layer has no reference (dfdx) implementation: dfdx 0.13 has no \
+                          stable convolution or batch norm, so it runs only on the fast path \
+                          (unset GAN_ENGINE=reference)"
+                    .into(),
+            }),
+        }
     }
 
     /// Output width of the whole stack.
@@ -159,13 +239,17 @@ impl StackSpec {
         Ok(self.try_shapes()?.last().copied().unwrap_or(self.input))
     }
 
-    /// Total parameter count.
+    /// Total parameter count (saturating; a stack that does not build counts its valid prefix).
     pub fn param_count(&self) -> usize {
-        let mut width = self.input;
+        let mut shape = Shape::Flat(self.input);
         let mut n = 0usize;
         for l in &self.layers {
-            n = n.saturating_add(l.param_count(width));
-            width = l.output_size(width).unwrap_or(width);
+            let kind = l.kind();
+            n = n.saturating_add(kind.param_count(shape).unwrap_or(usize::MAX));
+            match kind.output_shape(shape) {
+                Ok(next) => shape = next,
+                Err(_) => break,
+            }
         }
         n
     }

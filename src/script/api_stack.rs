@@ -11,7 +11,7 @@ use super::values::StackBuilder;
 use crate::engine::spec::{check_irange, MAX_PARAMS};
 use crate::engine::{LayerSpec, StackSpec};
 
-fn size(what: &str, v: INT) -> RhaiResult<usize> {
+pub(super) fn size(what: &str, v: INT) -> RhaiResult<usize> {
     if v <= 0 {
         return err(format!("{what} must be a positive integer, got {v}"));
     }
@@ -28,7 +28,12 @@ fn irange_arg(r: FLOAT) -> RhaiResult<Option<f64>> {
     Ok(Some(r))
 }
 
-fn push(h: &Host, ctx: &NativeCallContext, s: &mut StackBuilder, l: LayerSpec) -> StackBuilder {
+pub(super) fn push(
+    h: &Host,
+    ctx: &NativeCallContext,
+    s: &mut StackBuilder,
+    l: LayerSpec,
+) -> StackBuilder {
     let mut out = s.clone();
     out.spec.layers.push(l);
     out.positions.push(h.site(ctx.call_position()));

@@ -365,6 +365,13 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
     super::budget::reserve(params * 16, "gan()")?;
     let mut gan = Gan::try_new(spec, h.seed()).or_else(|e| shape_error(e, &g, &d))?;
     gan.path = h.engine_path();
+    if gan.path.effective() == crate::engine::EnginePath::Reference {
+        let (gs, ds) = (&gan.spec.g, &gan.spec.d);
+        gs.try_reference()
+            .or_else(|e| shape_error(GanShapeError::G(e), &g, &d))?;
+        ds.try_reference()
+            .or_else(|e| shape_error(GanShapeError::D(e), &g, &d))?;
+    }
     let name = h
         .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
         .or_else(err)?;

@@ -5,6 +5,7 @@ pub mod api_data;
 pub mod api_data_sets;
 pub mod api_eval;
 pub mod api_figures;
+pub mod api_image;
 pub mod api_output;
 pub mod api_paper;
 pub mod api_plot;
@@ -108,6 +109,7 @@ pub fn build_engine(host: &Arc<Host>) -> Engine {
         Some(stop_token(&h, stop))
     });
     api_stack::register(&mut engine, host);
+    api_image::register(&mut engine, host);
     api_data::register(&mut engine, host);
     api_data_sets::register(&mut engine, host);
     api_train::register(&mut engine, host);

@@ -17,8 +17,16 @@
 
 pub mod activation;
 pub mod affine;
+pub mod batch_norm;
+pub mod conv;
+pub mod conv_transpose;
 pub mod dropout;
 mod fast_ctx;
+#[cfg(test)]
+pub(crate) mod fd;
+mod grads;
+pub mod pool;
+pub mod reshape;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -95,6 +103,12 @@ pub trait LayerKind {
     fn param_count(&self, _input: Shape) -> Option<usize> {
         Some(0)
     }
+    /// Whether the reference path (dfdx's ops) implements this kind. The image kernels exist
+    /// only on the fast path (dfdx 0.13's convolutions need a nightly compiler): a stack holding
+    /// one is refused on [`super::EnginePath::Reference`].
+    fn has_reference(&self) -> bool {
+        true
+    }
     /// Builds the layer for `input` (already checked by [`LayerKind::output_shape`]), drawing any
     /// initial weights from `rng` (`default_irange` unless the spec sets its own).
     fn build(
@@ -119,6 +133,15 @@ pub trait Layer: LayerBox + std::fmt::Debug + Send + Sync {
     }
     fn params_mut(&mut self) -> Vec<(&'static str, Param<'_>)> {
         Vec::new()
+    }
+    /// Non-trained state by name (batch norm's running statistics), in a fixed order: what
+    /// checkpoints save and restore besides [`Layer::params`]; optimizers never see it.
+    fn state(&self) -> Vec<(&'static str, Vec<f32>)> {
+        Vec::new()
+    }
+    /// Restores one entry of [`Layer::state`] (its length already checked against it).
+    fn set_state(&mut self, name: &str, _values: &[f32]) {
+        unreachable!("layer has no state `{name}`")
     }
     /// The layer in plain buffers for the fast path (a copy of its parameters).
     fn mirror(&self) -> Box<dyn FastLayer>;
@@ -184,6 +207,31 @@ impl Clone for Box<dyn FastLayer> {
     fn clone(&self) -> Self {
         self.clone_box()
     }
+}
+
+/// The largest image side, kernel, stride or padding a layer takes: far past any real network,
+/// and small enough that no output-size rule can overflow.
+pub const MAX_SIDE: usize = 1 << 20;
+
+/// The image an image layer `name` reads, or why `input` is not one.
+pub fn image_input(name: &str, input: Shape) -> Result<crate::engine::ops::Image, String> {
+    match input {
+        Shape::Image { c, h, w } if c.max(h).max(w) <= MAX_SIDE && input.len().is_some() => {
+            Ok(crate::engine::ops::Image::new(c, h, w))
+        }
+        Shape::Image { .. } => Err(format!(
+            "{name} takes images of at most {MAX_SIDE} per side, got {input}"
+        )),
+        Shape::Flat(n) => Err(format!(
+            "{name} needs an image input [c, h, w], got {n} flat features (reshape(c, h, w) first)"
+        )),
+    }
+}
+
+/// The reference forward of a kind that has none: unreachable once the stack was checked with
+/// [`LayerKind::has_reference`] (see [`super::spec::StackSpec::try_reference`]).
+fn no_reference(name: &str) -> ! {
+    panic!("`{name}` has no reference (dfdx) implementation: run it on the fast path")
 }
 
 /// The largest initial weight range: weights are drawn as f32 from ±irange, and a range past

@@ -10,10 +10,10 @@ use crate::engine::{device, Mat};
 
 /// Collects what a backward sweep reports: the weight gradient and the bias gradient.
 #[derive(Default)]
-struct Collect {
-    gw: Vec<f32>,
-    gb: Vec<f32>,
-    done: bool,
+pub(crate) struct Collect {
+    pub gw: Vec<f32>,
+    pub gb: Vec<f32>,
+    pub done: bool,
 }
 
 impl Sink for Collect {
