@@ -1,4 +1,5 @@
-//! Metrics that are not Parzen: `classifier_metrics(gan_or_samples, #{ samples })` on MNIST.
+//! Metrics of a GAN on MNIST: `parzen(gan, #{ samples, sigma })` (the paper's protocol) and
+//! `classifier_metrics(gan_or_samples, #{ samples })`.
 
 use std::sync::Arc;
 
@@ -10,6 +11,14 @@ use super::values::{GanHandle, Samples};
 use crate::eval::{ClassifierMetrics, MnistEvaluator};
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
+    let h = host.clone();
+    engine.register_fn("parzen", move |gan: GanHandle| {
+        parzen(&h, &gan, &Map::new())
+    });
+    let h = host.clone();
+    engine.register_fn("parzen", move |gan: GanHandle, opts: Map| {
+        parzen(&h, &gan, &opts)
+    });
     let h = host.clone();
     engine.register_fn("classifier_metrics", move |gan: GanHandle| {
         of_gan(&h, &gan, &Map::new())
@@ -61,4 +70,26 @@ fn to_map(r: &ClassifierMetrics, ev: &MnistEvaluator) -> Map {
         Dynamic::from(ev.cache_dir.display().to_string()),
     );
     m
+}
+
+/// `parzen(gan, #{ samples, sigma })`: the paper's MNIST Parzen protocol, as a map.
+fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
+    let o = Opts::new(opts, "parzen()", &["samples", "sigma"])?;
+    let n = o.count("samples", 10_000, 1)? as usize;
+    let sigma = o.opt_f64("sigma")?;
+    let dim = gan.lock().gan.data_dim();
+    crate::eval::check_sample_count(n, dim)
+        .or_else(|e| err(format!("option `samples` of parzen(): {e:#}")))?;
+    let valid = h.mnist("valid").or_else(|e| err(format!("{e:#}")))?;
+    let test = h.mnist("test").or_else(|e| err(format!("{e:#}")))?;
+    let r = crate::eval::gan_parzen(&mut gan.lock().gan, &valid, &test, n, sigma)
+        .or_else(|e| err(format!("parzen(): {e:#}")))?;
+    let mut m = Map::new();
+    m.insert("ll".into(), Dynamic::from(r.ll));
+    m.insert("se".into(), Dynamic::from(r.se));
+    m.insert("sigma".into(), Dynamic::from(r.sigma));
+    m.insert("n_samples".into(), Dynamic::from(r.n_samples as INT));
+    m.insert("n_test".into(), Dynamic::from(r.n_test as INT));
+    m.insert("secs".into(), Dynamic::from(r.secs));
+    Ok(m)
 }

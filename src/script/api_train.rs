@@ -286,14 +286,6 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             })
         },
     );
-    let h = host.clone();
-    engine.register_fn("parzen", move |gan: GanHandle| {
-        parzen(&h, &gan, &Map::new())
-    });
-    let h = host.clone();
-    engine.register_fn("parzen", move |gan: GanHandle, opts: Map| {
-        parzen(&h, &gan, &opts)
-    });
     engine.register_get("step", |gan: &mut GanHandle| gan.lock().gan.step as INT);
     engine.register_get("epoch", |gan: &mut GanHandle| gan.lock().gan.epoch as INT);
     engine.register_get("name", |gan: &mut GanHandle| gan.lock().name.clone());
@@ -384,28 +376,6 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         image: None,
         last_opts: None,
     }))))
-}
-
-/// `parzen(gan, #{ samples, sigma })`: the paper's MNIST Parzen protocol, as a map.
-fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
-    let o = Opts::new(opts, "parzen()", &["samples", "sigma"])?;
-    let n = o.count("samples", 10_000, 1)? as usize;
-    let sigma = o.opt_f64("sigma")?;
-    let dim = gan.lock().gan.data_dim();
-    crate::eval::check_sample_count(n, dim)
-        .or_else(|e| err(format!("option `samples` of parzen(): {e:#}")))?;
-    let valid = h.mnist("valid").or_else(|e| err(format!("{e:#}")))?;
-    let test = h.mnist("test").or_else(|e| err(format!("{e:#}")))?;
-    let r = crate::eval::gan_parzen(&mut gan.lock().gan, &valid, &test, n, sigma)
-        .or_else(|e| err(format!("parzen(): {e:#}")))?;
-    let mut m = Map::new();
-    m.insert("ll".into(), Dynamic::from(r.ll));
-    m.insert("se".into(), Dynamic::from(r.se));
-    m.insert("sigma".into(), Dynamic::from(r.sigma));
-    m.insert("n_samples".into(), Dynamic::from(r.n_samples as INT));
-    m.insert("n_test".into(), Dynamic::from(r.n_test as INT));
-    m.insert("secs".into(), Dynamic::from(r.secs));
-    Ok(m)
 }
 
 /// What `rows` rows cost through G, D or both at once (see [`check_rows_held`]).

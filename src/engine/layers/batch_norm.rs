@@ -328,7 +328,6 @@ impl FastLayer for BnMirror {
     fn params(&self) -> Vec<&[f32]> {
         vec![&self.gamma, &self.beta]
     }
-
 }
 
 #[cfg(test)]

@@ -347,7 +347,6 @@ impl FastLayer for ConvMirror {
     fn params(&self) -> Vec<&[f32]> {
         vec![&self.w, &self.b]
     }
-
 }
 
 #[cfg(test)]

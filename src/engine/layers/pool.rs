@@ -4,7 +4,6 @@
 //! over groups of `pieces` consecutive channels, pylearn2's maxout after a convolution). Fast
 //! path only, like the convolutions.
 
-
 use rand_chacha::ChaCha8Rng;
 
 use super::{
@@ -150,7 +149,6 @@ impl FastLayer for Pool {
             );
         }
     }
-
 }
 
 #[cfg(test)]

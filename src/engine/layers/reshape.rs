@@ -3,7 +3,6 @@
 //! both are the identity on the values, on either path; only the shape the next layer sees
 //! changes. A reshape whose sizes differ is refused naming both shapes.
 
-
 use rand_chacha::ChaCha8Rng;
 
 use super::{BackwardPass, FastLayer, ForwardPass, Layer, LayerKind, Masks, Shape, MAX_SIDE};
