@@ -240,3 +240,57 @@ fn pooling_layers_compute_their_shapes_and_refuse_misfits_at_the_call() {
         e.message
     );
 }
+
+/// `gan eval` picks its engine path from GAN_ENGINE too: on a conv run the reference path is an
+/// error naming the layer, not a panic inside the layer's forward.
+#[test]
+fn gan_eval_refuses_the_reference_path_for_a_conv_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(run(tmp.path(), "r", &["--set", "epochs=1"], "1"));
+    let out = gan()
+        .args(["eval", "parzen"])
+        .arg(tmp.path().join("r"))
+        .args(["--samples", "10"])
+        .env("GAN_ENGINE", "reference")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("on GAN_ENGINE=reference")
+            && err.contains("has no reference (dfdx) implementation")
+            && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
+/// A flat batch norm sees one value per channel per row: a batch of 1 is refused before training,
+/// naming the layer, rather than panicking in the first pass.
+#[test]
+fn batch_norm_on_a_batch_of_one_is_an_error_naming_the_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("b.rhai");
+    fs::write(
+        &recipe,
+        "let data = mnist(\"train\").slice(0, 64);\n\
+         let g = stack(8).dense(16).batch_norm().relu().dense(784).sigmoid();\n\
+         let d = stack(784).dense(8).leaky_relu(0.2).dense(1);\n\
+         let m = gan(g, d);\nm.fit(data, #{ epochs: 1, batch: 1 });\n",
+    )
+    .unwrap();
+    let out = gan()
+        .arg("run")
+        .arg(&recipe)
+        .arg("--out")
+        .arg(tmp.path().join("o"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("generator: layer 2 `batch_norm")
+            && err.contains("batch 1 of 16 gives 1")
+            && !err.contains("panicked"),
+        "{err}"
+    );
+}

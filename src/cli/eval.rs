@@ -67,7 +67,9 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             let weights = weights_of(&run, gan.as_deref())?;
             let mut model = gan::checkpoint::read_gan(&weights)
                 .with_context(|| format!("loading the generator from {}", weights.display()))?;
-            model.path = gan::session::engine_path_from_env();
+            model
+                .try_set_path(gan::session::engine_path_from_env())
+                .with_context(|| format!("{} on GAN_ENGINE=reference", weights.display()))?;
             gan::eval::check_sample_count(samples, model.data_dim())
                 .with_context(|| format!("--samples {samples}"))?;
             let dir = data_dir_for(&run, data_dir);
@@ -125,7 +127,9 @@ fn classifier(
     let weights = weights_of(run, gan)?;
     let mut model = gan::checkpoint::read_gan(&weights)
         .with_context(|| format!("loading the generator from {}", weights.display()))?;
-    model.path = gan::session::engine_path_from_env();
+    model
+        .try_set_path(gan::session::engine_path_from_env())
+        .with_context(|| format!("{} on GAN_ENGINE=reference", weights.display()))?;
     gan::eval::check_sample_count(samples, model.data_dim())
         .with_context(|| format!("--samples {samples}"))?;
     let dir = data_dir_for(run, data_dir);

@@ -37,6 +37,17 @@ pub struct Gan {
 }
 
 impl Gan {
+    /// Chooses the path this GAN trains and evaluates on, refusing the reference path for a stack
+    /// holding a layer only the fast path implements (a convolution, batch norm, pooling).
+    pub fn try_set_path(&mut self, path: EnginePath) -> Result<(), GanShapeError> {
+        if path.effective() == EnginePath::Reference {
+            self.spec.g.try_reference().map_err(GanShapeError::G)?;
+            self.spec.d.try_reference().map_err(GanShapeError::D)?;
+        }
+        self.path = path;
+        Ok(())
+    }
+
     /// Checks the two stacks against each other and builds them from `seed`.
     pub fn try_new(spec: GanSpec, seed: u64) -> Result<Self, GanShapeError> {
         spec.try_check(None)?;

@@ -6,10 +6,11 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::gan::Gan;
+use super::layers::Shape;
 use super::metrics::{EpochMetrics, StepMetrics};
 use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
-use super::spec::UpdateScheme;
+use super::spec::{LayerSpec, StackSpec, UpdateScheme};
 use super::step::{train_step_rows, Optimizers, StepWorkspace};
 use crate::error::TrainError;
 
@@ -71,6 +72,9 @@ impl Trainer {
             .map_err(|e| anyhow::anyhow!("g_opt: {e}"))?;
         if fit.batch == 0 {
             anyhow::bail!("batch must be at least 1");
+        }
+        for (net, stack) in [("generator", &gan.spec.g), ("discriminator", &gan.spec.d)] {
+            check_batch_norm_rows(net, stack, fit.batch)?;
         }
         let values = activation_values(&gan.spec, fit.batch);
         if values > MAX_ACTIVATION_VALUES as u128 {
@@ -284,4 +288,29 @@ pub fn non_finite_param(gan: &Gan) -> Option<String> {
         }
     }
     None
+}
+
+/// Batch norm in training needs at least 2 values per channel in each pass (one row of a flat
+/// layer has 1): refused here, before any work, rather than when the first pass reaches it.
+fn check_batch_norm_rows(net: &str, stack: &StackSpec, batch: usize) -> anyhow::Result<()> {
+    let shapes = stack.try_layer_shapes()?;
+    let mut input = Shape::Flat(stack.input);
+    for (i, (layer, out)) in stack.layers.iter().zip(&shapes).enumerate() {
+        if let LayerSpec::BatchNorm { .. } = layer {
+            let per_row = match input {
+                Shape::Flat(_) => 1,
+                Shape::Image { h, w, .. } => h.saturating_mul(w),
+            };
+            if batch.saturating_mul(per_row) < 2 {
+                anyhow::bail!(
+                    "{net}: layer {} `{}` needs at least 2 values per channel to normalise in                      training, but batch {batch} of {input} gives {}: use a batch of 2 or more",
+                    i + 1,
+                    layer.name(),
+                    batch.saturating_mul(per_row)
+                );
+            }
+        }
+        input = *out;
+    }
+    Ok(())
 }
