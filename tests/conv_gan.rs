@@ -289,7 +289,7 @@ fn batch_norm_on_a_batch_of_one_is_an_error_naming_the_layer() {
     assert!(!out.status.success(), "{err}");
     assert!(
         err.contains("generator: layer 2 `batch_norm")
-            && err.contains("batch 1 of 16 gives 1")
+            && err.contains("normalise in training, but batch 1 of 16 gives 1")
             && !err.contains("panicked"),
         "{err}"
     );

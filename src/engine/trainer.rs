@@ -303,7 +303,7 @@ fn check_batch_norm_rows(net: &str, stack: &StackSpec, batch: usize) -> anyhow::
             };
             if batch.saturating_mul(per_row) < 2 {
                 anyhow::bail!(
-                    "{net}: layer {} `{}` needs at least 2 values per channel to normalise in                      training, but batch {batch} of {input} gives {}: use a batch of 2 or more",
+                    "{net}: layer {} `{}` needs at least 2 values per channel to normalise in training, but batch {batch} of {input} gives {}: use a batch of 2 or more",
                     i + 1,
                     layer.name(),
                     batch.saturating_mul(per_row)
