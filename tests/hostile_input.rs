@@ -882,3 +882,45 @@ fn a_corrupt_checkpoint_is_skipped_on_resume() {
         3
     );
 }
+
+/// A FIFO planted as an MNIST file never blocks the loader (opening one waits for a writer):
+/// the finder passes over it, and the IDX reader itself, which a file swapped in after the finder
+/// looked would reach, refuses it when opened. A symlink to a real file, how users link a shared
+/// data set into place, still loads.
+#[test]
+fn a_fifo_as_an_mnist_file_is_refused_and_a_symlink_still_loads() {
+    let dir = mnist_dir(3, None, None);
+    let images = dir.path().join(TEST_IMAGES);
+    let real = dir.path().join("real-images");
+    fs::rename(&images, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &images).unwrap();
+    let _ = session(dir.path(), None)
+        .eval_named("recipe.rhai", LOAD)
+        .expect("a symlinked data file loads");
+
+    fs::remove_file(&images).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&images)
+        .status()
+        .unwrap()
+        .success());
+    let (data_dir, fifo) = (dir.path().to_path_buf(), images.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let e = error_in(&data_dir, LOAD);
+        let read = gan::data::idx::read_idx(&fifo).map(|_| ()).unwrap_err();
+        let dims = gan::data::idx::read_dims(&fifo).map(|_| ()).unwrap_err();
+        tx.send((e, read, dims)).unwrap();
+    });
+    let (e, read, dims) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("loading MNIST hung on a FIFO");
+    assert_error(&e, 2, 12, &[TEST_IMAGES]);
+    for err in [read, dims] {
+        let m = format!("{err:#}");
+        assert!(
+            m.contains(TEST_IMAGES) && m.contains("is not a regular file"),
+            "{m}"
+        );
+    }
+}

@@ -14,6 +14,8 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
+use crate::safe_fs::open_data_file;
+
 /// IDX element type code for unsigned bytes.
 pub const IDX_UBYTE: u8 = 0x08;
 
@@ -99,8 +101,7 @@ fn shape_of(head: &[u8]) -> String {
 
 /// The dims an IDX file at `path` (raw or gzipped) declares, read from its header alone.
 pub fn read_dims(path: &Path) -> Result<Vec<usize>> {
-    let file =
-        std::fs::File::open(path).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))?;
+    let (file, _) = open_data_file(path)?;
     let mut raw = Vec::new();
     let mut reader = std::io::BufReader::new(file);
     (&mut reader).take(2).read_to_end(&mut raw)?;
@@ -129,7 +130,22 @@ pub fn read_dims(path: &Path) -> Result<Vec<usize>> {
 
 /// Reads the whole file at `path`, inflating it when it is gzip.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    // A FIFO, device or directory is refused when opened; a regular file is read only up to the
+    // size an inflated one may reach (a gzipped file is never larger than its contents by much).
+    let (file, len) = open_data_file(path)?;
+    if len > MAX_DECOMPRESSED_BYTES {
+        bail!(
+            "{}: {len} bytes, more than the limit of {MAX_DECOMPRESSED_BYTES} for an IDX file",
+            path.display()
+        );
+    }
+    let mut raw = Vec::with_capacity(len as usize);
+    file.take(MAX_DECOMPRESSED_BYTES + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    if raw.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        bail!("{}: grew past the limit while it was read", path.display());
+    }
     Ok(match maybe_gunzip(&raw, &path.display().to_string())? {
         Cow::Borrowed(_) => raw,
         Cow::Owned(v) => v,

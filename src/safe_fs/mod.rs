@@ -17,7 +17,7 @@ pub(crate) mod read;
 mod stray;
 mod write;
 
-pub use open::open_no_follow;
+pub use open::{open_data_file, open_no_follow};
 pub use read::{open_regular, read_regular};
 pub use stray::remove_stray_temps;
 pub use write::{
