@@ -12,7 +12,7 @@ pub const fn conv_side(size: usize, k: usize, stride: usize, pad: usize) -> Opti
     let Some(padded) = size.checked_add(2 * pad) else {
         return None;
     };
-    if padded < k || (padded - k) % stride != 0 {
+    if padded < k || !(padded - k).is_multiple_of(stride) {
         return None;
     }
     Some((padded - k) / stride + 1)
@@ -44,7 +44,13 @@ pub const fn transpose_side(
 
 /// Max pooling's output side: windows of `k`, `stride` apart (1 ≤ stride ≤ k), tiling exactly.
 pub const fn max_pool_side(size: usize, k: usize, stride: usize) -> Option<usize> {
-    if size == 0 || k == 0 || stride == 0 || stride > k || k > size || (size - k) % stride != 0 {
+    if size == 0
+        || k == 0
+        || stride == 0
+        || stride > k
+        || k > size
+        || !(size - k).is_multiple_of(stride)
+    {
         return None;
     }
     Some((size - k) / stride + 1)
@@ -52,7 +58,7 @@ pub const fn max_pool_side(size: usize, k: usize, stride: usize) -> Option<usize
 
 /// Average pooling's output side: non-overlapping windows of `k` that tile the side.
 pub const fn avg_pool_side(size: usize, k: usize) -> Option<usize> {
-    if size == 0 || k == 0 || size % k != 0 {
+    if size == 0 || k == 0 || !size.is_multiple_of(k) {
         return None;
     }
     Some(size / k)
@@ -68,7 +74,7 @@ pub const fn upsample_side(size: usize, scale: usize) -> Option<usize> {
 
 /// Channel maxout's output channels: groups of `pieces` consecutive channels.
 pub const fn maxout_channels(channels: usize, pieces: usize) -> Option<usize> {
-    if channels == 0 || pieces == 0 || channels % pieces != 0 {
+    if channels == 0 || pieces == 0 || !channels.is_multiple_of(pieces) {
         return None;
     }
     Some(channels / pieces)
