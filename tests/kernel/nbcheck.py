@@ -2,6 +2,7 @@
 import base64
 import re
 import struct
+import time
 
 
 def png_size(b64):
@@ -60,3 +61,22 @@ def png_rgb(b64):
 def colourful(rows, spread=40):
     """How many pixels have channels at least `spread` apart (0 for a grayscale picture)."""
     return sum(1 for r in rows for p in r if max(p) - min(p) >= spread)
+
+
+def execute(path):
+    """The notebook at `path`, executed on the native kernel."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    t = time.time()
+    NotebookClient(nb, timeout=600, kernel_name="gan-rhai").execute()
+    print(f"notebook ran in {time.time() - t:.1f} s")
+    return nb
+
+
+def cell_starting(nb, prefix):
+    for c in nb.cells:
+        if c.cell_type == "code" and c.source.startswith(prefix):
+            return c
+    raise AssertionError(f"no code cell starts with {prefix!r}")

@@ -3,13 +3,10 @@ what it showed: the data, the summary tables, the fit, colour grids, no error.
 Usage: python run_dcgan_notebook.py NOTEBOOK [OUT.ipynb] (GAN_IMAGES_DIR must hold shapes/)."""
 import re
 import sys
-import time
 
 import nbformat
-from nbclient import NotebookClient
 
-from nbcheck import colourful, png_rgb, png_size
-from run_notebook import cell_starting
+from nbcheck import cell_starting, colourful, execute, png_rgb, png_size
 
 
 def result(cell):
@@ -20,10 +17,7 @@ def result(cell):
 
 def main():
     path = sys.argv[1]
-    nb = nbformat.read(path, as_version=4)
-    t = time.time()
-    NotebookClient(nb, timeout=600, kernel_name="gan-rhai").execute()
-    print(f"notebook ran in {time.time() - t:.1f} s")
+    nb = execute(path)
     for c in nb.cells:
         if c.cell_type == "code":
             errs = [o for o in c.outputs if o.output_type == "error"]

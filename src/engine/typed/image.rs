@@ -99,102 +99,77 @@ macro_rules! conv_constructors {
 conv_constructors!(Conv[K, S, P]);
 conv_constructors!(ConvTranspose[K, S, P, OP]);
 
-impl<
-        const CO: usize,
-        const HO: usize,
-        const WO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-    > LayerSpecs for Conv<Img<CO, HO, WO>, K, S, P>
-{
-    fn specs(&self, out: &mut Vec<LayerSpec>) {
-        out.push(LayerSpec::Conv(ConvSpec {
-            out_channels: CO,
-            kernel: K,
-            stride: S,
-            padding: P,
-            output_padding: 0,
-            bias: self.bias,
-        }));
-    }
-}
-
-impl<
-        const CI: usize,
-        const HI: usize,
-        const WI: usize,
-        const CO: usize,
-        const HO: usize,
-        const WO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-    > TypedLayer<Img<CI, HI, WI>> for Conv<Img<CO, HO, WO>, K, S, P>
-{
-    type Out = Img<CO, HO, WO>;
-    const CHECK: () = {
-        assert!(
-            conv_side(HI, K, S, P).is_some() && conv_side(WI, K, S, P).is_some(),
-            "Conv: the kernel, stride and padding do not tile the input image \
-             (side + 2·padding − kernel must be a non-negative multiple of the stride)"
-        );
-        assert!(
-            gives(conv_side(HI, K, S, P), HO) && gives(conv_side(WI, K, S, P), WO),
-            "Conv: the output Img<C, H, W> named in the type is not the one the layer gives: \
-             each side is (side + 2·padding − kernel) / stride + 1"
-        );
+/// The `LayerSpecs` and `TypedLayer` impls of a layer on images whose type names its output
+/// `Img<CO, HO, WO>`: `$spec` is its runtime spec (`$l` the layer, `$c` its output channels),
+/// and each `$fits => $what` is asserted with the input's and output's sizes bound to
+/// `$ci, $hi, $wi, $co, $ho, $wo`.
+macro_rules! image_layer {
+    ($name:ident [$($k:ident),*], |$l:ident, $c:ident| $spec:expr,
+     |$ci:ident, $hi:ident, $wi:ident, $co:ident, $ho:ident, $wo:ident|
+     $($fits:expr => $what:literal),+ $(,)?) => {
+        impl<const CO: usize, const HO: usize, const WO: usize, $(const $k: usize),*> LayerSpecs
+            for $name<Img<CO, HO, WO>, $($k),*>
+        {
+            fn specs(&self, out: &mut Vec<LayerSpec>) {
+                let ($l, $c) = (self, CO);
+                let _ = ($l, $c);
+                out.push($spec);
+            }
+        }
+        impl<
+                const CI: usize,
+                const HI: usize,
+                const WI: usize,
+                const CO: usize,
+                const HO: usize,
+                const WO: usize,
+                $(const $k: usize),*
+            > TypedLayer<Img<CI, HI, WI>> for $name<Img<CO, HO, WO>, $($k),*>
+        {
+            type Out = Img<CO, HO, WO>;
+            const CHECK: () = {
+                let ($ci, $hi, $wi, $co, $ho, $wo) = (CI, HI, WI, CO, HO, WO);
+                $( assert!($fits, $what); )+
+            };
+        }
     };
 }
 
-impl<
-        const CO: usize,
-        const HO: usize,
-        const WO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-        const OP: usize,
-    > LayerSpecs for ConvTranspose<Img<CO, HO, WO>, K, S, P, OP>
-{
-    fn specs(&self, out: &mut Vec<LayerSpec>) {
-        out.push(LayerSpec::ConvTranspose(ConvSpec {
-            out_channels: CO,
-            kernel: K,
-            stride: S,
-            padding: P,
-            output_padding: OP,
-            bias: self.bias,
-        }));
-    }
+image_layer! {
+    Conv[K, S, P],
+    |l, c| LayerSpec::Conv(ConvSpec {
+        out_channels: c,
+        kernel: K,
+        stride: S,
+        padding: P,
+        output_padding: 0,
+        bias: l.bias,
+    }),
+    |_ci, hi, wi, _co, ho, wo|
+    conv_side(hi, K, S, P).is_some() && conv_side(wi, K, S, P).is_some() =>
+        "Conv: the kernel, stride and padding do not tile the input image \
+         (side + 2·padding − kernel must be a non-negative multiple of the stride)",
+    gives(conv_side(hi, K, S, P), ho) && gives(conv_side(wi, K, S, P), wo) =>
+        "Conv: the output Img<C, H, W> named in the type is not the one the layer gives: \
+         each side is (side + 2·padding − kernel) / stride + 1",
 }
 
-impl<
-        const CI: usize,
-        const HI: usize,
-        const WI: usize,
-        const CO: usize,
-        const HO: usize,
-        const WO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-        const OP: usize,
-    > TypedLayer<Img<CI, HI, WI>> for ConvTranspose<Img<CO, HO, WO>, K, S, P, OP>
-{
-    type Out = Img<CO, HO, WO>;
-    const CHECK: () = {
-        assert!(
-            transpose_side(HI, K, S, P, OP).is_some() && transpose_side(WI, K, S, P, OP).is_some(),
-            "ConvTranspose: needs output padding < stride and a padding that leaves some output"
-        );
-        assert!(
-            gives(transpose_side(HI, K, S, P, OP), HO)
-                && gives(transpose_side(WI, K, S, P, OP), WO),
-            "ConvTranspose: the output Img<C, H, W> named in the type is not the one the layer \
-             gives: each side is (side − 1)·stride − 2·padding + kernel + output padding"
-        );
-    };
+image_layer! {
+    ConvTranspose[K, S, P, OP],
+    |l, c| LayerSpec::ConvTranspose(ConvSpec {
+        out_channels: c,
+        kernel: K,
+        stride: S,
+        padding: P,
+        output_padding: OP,
+        bias: l.bias,
+    }),
+    |_ci, hi, wi, _co, ho, wo|
+    transpose_side(hi, K, S, P, OP).is_some() && transpose_side(wi, K, S, P, OP).is_some() =>
+        "ConvTranspose: needs output padding < stride and a padding that leaves some output",
+    gives(transpose_side(hi, K, S, P, OP), ho) && gives(transpose_side(wi, K, S, P, OP), wo) =>
+        "ConvTranspose: the output Img<C, H, W> named in the type is not the one the layer \
+         gives: each side is (side − 1)·stride − 2·padding + kernel + output padding",
 }
 
 /// `batch_norm(#{momentum, eps})`: per channel on images, per feature on flat rows.
@@ -269,28 +244,9 @@ macro_rules! resampling {
                 $name(PhantomData)
             }
         }
-        impl<const CO: usize, const HO: usize, const WO: usize, $(const $k: usize),*> LayerSpecs
-            for $name<Img<CO, HO, WO>, $($k),*>
-        {
-            fn specs(&self, out: &mut Vec<LayerSpec>) {
-                out.push($spec);
-            }
-        }
-        impl<
-                const CI: usize,
-                const HI: usize,
-                const WI: usize,
-                const CO: usize,
-                const HO: usize,
-                const WO: usize,
-                $(const $k: usize),*
-            > TypedLayer<Img<CI, HI, WI>> for $name<Img<CO, HO, WO>, $($k),*>
-        {
-            type Out = Img<CO, HO, WO>;
-            const CHECK: () = {
-                let ($ci, $hi, $wi, $co, $ho, $wo) = (CI, HI, WI, CO, HO, WO);
-                assert!($fits, $what);
-            };
+        image_layer! {
+            $name[$($k),*], |_l, _c| $spec,
+            |$ci, $hi, $wi, $co, $ho, $wo| $fits => $what
         }
     )*};
 }

@@ -47,16 +47,15 @@ fn typed_forward_matches_runtime_forward() {
     assert_eq!(p.as_vec(), tg.gan.discriminate(&x.as_vec()));
 }
 
-fn conv(out_channels: usize, kernel: usize, stride: usize, padding: usize, bias: bool) -> ConvSpec {
-    ConvSpec {
-        out_channels,
-        kernel,
-        stride,
-        padding,
-        output_padding: 0,
-        bias,
-    }
-}
+/// DCGAN's downsampling convolution (4×4, stride 2, padding 1) without bias.
+const HALVING: ConvSpec = ConvSpec {
+    out_channels: 8,
+    kernel: 4,
+    stride: 2,
+    padding: 1,
+    output_padding: 0,
+    bias: false,
+};
 
 /// The runtime's shape after the whole stack is the one the typed stack declares.
 fn runtime_output<I: TypedShape, L: TypedLayer<I>>(l: &L) -> (StackSpec, Shape) {
@@ -85,14 +84,16 @@ fn image_stacks_lower_to_their_layers_with_the_declared_shapes() {
     assert_eq!(out, Shape::Flat(1));
     assert_eq!(s.input, 3 * 8 * 8);
     let t = ConvSpec {
+        out_channels: 2,
         output_padding: 1,
-        ..conv(2, 4, 2, 1, true)
+        bias: true,
+        ..HALVING
     };
     assert_eq!(
         s.layers,
         vec![
             LayerSpec::Reshape { c: 3, h: 8, w: 8 },
-            LayerSpec::Conv(conv(8, 4, 2, 1, false)),
+            LayerSpec::Conv(HALVING),
             LayerSpec::BatchNorm {
                 momentum: 0.1,
                 eps: 1e-5
