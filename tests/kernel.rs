@@ -1,5 +1,5 @@
 //! The native Jupyter kernel through real clients: jupyter_kernel_test's conformance suite, the
-//! quickstart notebook executed headless with nbclient, an interrupt during training, and a
+//! quickstart and DCGAN notebooks executed headless with nbclient, an interrupt during training, and a
 //! cell that panics.
 //!
 //! The Python side lives in tests/kernel/ and runs in a venv that tests/kernel/setup.sh makes
@@ -45,6 +45,11 @@ fn jupyter_path() -> tempfile::TempDir {
 
 /// Runs a script of tests/kernel/ with the venv; `None` when skipped.
 fn run_python(args: &[&str]) -> Option<String> {
+    run_python_env(args, &[])
+}
+
+/// [`run_python`] with extra environment variables (the kernel inherits them).
+fn run_python_env(args: &[&str], env: &[(&str, &Path)]) -> Option<String> {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let py = match common::kernel_venv_python() {
         Ok(p) => p,
@@ -61,6 +66,7 @@ fn run_python(args: &[&str]) -> Option<String> {
     let out = common::jupyter_client(&py, scratch.path())
         .args(args)
         .env("JUPYTER_PATH", jp.path())
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let text = common::output_text(&out);
@@ -98,6 +104,54 @@ fn quickstart_notebook_runs_headless() {
     let nb = root().join("examples/notebooks/01-quickstart.ipynb");
     if let Some(out) = run_python(&["run_notebook.py", nb.to_str().unwrap()]) {
         assert!(out.contains("notebook checks passed"), "{out}");
+    }
+}
+
+/// Writes `n` 16×16 colour PNGs into `dir`: a square or a disc of one saturated colour on a
+/// dark background of another, at a random place and size (deterministic).
+fn write_colour_shapes(dir: &Path, n: usize) {
+    use rand::{Rng, SeedableRng};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+    let hues: [[u8; 3]; 6] = [
+        [230, 40, 40],
+        [40, 200, 60],
+        [50, 80, 240],
+        [240, 210, 30],
+        [220, 50, 220],
+        [30, 210, 220],
+    ];
+    for i in 0..n {
+        let fg = hues[rng.gen_range(0..hues.len())];
+        let bg = [
+            rng.gen_range(0..60u8),
+            rng.gen_range(0..60u8),
+            rng.gen_range(0..60u8),
+        ];
+        let r = rng.gen_range(3..7i32);
+        let (cx, cy) = (rng.gen_range(r..16 - r), rng.gen_range(r..16 - r));
+        let disc = rng.gen_bool(0.5);
+        let img = image::RgbImage::from_fn(16, 16, |x, y| {
+            let (dx, dy) = (x as i32 - cx, y as i32 - cy);
+            let inside = if disc {
+                dx * dx + dy * dy <= r * r
+            } else {
+                dx.abs() <= r && dy.abs() <= r
+            };
+            image::Rgb(if inside { fg } else { bg })
+        });
+        img.save(dir.join(format!("shape{i:03}.png"))).unwrap();
+    }
+}
+
+#[test]
+fn dcgan_notebook_runs_headless() {
+    let images = tempfile::tempdir().unwrap();
+    write_colour_shapes(&images.path().join("shapes"), 256);
+    let nb = root().join("examples/notebooks/03-dcgan.ipynb");
+    let args = ["run_dcgan_notebook.py", nb.to_str().unwrap()];
+    if let Some(out) = run_python_env(&args, &[("GAN_IMAGES_DIR", images.path())]) {
+        assert!(out.contains("dcgan notebook checks passed"), "{out}");
     }
 }
 

@@ -2,27 +2,15 @@
 checks what it showed. Usage: python run_notebook.py NOTEBOOK [OUT.ipynb]"""
 import re
 import sys
-import time
 
 import nbformat
-from nbclient import NotebookClient
 
-from nbcheck import number, png_size
-
-
-def cell_starting(nb, prefix):
-    for c in nb.cells:
-        if c.cell_type == "code" and c.source.startswith(prefix):
-            return c
-    raise AssertionError(f"no code cell starts with {prefix!r}")
+from nbcheck import cell_starting, execute, number, png_size
 
 
 def main():
     path = sys.argv[1]
-    nb = nbformat.read(path, as_version=4)
-    t = time.time()
-    NotebookClient(nb, timeout=600, kernel_name="gan-rhai").execute()
-    print(f"notebook ran in {time.time() - t:.1f} s")
+    nb = execute(path)
 
     # the toy: a progress display (updated in place), a metrics table, the last metrics
     fit = cell_starting(nb, "toy.fit(")
