@@ -334,6 +334,28 @@ mod tests {
         assert!(run(&dirs, &other, &x2, &y).0.trained);
     }
 
+    /// Two data sets' classifiers share one folder under their own names, neither evicting the
+    /// other.
+    #[test]
+    fn two_stems_share_a_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = [tmp.path().join("classifier")];
+        let (spec, x, y) = tiny();
+        let mut x2 = x.clone();
+        x2[0] = 0.25;
+        let data = |x| ClassifierData {
+            train: (x, &y),
+            valid: (x, &y),
+            test: (x, &y),
+        };
+        let go = |stem, x| load_or_train(&dirs, stem, &spec, &data(x), &mut |_| {}).unwrap();
+        assert!(go("a_classifier", &x).trained);
+        assert!(go("b_classifier", &x2).trained);
+        assert!(!go("a_classifier", &x).trained);
+        assert!(!go("b_classifier", &x2).trained);
+        assert!(cache_files(&dirs[0], "b_classifier").1.is_file());
+    }
+
     #[test]
     fn corrupt_files_are_named_in_a_warning_and_retrained() {
         let tmp = tempfile::tempdir().unwrap();
