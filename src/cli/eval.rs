@@ -1,17 +1,42 @@
 //! `gan eval parzen RUN_DIR`: the paper's Parzen-window log-likelihood of a trained generator;
-//! `gan eval classifier RUN_DIR`: Fréchet distance and classifier score on an MNIST classifier.
+//! `gan eval classifier RUN_DIR`: Fréchet distance and classifier score on the classifier of the
+//! data set the GAN was trained on (MNIST or Fashion-MNIST). Both read the data set and its pixel
+//! range from the run's `config.json` and map samples onto the real images' `[0, 1]`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
 
-use gan::data::{load_mnist, MnistSplit};
+use gan::data::{MnistSplit, PixelRange};
+use gan::eval::{EvalSet, TrainedOn};
 use gan::learner::{checkpoint_dir_name, per_gan};
+
+/// What a weights file (or a run, overriding its `config.json`) was trained on.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct DataFlags {
+    /// Pixel range of the generator's samples: unit ([0, 1], sigmoid) or symmetric ([-1, 1],
+    /// tanh). Default: what the run's config.json records; unit for a bare weights file.
+    #[arg(long, value_parser = parse_range)]
+    range: Option<PixelRange>,
+    /// Data set to evaluate against, with its own classifier: mnist or fashion-mnist. Default:
+    /// what the run's config.json records; mnist for a bare weights file.
+    #[arg(long = "data-set", value_parser = parse_set)]
+    data_set: Option<EvalSet>,
+}
+
+fn parse_range(s: &str) -> Result<PixelRange, String> {
+    s.parse().map_err(|e| format!("{e:#}"))
+}
+
+fn parse_set(s: &str) -> Result<EvalSet, String> {
+    EvalSet::from_key(s).map_err(|e| format!("{e:#}"))
+}
 
 #[derive(Subcommand, Debug)]
 pub enum EvalCommand {
-    /// Parzen-window log-likelihood on the MNIST test set (σ chosen on train[50000:51000]).
+    /// Parzen-window log-likelihood on the test set of the run's data set, MNIST or Fashion-MNIST
+    /// (σ chosen on train[50000:51000]).
     Parzen {
         /// A run directory (reads weights.safetensors) or a .safetensors weights file.
         run: PathBuf,
@@ -31,9 +56,12 @@ pub enum EvalCommand {
         /// the GAN named `gan`).
         #[arg(long, value_name = "NAME")]
         gan: Option<String>,
+        #[command(flatten)]
+        data: DataFlags,
     },
-    /// Fréchet distance (penultimate features of an MNIST classifier the engine trains and caches)
-    /// and classifier score of generator samples, with the real data's own values as references.
+    /// Fréchet distance (penultimate features of a classifier of the run's data set, MNIST or
+    /// Fashion-MNIST, that the engine trains and caches) and classifier score of generator
+    /// samples, with the real data's own values as references.
     Classifier {
         /// A run directory (reads weights.safetensors) or a .safetensors weights file.
         run: PathBuf,
@@ -51,6 +79,8 @@ pub enum EvalCommand {
         /// the GAN named `gan`).
         #[arg(long, value_name = "NAME")]
         gan: Option<String>,
+        #[command(flatten)]
+        data: DataFlags,
     },
 }
 
@@ -63,8 +93,10 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             json,
             data_dir,
             gan,
+            data,
         } => {
             let weights = weights_of(&run, gan.as_deref())?;
+            let on = trained_on(&run, gan.as_deref(), data)?;
             let mut model = gan::checkpoint::read_gan(&weights)
                 .with_context(|| format!("loading the generator from {}", weights.display()))?;
             model
@@ -73,9 +105,9 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             gan::eval::check_sample_count(samples, model.data_dim())
                 .with_context(|| format!("--samples {samples}"))?;
             let dir = data_dir_for(&run, data_dir);
-            let valid = load_mnist(&dir, MnistSplit::Valid)?;
-            let test = load_mnist(&dir, MnistSplit::Test)?;
-            let r = gan::eval::gan_parzen(&mut model, &valid, &test, samples, sigma)?;
+            let valid = on.set.load(&dir, MnistSplit::Valid)?;
+            let test = on.set.load(&dir, MnistSplit::Test)?;
+            let r = gan::eval::gan_parzen(&mut model, on.range, &valid, &test, samples, sigma)?;
             if json {
                 println!(
                     "{}",
@@ -86,9 +118,11 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
                     "Parzen log-likelihood: {:.1} ± {:.1} (σ = {:.4}, {} samples, {} test images, {:.2} s)",
                     r.ll, r.se, r.sigma, r.n_samples, r.n_test, r.secs
                 );
-                println!(
-                    "paper (Table 1): GAN 225 ± 2; real MNIST train[0:10000] as samples: ≈ 241 ± 2"
-                );
+                if on.set == EvalSet::Mnist {
+                    println!(
+                        "paper (Table 1): GAN 225 ± 2; real MNIST train[0:10000] as samples: ≈ 241 ± 2"
+                    );
+                }
             }
             Ok(())
         }
@@ -98,7 +132,8 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             json,
             data_dir,
             gan,
-        } => classifier(&run, samples, json, data_dir, gan.as_deref()),
+            data,
+        } => classifier(&run, samples, json, data_dir, gan.as_deref(), data),
     }
 }
 
@@ -119,12 +154,14 @@ fn classifier(
     json: bool,
     data_dir: Option<PathBuf>,
     gan: Option<&str>,
+    data: DataFlags,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         samples >= 2,
         "--samples must be at least 2 (a covariance needs 2 rows), got {samples}"
     );
     let weights = weights_of(run, gan)?;
+    let on = trained_on(run, gan, data)?;
     let mut model = gan::checkpoint::read_gan(&weights)
         .with_context(|| format!("loading the generator from {}", weights.display()))?;
     model
@@ -134,10 +171,12 @@ fn classifier(
         .with_context(|| format!("--samples {samples}"))?;
     let dir = data_dir_for(run, data_dir);
     // Progress and cache messages go to stderr so that --json output stays one object.
-    let ev = gan::eval::MnistEvaluator::open(&dir, &mut |line| eprintln!("{line}"))?;
-    let r = ev.evaluate_gan(&mut model, samples)?;
+    let ev = gan::eval::Evaluator::open(on.set, &dir, &mut |line| eprintln!("{line}"))?;
+    let r = ev.evaluate_gan(&mut model, samples, on.range)?;
     if json {
         let mut v = serde_json::to_value(&r)?;
+        v["data"] = on.set.key().into();
+        v["range"] = on.range.name().into();
         v["classifier_dir"] = ev.cache_dir.display().to_string().into();
         v["classifier_trained"] = ev.trained.into();
         println!("{v}");
@@ -151,14 +190,45 @@ fn classifier(
             r.score, r.ref_test_score
         );
         println!(
-            "{} samples, {:.2} s; classifier test accuracy {:.4} ({})",
+            "{} samples ({} range), {:.2} s; {} classifier test accuracy {:.4} ({})",
             r.n_samples,
+            on.range,
             r.secs,
+            on.set.idx_set().label,
             r.accuracy,
             ev.cache_dir.display()
         );
     }
     Ok(())
+}
+
+/// The data set and pixel range `run` (a run directory or a weights file) is evaluated in: the
+/// flags where given, else what the run's `config.json` records for the GAN, else (a bare
+/// weights file) MNIST in `[0, 1]`. A `config.json` that cannot tell is an error, not a guess:
+/// scoring `[-1, 1]` samples as `[0, 1]` ones gives plausible, wrong numbers.
+fn trained_on(run: &Path, gan: Option<&str>, flags: DataFlags) -> anyhow::Result<TrainedOn> {
+    let recorded = match (flags.range, flags.data_set) {
+        (Some(range), Some(set)) => TrainedOn { set, range },
+        _ if !run.is_dir() => TrainedOn {
+            set: EvalSet::Mnist,
+            range: PixelRange::Unit,
+        },
+        _ => {
+            let file = run.join("config.json");
+            super::resume::read_config(&file)
+                .with_context(|| format!("reading {}", file.display()))
+                .and_then(|b| TrainedOn::from_config(&b, gan.unwrap_or("gan"), &file))
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e:#} (--range and --data-set evaluate the run without its record)"
+                    )
+                })?
+        }
+    };
+    Ok(TrainedOn {
+        set: flags.data_set.unwrap_or(recorded.set),
+        range: flags.range.unwrap_or(recorded.range),
+    })
 }
 
 /// The weights a run left for the GAN named `gan` (default `gan`, whose files carry no suffix):

@@ -1,12 +1,13 @@
 //! Where the evaluation classifier's weights live, and when they are retrained.
 //!
-//! Files: `mnist_classifier.safetensors` (the network's parameters) and `mnist_classifier.json`
+//! Files: `<stem>.safetensors` (the network's parameters) and `<stem>.json`, the stem naming the
+//! data set (`mnist_classifier`, `fashion-mnist_classifier`: two sets can share one cache folder)
 //! (a [`CacheManifest`]: architecture, seed, epochs, accuracies, training time, and the SHA-256 of
 //! the training spec, of the training data and of the weights file). Both are written atomically
 //! (temporary file + rename), weights first, so a manifest never describes missing weights.
 //!
-//! Location: `<data dir>/classifier/` when it can be written (or already holds a valid cache);
-//! else `$GAN_CACHE_DIR/classifier/`, else `$XDG_CACHE_HOME/gan/classifier/`, else
+//! Location: `<data dir>/classifier/` when it can be written (or already holds a valid cache;
+//! never a system package's folder, see [`super::EvalSet::cache_locations`]); else `$GAN_CACHE_DIR/classifier/`, else `$XDG_CACHE_HOME/gan/classifier/`, else
 //! `~/.cache/gan/classifier/`. The classifier is retrained when the manifest is absent, when its
 //! spec or data hash differs from the present ones, and, with a warning naming the file, when a
 //! file is unreadable or corrupt (a cache is disposable: a broken one must not block evaluation).
@@ -24,8 +25,13 @@ use crate::digest::sha256_hex;
 use crate::engine::classifier::{train_classifier, Classifier, ClassifierSpec, EpochReport};
 use crate::safe_fs::write_atomic;
 
-pub const WEIGHTS_FILE: &str = "mnist_classifier.safetensors";
-pub const MANIFEST_FILE: &str = "mnist_classifier.json";
+/// The weights and manifest files of the cache named `stem`.
+pub fn cache_files(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{stem}.safetensors")),
+        dir.join(format!("{stem}.json")),
+    )
+}
 /// Bumped when the training code changes in a way the spec does not show; part of the spec hash.
 const TRAINING_CODE_VERSION: u32 = 1;
 
@@ -105,22 +111,15 @@ pub fn fallback_root() -> Option<PathBuf> {
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("gan")))
 }
 
-/// Where the classifier of the MNIST files in `data_dir` is looked for, in order:
-/// `<data_dir>/classifier`, then `<fallback root>/classifier`.
-pub fn cache_locations(data_dir: &Path) -> Vec<PathBuf> {
-    std::iter::once(data_dir.join("classifier"))
-        .chain(fallback_root().map(|r| r.join("classifier")))
-        .collect()
-}
-
 /// Reads and checks the cache in `dir` against the present spec and data hashes. `Ok(None)`:
 /// no cache there, or one made for another spec or data (retrain, silently).
 fn read_cache(
     dir: &Path,
+    stem: &str,
     spec_sha: &str,
     data_sha: &str,
 ) -> Result<Option<(Classifier, CacheManifest)>> {
-    let (mpath, wpath) = (dir.join(MANIFEST_FILE), dir.join(WEIGHTS_FILE));
+    let (wpath, mpath) = cache_files(dir, stem);
     if !mpath.exists() {
         return Ok(None);
     }
@@ -147,11 +146,13 @@ fn read_cache(
     Ok(Some((Classifier::new(c.net), m)))
 }
 
-/// Loads the classifier of `spec` from the first of `candidates` holding a valid cache for it,
-/// or trains it on `data` and writes it to the first writable one (see [`cache_locations`]).
-/// `log` gets one line per event (which directory, warnings, training progress).
+/// Loads the classifier of `spec` from the first of `candidates` holding a valid cache named
+/// `stem` for it, or trains it on `data` and writes it to the first writable one (see
+/// [`super::EvalSet::cache_locations`]). `log` gets one line per event (which directory,
+/// warnings, training progress).
 pub fn load_or_train(
     candidates: &[PathBuf],
+    stem: &str,
     spec: &ClassifierSpec,
     data: &ClassifierData,
     log: &mut dyn FnMut(&str),
@@ -159,7 +160,7 @@ pub fn load_or_train(
     let spec_sha = spec_hash(spec);
     let data_sha = data_hash(data.train.0, data.train.1);
     for dir in candidates {
-        match read_cache(dir, &spec_sha, &data_sha) {
+        match read_cache(dir, stem, &spec_sha, &data_sha) {
             Ok(Some((classifier, manifest))) => {
                 log(&format!("classifier: loaded from {}", dir.display()));
                 return Ok(CachedClassifier {
@@ -222,11 +223,9 @@ pub fn load_or_train(
         data_sha256: data_sha,
         weights_sha256: sha256_hex(&weights),
     };
-    write_atomic(&dir.join(WEIGHTS_FILE), &weights)?;
-    write_atomic(
-        &dir.join(MANIFEST_FILE),
-        serde_json::to_string_pretty(&manifest)?.as_bytes(),
-    )?;
+    let (wpath, mpath) = cache_files(dir, stem);
+    write_atomic(&wpath, &weights)?;
+    write_atomic(&mpath, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     log(&format!(
         "classifier: trained in {train_secs:.1} s, test accuracy {:.4}, written to {}",
         manifest.test_accuracy,
@@ -252,6 +251,8 @@ mod tests {
     use crate::engine::schedule::Schedule;
     use crate::engine::spec::{LayerSpec, StackSpec};
     use crate::engine::OptimizerSpec;
+
+    const STEM: &str = "tiny_classifier";
 
     /// A 2×2-pixel, 2-class problem that trains in milliseconds.
     fn tiny() -> (ClassifierSpec, Vec<f32>, Vec<u8>) {
@@ -304,7 +305,7 @@ mod tests {
             test: (x, y),
         };
         let mut lines = Vec::new();
-        let c = load_or_train(dirs, spec, &data, &mut |l| lines.push(l.to_string())).unwrap();
+        let c = load_or_train(dirs, STEM, spec, &data, &mut |l| lines.push(l.to_string())).unwrap();
         (c, lines)
     }
 
@@ -315,7 +316,8 @@ mod tests {
         let (spec, x, y) = tiny();
         let (mut a, _) = run(&dirs, &spec, &x, &y);
         assert!(a.trained);
-        assert!(dirs[0].join(WEIGHTS_FILE).is_file() && dirs[0].join(MANIFEST_FILE).is_file());
+        let (wpath, mpath) = cache_files(&dirs[0], STEM);
+        assert!(wpath.is_file() && mpath.is_file());
         assert_eq!(a.manifest.spec_sha256, spec_hash(&spec));
         let (mut b, lines) = run(&dirs, &spec, &x, &y);
         assert!(!b.trained, "{lines:?}");
@@ -332,13 +334,35 @@ mod tests {
         assert!(run(&dirs, &other, &x2, &y).0.trained);
     }
 
+    /// Two data sets' classifiers share one folder under their own names, neither evicting the
+    /// other.
+    #[test]
+    fn two_stems_share_a_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = [tmp.path().join("classifier")];
+        let (spec, x, y) = tiny();
+        let mut x2 = x.clone();
+        x2[0] = 0.25;
+        let data = |x| ClassifierData {
+            train: (x, &y),
+            valid: (x, &y),
+            test: (x, &y),
+        };
+        let go = |stem, x| load_or_train(&dirs, stem, &spec, &data(x), &mut |_| {}).unwrap();
+        assert!(go("a_classifier", &x).trained);
+        assert!(go("b_classifier", &x2).trained);
+        assert!(!go("a_classifier", &x).trained);
+        assert!(!go("b_classifier", &x2).trained);
+        assert!(cache_files(&dirs[0], "b_classifier").1.is_file());
+    }
+
     #[test]
     fn corrupt_files_are_named_in_a_warning_and_retrained() {
         let tmp = tempfile::tempdir().unwrap();
         let dirs = [tmp.path().join("classifier")];
         let (spec, x, y) = tiny();
         let (mut first, _) = run(&dirs, &spec, &x, &y);
-        let weights = dirs[0].join(WEIGHTS_FILE);
+        let (weights, manifest) = cache_files(&dirs[0], STEM);
         std::fs::write(&weights, b"not safetensors").unwrap();
         let (mut c, lines) = run(&dirs, &spec, &x, &y);
         assert!(c.trained);
@@ -352,7 +376,6 @@ mod tests {
         );
         // deterministic: the retrained weights equal the first ones
         assert_eq!(c.classifier.net.export(), first.classifier.net.export());
-        let manifest = dirs[0].join(MANIFEST_FILE);
         std::fs::write(&manifest, b"{ truncated").unwrap();
         let (c, lines) = run(&dirs, &spec, &x, &y);
         assert!(c.trained);
@@ -393,6 +416,7 @@ mod tests {
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
         let err = load_or_train(
             &[],
+            STEM,
             &spec,
             &ClassifierData {
                 train: (&x, &y),

@@ -1,7 +1,7 @@
-//! Classifier-based metrics of a generator on MNIST, beside the Parzen estimate (which Theis et
-//! al. 2016 showed to be unreliable): the Fréchet distance between the Gaussians of our MNIST
-//! classifier's penultimate features over generator samples and over the 10,000 test images,
-//! and the classifier score `exp(E KL(p(y|x) ‖ p(y)))` of the samples.
+//! Classifier-based metrics of a generator on MNIST or Fashion-MNIST, beside the Parzen estimate
+//! (which Theis et al. 2016 showed to be unreliable): the Fréchet distance between the Gaussians
+//! of the data set's own classifier's penultimate features over generator samples and over the
+//! 10,000 test images, and the classifier score `exp(E KL(p(y|x) ‖ p(y)))` of the samples.
 //!
 //! References to read them against: the test set's own score (what perfect samples would get)
 //! and the Fréchet distance of real training images train[0:10000] to the test set (a floor:
@@ -15,17 +15,20 @@ use anyhow::{ensure, Result};
 use serde::Serialize;
 
 use super::class_score::{classifier_score, softmax_rows};
-use super::classifier_cache::{cache_locations, load_or_train, CacheManifest, ClassifierData};
+use super::classifier_cache::{load_or_train, CacheManifest, ClassifierData};
+use super::eval_set::EvalSet;
 use super::frechet::{frechet_distance, Gaussian};
-use crate::data::{load_mnist, MnistSplit};
-use crate::engine::classifier::{Classifier, ClassifierSpec};
+use super::unit_samples::{draw_unit_samples, to_unit};
+use crate::data::{MnistSplit, PixelRange};
+use crate::engine::classifier::Classifier;
 use crate::engine::Gan;
 
 /// Rows of real training images in the Fréchet reference (as many as the test set).
 pub const REFERENCE_TRAIN_ROWS: usize = 10_000;
 
-/// The classifier and everything about the real data the metrics compare against.
-pub struct MnistEvaluator {
+/// The classifier of one data set and everything about its real data the metrics compare against.
+pub struct Evaluator {
+    pub set: EvalSet,
     pub classifier: Classifier,
     pub manifest: CacheManifest,
     /// Directory the classifier was loaded from or written to.
@@ -56,22 +59,24 @@ pub struct ClassifierMetrics {
     pub secs: f64,
 }
 
-impl MnistEvaluator {
-    /// Loads MNIST from `data_dir`, loads or trains the classifier in the usual cache locations
-    /// (see [`super::classifier_cache`]), and computes the real-data references.
-    pub fn open(data_dir: &Path, log: &mut dyn FnMut(&str)) -> Result<Self> {
-        Self::open_with_cache(data_dir, &cache_locations(data_dir), log)
+impl Evaluator {
+    /// Loads `set` for the MNIST directory `data_dir`, loads or trains its classifier in the
+    /// usual cache locations ([`EvalSet::cache_locations`]), and computes the real-data
+    /// references.
+    pub fn open(set: EvalSet, data_dir: &Path, log: &mut dyn FnMut(&str)) -> Result<Self> {
+        Self::open_with_cache(set, data_dir, &set.cache_locations(data_dir), log)
     }
 
     /// [`Self::open`] with the cache directories given, in order of preference.
     pub fn open_with_cache(
+        set: EvalSet,
         data_dir: &Path,
         cache_dirs: &[std::path::PathBuf],
         log: &mut dyn FnMut(&str),
     ) -> Result<Self> {
-        let train = load_mnist(data_dir, MnistSplit::Train)?;
-        let valid = load_mnist(data_dir, MnistSplit::Valid)?;
-        let test = load_mnist(data_dir, MnistSplit::Test)?;
+        let train = set.load(data_dir, MnistSplit::Train)?;
+        let valid = set.load(data_dir, MnistSplit::Valid)?;
+        let test = set.load(data_dir, MnistSplit::Test)?;
         let labels = |d: &crate::data::Dataset| d.labels.clone().unwrap_or_default();
         let (ly, lv, lt) = (labels(&train), labels(&valid), labels(&test));
         let data = ClassifierData {
@@ -79,7 +84,8 @@ impl MnistEvaluator {
             valid: (&valid.x, &lv),
             test: (&test.x, &lt),
         };
-        let cached = load_or_train(cache_dirs, &ClassifierSpec::mnist(), &data, log)?;
+        let (spec, stem) = (set.classifier_spec(), set.cache_stem());
+        let cached = load_or_train(cache_dirs, &stem, &spec, &data, log)?;
         let c = cached.classifier;
         let test_features = Gaussian::fit(&c.features(&test.x), c.feature_dim())?;
         let test_score = score_of(&c, &test.x)?;
@@ -88,7 +94,8 @@ impl MnistEvaluator {
             &Gaussian::fit(&c.features(head), c.feature_dim())?,
             &test_features,
         )?;
-        Ok(MnistEvaluator {
+        Ok(Evaluator {
+            set,
             test_accuracy: c.accuracy(&test.x, &lt),
             classifier: c,
             manifest: cached.manifest,
@@ -100,32 +107,45 @@ impl MnistEvaluator {
         })
     }
 
-    /// The evaluator for `data_dir`, opened once per process and shared (training or even
-    /// loading the classifier and featurising the references is too slow to repeat per call).
-    pub fn shared(data_dir: &Path, log: &mut dyn FnMut(&str)) -> Result<Arc<Self>> {
-        Self::shared_with_cache(data_dir, &cache_locations(data_dir), log)
+    /// The evaluator of `set` for `data_dir`, opened once per process and shared (training or
+    /// even loading the classifier and featurising the references is too slow to repeat per
+    /// call).
+    pub fn shared(set: EvalSet, data_dir: &Path, log: &mut dyn FnMut(&str)) -> Result<Arc<Self>> {
+        Self::shared_with_cache(set, data_dir, &set.cache_locations(data_dir), log)
     }
 
     /// [`Self::shared`] with the cache directories given; they only matter for the first call
-    /// for `data_dir` in this process (later calls get the evaluator it opened). Holding the
-    /// lock while opening makes concurrent first calls wait rather than train twice.
+    /// for `set` and `data_dir` in this process (later calls get the evaluator it opened).
+    /// Holding the lock while opening makes concurrent first calls wait rather than train twice.
     pub fn shared_with_cache(
+        set: EvalSet,
         data_dir: &Path,
         cache_dirs: &[std::path::PathBuf],
         log: &mut dyn FnMut(&str),
     ) -> Result<Arc<Self>> {
-        type Opened = Vec<(std::path::PathBuf, Arc<MnistEvaluator>)>;
+        type Opened = Vec<((EvalSet, std::path::PathBuf), Arc<Evaluator>)>;
         static OPENED: Mutex<Opened> = Mutex::new(Vec::new());
         let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, e)) = opened.iter().find(|(d, _)| d == data_dir) {
+        let key = (set, data_dir.to_path_buf());
+        if let Some((_, e)) = opened.iter().find(|(k, _)| *k == key) {
             return Ok(e.clone());
         }
-        let e = Arc::new(Self::open_with_cache(data_dir, cache_dirs, log)?);
-        opened.push((data_dir.to_path_buf(), e.clone()));
+        let e = Arc::new(Self::open_with_cache(set, data_dir, cache_dirs, log)?);
+        opened.push((key, e.clone()));
         Ok(e)
     }
 
-    /// Fréchet distance and classifier score of row-major MNIST-shaped `samples`.
+    /// [`Self::evaluate_samples`] of samples whose values mean `range`.
+    pub fn evaluate_in_range(
+        &self,
+        samples: &[f32],
+        range: PixelRange,
+    ) -> Result<ClassifierMetrics> {
+        self.evaluate_samples(&to_unit(samples, range)?)
+    }
+
+    /// Fréchet distance and classifier score of row-major `samples` in `[0, 1]`, shaped as the
+    /// set's images.
     pub fn evaluate_samples(&self, samples: &[f32]) -> Result<ClassifierMetrics> {
         let started = Instant::now();
         let d = self.classifier.net.input_dim();
@@ -154,23 +174,22 @@ impl MnistEvaluator {
         })
     }
 
-    /// Draws `n` samples from `gan` (in chunks of 1,000) and evaluates them.
-    pub fn evaluate_gan(&self, gan: &mut Gan, n: usize) -> Result<ClassifierMetrics> {
+    /// Draws `n` samples from `gan`, whose values mean `range`, and evaluates them.
+    pub fn evaluate_gan(
+        &self,
+        gan: &mut Gan,
+        n: usize,
+        range: PixelRange,
+    ) -> Result<ClassifierMetrics> {
         let d = self.classifier.net.input_dim();
         ensure!(
             gan.data_dim() == d,
-            "the GAN generates {} features, the MNIST classifier takes {d}",
-            gan.data_dim()
+            "the GAN generates {} features, the {} classifier takes {d}",
+            gan.data_dim(),
+            self.set.idx_set().label
         );
-        super::check_sample_count(n, d)?;
         let started = Instant::now();
-        let mut samples = Vec::with_capacity(n * d);
-        let mut left = n;
-        while left > 0 {
-            let k = left.min(1000);
-            samples.extend(gan.sample(k));
-            left -= k;
-        }
+        let samples = draw_unit_samples(gan, n, range)?;
         let mut m = self.evaluate_samples(&samples)?;
         m.secs = started.elapsed().as_secs_f64();
         Ok(m)

@@ -1,10 +1,11 @@
-//! The paper's Parzen evaluation of a GAN on MNIST: σ from the first 1,000 validation images
-//! (train[50000:51000]), log-likelihood of the 10,000 test images.
+//! The paper's Parzen evaluation of a GAN on MNIST (or Fashion-MNIST, the same protocol): σ from
+//! the first 1,000 validation images (train[50000:51000]), log-likelihood of the 10,000 test
+//! images. Samples are mapped onto `[0, 1]` first, the real images' range.
 
 use anyhow::{ensure, Result};
 
 use super::parzen::{parzen_protocol, ParzenResult};
-use crate::data::Dataset;
+use crate::data::{Dataset, PixelRange};
 use crate::engine::Gan;
 
 /// Validation rows used to choose σ, as in the paper's code.
@@ -18,16 +19,16 @@ pub fn check_sample_count(n: usize, dim: usize) -> Result<()> {
     crate::engine::trainer::check_rows_held(n, dim as u128)
 }
 
-/// Draws `n_samples` from `gan` and runs the protocol against `valid` (its first 1,000 rows are
-/// used) and `test`. `sigma: Some(s)` skips the selection.
+/// Draws `n_samples` from `gan`, whose values mean `range`, and runs the protocol against
+/// `valid` (its first 1,000 rows are used) and `test`. `sigma: Some(s)` skips the selection.
 pub fn gan_parzen(
     gan: &mut Gan,
+    range: PixelRange,
     valid: &Dataset,
     test: &Dataset,
     n_samples: usize,
     sigma: Option<f64>,
 ) -> Result<ParzenResult> {
-    check_sample_count(n_samples, gan.data_dim())?;
     ensure!(
         valid.dim == gan.data_dim() && test.dim == gan.data_dim(),
         "the GAN generates {} features but the evaluation data has {} (valid) / {} (test)",
@@ -35,14 +36,7 @@ pub fn gan_parzen(
         valid.dim,
         test.dim
     );
-    // Draw in chunks: the whole batch at once would hold every layer's activations for 10,000 rows.
-    let mut samples = Vec::with_capacity(n_samples * gan.data_dim());
-    let mut left = n_samples;
-    while left > 0 {
-        let n = left.min(1000);
-        samples.extend(gan.sample(n));
-        left -= n;
-    }
+    let samples = super::unit_samples::draw_unit_samples(gan, n_samples, range)?;
     let valid_rows = valid.rows().min(SIGMA_VALIDATION_ROWS);
     parzen_protocol(
         &samples,

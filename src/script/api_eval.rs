@@ -1,5 +1,9 @@
-//! Metrics of a GAN on MNIST: `parzen(gan, #{ samples, sigma })` (the paper's protocol) and
-//! `classifier_metrics(gan_or_samples, #{ samples })`.
+//! Metrics of a GAN on MNIST or Fashion-MNIST: `parzen(gan, #{ samples, sigma })` (the paper's
+//! protocol) and `classifier_metrics(gan_or_samples, #{ samples, data })`.
+//!
+//! A GAN is scored against the data set it was last fit on, through that set's own classifier,
+//! with its samples mapped from the data's pixel range onto `[0, 1]` (what `config.json` records
+//! and `gan eval` reads, so both agree); before any fit, MNIST in `[0, 1]`.
 
 use std::sync::Arc;
 
@@ -8,7 +12,8 @@ use rhai::{Dynamic, Engine, Map, INT};
 use super::host::Host;
 use super::options::{err, Opts, RhaiResult};
 use super::values::{GanHandle, Samples};
-use crate::eval::{ClassifierMetrics, MnistEvaluator};
+use crate::data::PixelRange;
+use crate::eval::{ClassifierMetrics, EvalSet, Evaluator, TrainedOn};
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     let h = host.clone();
@@ -28,20 +33,35 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         of_gan(&h, &gan, &opts)
     });
     let h = host.clone();
-    engine.register_fn("classifier_metrics", move |s: Samples| -> RhaiResult<Map> {
-        let ev = evaluator(&h)?;
-        let r = ev
-            .evaluate_samples(&s.x)
-            .or_else(|e| err(format!("classifier_metrics(): {e:#}")))?;
-        Ok(to_map(&r, &ev))
+    engine.register_fn("classifier_metrics", move |s: Samples| {
+        of_samples(&h, &s, &Map::new())
+    });
+    let h = host.clone();
+    engine.register_fn("classifier_metrics", move |s: Samples, opts: Map| {
+        of_samples(&h, &s, &opts)
     });
 }
 
-/// The process-wide MNIST evaluator for this session's data directory; the first call loads or
-/// trains the classifier, and says so (and where its cache is) through the sink.
-fn evaluator(h: &Host) -> RhaiResult<Arc<MnistEvaluator>> {
-    MnistEvaluator::shared(&h.config.data_dir, &mut |line| h.sink.text(line))
+/// The process-wide evaluator of `set` for this session's data directory; the first call loads
+/// or trains the classifier, and says so (and where its cache is) through the sink.
+fn evaluator(h: &Host, set: EvalSet) -> RhaiResult<Arc<Evaluator>> {
+    Evaluator::shared(set, &h.config.data_dir, &mut |line| h.sink.text(line))
         .or_else(|e| err(format!("classifier_metrics(): {e:#}")))
+}
+
+/// What `gan` was last fit on, as its `config.json` entry records it; MNIST in `[0, 1]` before
+/// any fit.
+fn trained_on(h: &Host, gan: &GanHandle, call: &str) -> RhaiResult<TrainedOn> {
+    let name = gan.lock().name.clone();
+    let entries = h.config_json.lock().unwrap();
+    match entries.get(&name).and_then(|e| e.get("data")) {
+        None => Ok(TrainedOn {
+            set: EvalSet::Mnist,
+            range: PixelRange::Unit,
+        }),
+        Some(data) => TrainedOn::from_data_entry(data, &format!("GAN `{name}`'s data"))
+            .or_else(|e| err(format!("{call}: {e:#}"))),
+    }
 }
 
 fn of_gan(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
@@ -49,14 +69,29 @@ fn of_gan(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let n = o.count_in("samples", 10_000, 2, usize::MAX as u64)?;
     crate::eval::check_sample_count(n, gan.lock().gan.data_dim())
         .or_else(|e| err(format!("option `samples` of classifier_metrics(): {e:#}")))?;
-    let ev = evaluator(h)?;
+    let on = trained_on(h, gan, "classifier_metrics()")?;
+    let ev = evaluator(h, on.set)?;
     let r = ev
-        .evaluate_gan(&mut gan.lock().gan, n)
+        .evaluate_gan(&mut gan.lock().gan, n, on.range)
         .or_else(|e| err(format!("classifier_metrics(): {e:#}")))?;
     Ok(to_map(&r, &ev))
 }
 
-fn to_map(r: &ClassifierMetrics, ev: &MnistEvaluator) -> Map {
+/// Image rows in the range their image shape records (`[0, 1]` without one), scored against
+/// `#{ data }` (default `"mnist"`): rows carry no data set name.
+fn of_samples(h: &Host, s: &Samples, opts: &Map) -> RhaiResult<Map> {
+    let o = Opts::new(opts, "classifier_metrics()", &["data"])?;
+    let set = EvalSet::from_key(&o.string("data", EvalSet::Mnist.key())?)
+        .or_else(|e| err(format!("option `data` of classifier_metrics(): {e:#}")))?;
+    let range = s.image.map_or(PixelRange::Unit, |i| i.range);
+    let ev = evaluator(h, set)?;
+    let r = ev
+        .evaluate_in_range(&s.x, range)
+        .or_else(|e| err(format!("classifier_metrics(): {e:#}")))?;
+    Ok(to_map(&r, &ev))
+}
+
+fn to_map(r: &ClassifierMetrics, ev: &Evaluator) -> Map {
     let mut m = Map::new();
     m.insert("fd".into(), Dynamic::from(r.fd));
     m.insert("score".into(), Dynamic::from(r.score));
@@ -65,6 +100,7 @@ fn to_map(r: &ClassifierMetrics, ev: &MnistEvaluator) -> Map {
     m.insert("ref_train_fd".into(), Dynamic::from(r.ref_train_fd));
     m.insert("accuracy".into(), Dynamic::from(r.accuracy));
     m.insert("secs".into(), Dynamic::from(r.secs));
+    m.insert("data".into(), Dynamic::from(ev.set.key().to_string()));
     m.insert(
         "classifier_dir".into(),
         Dynamic::from(ev.cache_dir.display().to_string()),
@@ -72,7 +108,8 @@ fn to_map(r: &ClassifierMetrics, ev: &MnistEvaluator) -> Map {
     m
 }
 
-/// `parzen(gan, #{ samples, sigma })`: the paper's MNIST Parzen protocol, as a map.
+/// `parzen(gan, #{ samples, sigma })`: the paper's Parzen protocol on the data set the GAN was
+/// fit on, as a map.
 fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let o = Opts::new(opts, "parzen()", &["samples", "sigma"])?;
     let n = o.count("samples", 10_000, 1)? as usize;
@@ -80,9 +117,21 @@ fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let dim = gan.lock().gan.data_dim();
     crate::eval::check_sample_count(n, dim)
         .or_else(|e| err(format!("option `samples` of parzen(): {e:#}")))?;
-    let valid = h.mnist("valid").or_else(|e| err(format!("{e:#}")))?;
-    let test = h.mnist("test").or_else(|e| err(format!("{e:#}")))?;
-    let r = crate::eval::gan_parzen(&mut gan.lock().gan, &valid, &test, n, sigma)
+    let on = trained_on(h, gan, "parzen()")?;
+    let (valid, test) = match on.set {
+        // MNIST splits come from the session's cache (read once, counted in its memory budget).
+        EvalSet::Mnist => (h.mnist("valid"), h.mnist("test")),
+        set => {
+            let load = |s| set.load(&h.config.data_dir, s).map(Arc::new);
+            (
+                load(crate::data::MnistSplit::Valid),
+                load(crate::data::MnistSplit::Test),
+            )
+        }
+    };
+    let valid = valid.or_else(|e| err(format!("{e:#}")))?;
+    let test = test.or_else(|e| err(format!("{e:#}")))?;
+    let r = crate::eval::gan_parzen(&mut gan.lock().gan, on.range, &valid, &test, n, sigma)
         .or_else(|e| err(format!("parzen(): {e:#}")))?;
     let mut m = Map::new();
     m.insert("ll".into(), Dynamic::from(r.ll));

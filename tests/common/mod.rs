@@ -129,13 +129,16 @@ pub fn test_classifier_cache() -> PathBuf {
 
 /// The process-wide MNIST evaluator (the one the DSL's `classifier_metrics` uses), loaded from
 /// the data directory's or the tests' classifier cache, trained into it at most once.
-pub fn shared_evaluator() -> std::sync::Arc<gan::eval::MnistEvaluator> {
+pub fn shared_evaluator() -> std::sync::Arc<gan::eval::Evaluator> {
     let dir = mnist_dir();
     let dirs = [
         dir.join("classifier"),
         test_classifier_cache().join("classifier"),
     ];
-    gan::eval::MnistEvaluator::shared_with_cache(&dir, &dirs, &mut |l| eprintln!("{l}")).unwrap()
+    gan::eval::Evaluator::shared_with_cache(gan::eval::EvalSet::Mnist, &dir, &dirs, &mut |l| {
+        eprintln!("{l}")
+    })
+    .unwrap()
 }
 
 /// metrics.jsonl with the timing fields removed (the only fields that differ between two runs
