@@ -10,7 +10,8 @@
 //!    batching, metrics, observers, script callbacks): 1 − (time inside the step ÷ wall time from
 //!    the first timed step's start to the last one's end).
 //!
-//! Also the analytic FLOPs of one iteration, the GFLOP/s they imply, and the machine's peak.
+//! Also the analytic FLOPs of one iteration, the GFLOP/s they imply, the machine's peak, and the
+//! CPU the numbers come from (model, AVX2 / AVX-512F / FMA, the GEMM kernel `gemm` runs on it).
 //! `--reference` times the dfdx-autograd step (the engine before its fast path) in the same run.
 //! `bench/run` compares the training rate with PyTorch's (bench/README.md).
 
@@ -23,6 +24,7 @@ use clap::Args;
 use serde::Serialize;
 
 use gan::engine::{EnginePath, GanSpec, LayerSpec, StackSpec};
+use gan::linalg::cpu::{cpu_info, CpuInfo};
 use gan::script::{HostConfig, NullSink};
 use gan::session::Session;
 
@@ -60,6 +62,8 @@ pub struct BenchArgs {
 struct Report {
     engine: &'static str,
     threads: usize,
+    /// The CPU model, the extensions that pick the GEMM kernel, and the kernel `gemm` runs.
+    cpu: Option<CpuInfo>,
     warmup: u64,
     iters: u64,
     /// Training iterations per second (wall clock of the timed fit).
@@ -168,9 +172,11 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     let threads = rayon::current_num_threads();
     let data_dir = super::data_dir(args.data_dir.clone());
     let spec = GanSpec::paper_mnist();
+    let cpu = cpu_info();
     let mut r = Report {
         engine: "gan",
         threads,
+        cpu: Some(cpu.clone()),
         warmup: args.warmup,
         iters: args.iters,
         gflop_per_iter: iteration_flops(&spec, 100) * 1e-9,
@@ -184,6 +190,10 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     say(format!(
         "gan bench: the paper's MNIST GAN, batch 100, {threads} thread(s); {:.3} GFLOP per iteration",
         r.gflop_per_iter
+    ));
+    say(format!(
+        "CPU: {} (avx2 {}, avx512f {}, fma {}); gemm kernel: {}",
+        cpu.model, cpu.avx2, cpu.avx512f, cpu.fma, cpu.gemm_kernel
     ));
 
     // The fast path, whatever the process default (GAN_ENGINE) is.

@@ -2,5 +2,6 @@
 //! split over rayon's threads ([`par`]). A leaf: the engine's fast path and evaluation (Parzen)
 //! both use it; it uses neither.
 
+pub mod cpu;
 pub mod gemm;
 pub mod par;
