@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
 
+use serde::Deserialize;
+
 use super::host::Host;
+use super::option_struct::{self, Number};
 use super::options::{err, Opts, RhaiResult};
 use super::values::{DataHandle, Samples};
 use crate::data::image_folder::MAX_IMAGE_SIDE;
@@ -59,6 +62,47 @@ fn handle(r: anyhow::Result<Dataset>) -> RhaiResult<DataHandle> {
         .or_else(|e| err(format!("{e:#}")))
 }
 
+/// `ring(modes, #{…})`'s options: the paper-style toy mixture's geometry and size.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RingOptions {
+    radius: Number,
+    /// Each mode's standard deviation.
+    std: Number,
+    /// Rows.
+    n: INT,
+}
+
+impl Default for RingOptions {
+    fn default() -> Self {
+        RingOptions {
+            radius: Number(2.0),
+            std: Number(0.02),
+            n: 10_000,
+        }
+    }
+}
+
+/// `grid(modes, #{…})`'s options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct GridOptions {
+    /// Distance between neighbouring modes.
+    spacing: Number,
+    std: Number,
+    n: INT,
+}
+
+impl Default for GridOptions {
+    fn default() -> Self {
+        GridOptions {
+            spacing: Number(2.0),
+            std: Number(0.02),
+            n: 10_000,
+        }
+    }
+}
+
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_type_with_name::<DataHandle>("Dataset");
     let h = host.clone();
@@ -88,12 +132,12 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn(
         "ring",
         move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
-            let o = Opts::new(&opts, "ring()", &["radius", "std", "n"])?;
-            let n = toy_rows("ring()", "option `n`", o.int("n", 10_000)?)?;
+            let o: RingOptions = option_struct::parse(&opts, "ring()")?;
+            let n = toy_rows("ring()", "option `n`", o.n)?;
             handle(data::try_ring_2d(
                 modes_arg("ring(modes)", modes)?,
-                o.f64("radius", 2.0)?,
-                o.f64("std", 0.02)?,
+                o.radius.0,
+                o.std.0,
                 n,
                 toy_seed(&h, 2),
             ))
@@ -123,12 +167,12 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn(
         "grid",
         move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
-            let o = Opts::new(&opts, "grid()", &["spacing", "std", "n"])?;
-            let n = toy_rows("grid()", "option `n`", o.int("n", 10_000)?)?;
+            let o: GridOptions = option_struct::parse(&opts, "grid()")?;
+            let n = toy_rows("grid()", "option `n`", o.n)?;
             handle(data::try_grid_2d(
                 grid(modes)?,
-                o.f64("spacing", 2.0)?,
-                o.f64("std", 0.02)?,
+                o.spacing.0,
+                o.std.0,
                 n,
                 toy_seed(&h, 3),
             ))

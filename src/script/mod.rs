@@ -18,6 +18,7 @@ pub mod budget;
 pub mod docs;
 pub mod error;
 pub mod host;
+pub mod option_struct;
 pub mod options;
 pub mod paper_args;
 pub mod params;
