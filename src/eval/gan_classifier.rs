@@ -8,7 +8,7 @@
 //! two samples of the true distribution).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{ensure, Result};
@@ -115,14 +115,25 @@ impl MnistEvaluator {
         log: &mut dyn FnMut(&str),
     ) -> Result<Arc<Self>> {
         type Opened = Vec<(std::path::PathBuf, Arc<MnistEvaluator>)>;
-        static OPENED: Mutex<Opened> = Mutex::new(Vec::new());
-        let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, e)) = opened.iter().find(|(d, _)| d == data_dir) {
-            return Ok(e.clone());
+        let open = |opened: &mut Opened, log: &mut dyn FnMut(&str)| {
+            if let Some((_, e)) = opened.iter().find(|(d, _)| d == data_dir) {
+                return Ok(e.clone());
+            }
+            let e = Arc::new(Self::open_with_cache(data_dir, cache_dirs, log)?);
+            opened.push((data_dir.to_path_buf(), e.clone()));
+            Ok(e)
+        };
+        #[cfg(not(feature = "cuda"))]
+        {
+            static OPENED: std::sync::Mutex<Opened> = std::sync::Mutex::new(Vec::new());
+            open(&mut OPENED.lock().unwrap_or_else(|e| e.into_inner()), log)
         }
-        let e = Arc::new(Self::open_with_cache(data_dir, cache_dirs, log)?);
-        opened.push((data_dir.to_path_buf(), e.clone()));
-        Ok(e)
+        // dfdx's CUDA device is not Send, so neither is an evaluator holding it: one per thread.
+        #[cfg(feature = "cuda")]
+        {
+            thread_local!(static OPENED: std::cell::RefCell<Opened> = const { std::cell::RefCell::new(Vec::new()) });
+            OPENED.with_borrow_mut(|opened| open(opened, log))
+        }
     }
 
     /// Fréchet distance and classifier score of row-major MNIST-shaped `samples`.
