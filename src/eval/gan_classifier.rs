@@ -119,6 +119,8 @@ impl MnistEvaluator {
             if let Some((_, e)) = opened.iter().find(|(d, _)| d == data_dir) {
                 return Ok(e.clone());
             }
+            // One signature for both builds: CUDA builds share the evaluator within a thread only.
+            #[cfg_attr(feature = "cuda", allow(clippy::arc_with_non_send_sync))]
             let e = Arc::new(Self::open_with_cache(data_dir, cache_dirs, log)?);
             opened.push((data_dir.to_path_buf(), e.clone()));
             Ok(e)
