@@ -302,3 +302,51 @@ fn typed_option_errors_name_the_key_and_point_at_the_call() {
         assert_eq!((e.line, e.col), (Some(at.0), Some(at.1)), "{tail}: {e}");
     }
 }
+
+/// The layers' and the data transforms' typed options.
+#[test]
+fn typed_layer_and_data_option_errors_point_at_the_call() {
+    let cases: &[(&str, (usize, usize), &str)] = &[
+        (
+            "let d = stack([1, 28, 28])\n    .conv(8, 4, #{ strid: 2 });",
+            (2, 6),
+            "unknown option `strid` in conv() (did you mean `stride`?); it accepts: stride, padding, bias",
+        ),
+        (
+            "let d = stack([1, 28, 28]).conv(8, 4, #{ stride: 0 });",
+            (1, 28),
+            "option `stride` of conv() must be ≥ 1, got 0",
+        ),
+        (
+            "let d = stack([1, 28, 28]).conv(8, 4, #{ padding: 2000000 });",
+            (1, 28),
+            "option `padding` of conv() must be at most 1048576, got 2000000",
+        ),
+        (
+            "let d = stack([8, 7, 7]).conv_transpose(4, 4, #{ output_padding: true });",
+            (1, 26),
+            "option `output_padding` of conv_transpose() must be an integer, got bool `true`",
+        ),
+        (
+            "let d = stack([1, 28, 28]).conv(8, 4, #{ output_padding: 1 });",
+            (1, 28),
+            "unknown option `output_padding` in conv(); it accepts: stride, padding, bias",
+        ),
+        (
+            "let d = stack([1, 4, 4]).batch_norm(#{ eps: \"small\" });",
+            (1, 26),
+            "option `eps` of batch_norm() must be a number, got string `small`",
+        ),
+        (
+            "let r = ring(8);\nlet g = r.gcn(#{ scale: 1, use_sd: true });",
+            (2, 11),
+            "unknown option `use_sd` in gcn() (did you mean `use_std`?); it accepts: \
+             scale, subtract_mean, use_std, sqrt_bias, min_divisor",
+        ),
+    ];
+    for (text, at, want) in cases {
+        let e = error_of(text);
+        assert_eq!(e.message, *want, "{text}");
+        assert_eq!((e.line, e.col), (Some(at.0), Some(at.1)), "{text}: {e}");
+    }
+}

@@ -8,7 +8,7 @@ use rhai::{Engine, Map};
 
 use super::api_data::in_range;
 use super::host::Host;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::option_struct;
 use super::options::{err, RhaiResult};
@@ -21,10 +21,10 @@ use crate::data::{Dataset, MnistSplit, PixelRange, FASHION_MNIST};
 type Cache = Arc<Mutex<HashMap<String, Arc<Dataset>>>>;
 
 /// The options of the data set loaders.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-struct SetOptions {
-    /// Pixel values in "unit" [0, 1] or "signed" [-1, 1] (see [`PixelRange`]).
+pub(crate) struct SetOptions {
+    /// Pixel values in "unit" [0, 1] or "symmetric" [-1, 1] (see [`PixelRange`]).
     range: String,
 }
 

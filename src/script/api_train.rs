@@ -3,91 +3,15 @@
 use std::sync::{Arc, Mutex};
 
 use rhai::{Dynamic, Engine, Map, FLOAT, INT};
-use serde::de::{self, Deserializer, Unexpected};
-use serde::Deserialize;
 
 use super::host::Host;
-use super::option_struct::{self, AtLeast, Number};
-use super::options::{err, number, type_name, Opts, RhaiResult};
+use super::option_struct;
+use super::options::{err, type_name, Opts, RhaiResult};
 use super::site::err_at;
+use super::train_options::{AdamOptions, GanOptions, SgdOptions};
 use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
 use crate::engine::spec::{check_k, GanShapeError};
 use crate::engine::{Gan, GanLoss, GanSpec, Noise, OptimizerSpec, Schedule, UpdateScheme};
-
-/// A schedule option: a number (a constant schedule) or a schedule value.
-#[derive(Clone, Debug)]
-pub struct Sched(pub Schedule);
-
-impl<'de> Deserialize<'de> for Sched {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Dynamic::deserialize(d)?;
-        match number(&v) {
-            Some(x) => Ok(Sched(Schedule::constant(x))),
-            None => v.try_cast::<SchedVal>().map(|s| Sched(s.0)).ok_or_else(|| {
-                de::Error::invalid_type(
-                    Unexpected::Other("value"),
-                    &"a number or a schedule (exp_decay, ramp, step_decay)",
-                )
-            }),
-        }
-    }
-}
-
-impl Sched {
-    /// The schedule, refused with `key` and `call` named when its values are out of range.
-    fn checked(self, key: &str, call: &str) -> RhaiResult<Schedule> {
-        self.0
-            .check()
-            .or_else(|e| err(format!("option `{key}` of {call}: {e}")))?;
-        Ok(self.0)
-    }
-}
-
-/// `sgd(#{…})`'s options (PyTorch's defaults but for the learning rate).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct SgdOptions {
-    lr: Sched,
-    momentum: Sched,
-    nesterov: bool,
-    /// L2 penalty added to the gradient.
-    weight_decay: Number,
-}
-
-impl Default for SgdOptions {
-    fn default() -> Self {
-        SgdOptions {
-            lr: Sched(Schedule::constant(0.01)),
-            momentum: Sched(Schedule::constant(0.0)),
-            nesterov: false,
-            weight_decay: Number(0.0),
-        }
-    }
-}
-
-/// `adam(#{…})`'s options (Kingma & Ba's defaults).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct AdamOptions {
-    lr: Sched,
-    beta1: Number,
-    beta2: Number,
-    eps: Number,
-    /// Decoupled weight decay (AdamW).
-    weight_decay: Number,
-}
-
-impl Default for AdamOptions {
-    fn default() -> Self {
-        AdamOptions {
-            lr: Sched(Schedule::constant(1e-3)),
-            beta1: Number(0.9),
-            beta2: Number(0.999),
-            eps: Number(1e-8),
-            weight_decay: Number(0.0),
-        }
-    }
-}
 
 /// What an optimizer option must be, as errors say it.
 pub const OPTIMIZER: &str = "an optimizer (sgd(…) or adam(…))";
@@ -140,39 +64,6 @@ fn noise_opt(o: &GanOptions, dim: usize) -> RhaiResult<Noise> {
         .try_check()
         .or_else(|e| err(format!("option `noise_scale` of gan(): {e}")))?;
     Ok(noise)
-}
-
-/// `gan(g, d, #{…})`'s options.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct GanOptions {
-    /// One of [`GanLoss::NAMES`].
-    loss: String,
-    /// "simultaneous" or "alternating".
-    scheme: String,
-    /// D steps per G step (alternating scheme).
-    k: AtLeast<1>,
-    /// The prior: "uniform" or "gaussian".
-    noise: String,
-    /// Absent: √3 for uniform noise (half-width; unit variance), 1 for gaussian (std).
-    noise_scale: Option<Number>,
-    init_bias_from_marginals: bool,
-    /// Empty: `gan`, `gan2`, …
-    name: String,
-}
-
-impl Default for GanOptions {
-    fn default() -> Self {
-        GanOptions {
-            loss: "non_saturating".into(),
-            scheme: "simultaneous".into(),
-            k: AtLeast(1),
-            noise: "uniform".into(),
-            noise_scale: None,
-            init_bias_from_marginals: false,
-            name: String::new(),
-        }
-    }
 }
 
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {

@@ -27,6 +27,7 @@ pub mod resume;
 pub mod sandbox;
 pub mod site;
 pub mod train_loop;
+pub mod train_options;
 pub mod values;
 
 use std::sync::Arc;

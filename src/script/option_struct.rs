@@ -5,14 +5,14 @@
 //! call's (Rhai fills it in, as for every runtime error without one).
 //!
 //! Leaf types: `bool`, `String` and `Option<…>` deserialize as usual; [`Number`] takes an integer
-//! or a float (Rhai's own `f64` refuses `1`); [`AtLeast`] a whole number with a lower bound; a
+//! or a float (Rhai's own `f64` refuses `1`); [`Count`] a whole number within bounds; a
 //! [`Dynamic`] field takes any script value (functions, optimizers, schedules), which the caller
 //! then checks with its own message.
 
 use std::fmt;
 
 use rhai::serde::DynamicDeserializer;
-use rhai::{Dynamic, EvalAltResult, LexError, Map, ParseErrorType, INT};
+use rhai::{Dynamic, EvalAltResult, LexError, Map, ParseErrorType};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -99,15 +99,15 @@ impl Serialize for Number {
     }
 }
 
-/// A whole number ≥ `MIN`.
+/// A whole number in `MIN..=MAX`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AtLeast<const MIN: u64>(pub u64);
+pub struct Count<const MIN: u64, const MAX: u64 = { u64::MAX }>(pub u64);
 
-impl<'de, const MIN: u64> Deserialize<'de> for AtLeast<MIN> {
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Count<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<const MIN: u64>;
-        impl<const MIN: u64> Visitor<'_> for V<MIN> {
-            type Value = AtLeast<MIN>;
+        struct V<const MIN: u64, const MAX: u64>;
+        impl<const MIN: u64, const MAX: u64> Visitor<'_> for V<MIN, MAX> {
+            type Value = Count<MIN, MAX>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an integer")
             }
@@ -121,28 +121,65 @@ impl<'de, const MIN: u64> Deserialize<'de> for AtLeast<MIN> {
                 if v < MIN {
                     return Err(E::custom(format!("must be ≥ {MIN}, got {v}")));
                 }
-                Ok(AtLeast(v))
+                if v > MAX {
+                    return Err(E::custom(format!("must be at most {MAX}, got {v}")));
+                }
+                Ok(Count(v))
             }
         }
-        d.deserialize_any(V::<MIN>)
+        d.deserialize_any(V::<MIN, MAX>)
     }
 }
 
-impl<const MIN: u64> Serialize for AtLeast<MIN> {
+impl<const MIN: u64, const MAX: u64> Serialize for Count<MIN, MAX> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(self.0.min(INT::MAX as u64) as INT)
+        s.serialize_u64(self.0)
     }
+}
+
+impl<const MIN: u64, const MAX: u64> Count<MIN, MAX> {
+    /// The count as the type the caller allocates or loops with, refused rather than truncated
+    /// where that type is narrower than `MAX` (`width: 4294967304` once became 8).
+    pub fn try_get<T: TryFrom<u64>>(self, key: &str, call: &str) -> RhaiResult<T> {
+        T::try_from(self.0).or_else(|_| {
+            err(format!(
+                "option `{key}` of {call} is too large for this machine: {}",
+                self.0
+            ))
+        })
+    }
+}
+
+/// A call's options with their defaults, for the reference (`gan docs`), read from the same
+/// declaration [`parse`] fills in: `(key, default)` in key order; an optional option without a
+/// fixed default shows `—` (its function's doc says what leaving it out means).
+pub fn defaults<T: Default + Serialize>() -> Vec<(String, String)> {
+    use serde_json::Value;
+    let Ok(Value::Object(map)) = serde_json::to_value(T::default()) else {
+        unreachable!("option structs serialize to a map")
+    };
+    map.into_iter()
+        .map(|(k, v)| {
+            let shown = match v {
+                Value::Null => "—".into(),
+                Value::String(s) => format!("\"{s}\""),
+                other => other.to_string(),
+            };
+            (k, shown)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rhai::INT;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields, default)]
     struct Demo {
         rate: Number,
-        count: AtLeast<1>,
+        count: Count<1>,
         flag: bool,
         label: String,
         callback: Option<Dynamic>,
@@ -152,7 +189,7 @@ mod tests {
         fn default() -> Self {
             Demo {
                 rate: Number(0.5),
-                count: AtLeast(3),
+                count: Count(3),
                 flag: false,
                 label: "x".into(),
                 callback: None,
@@ -183,7 +220,7 @@ mod tests {
         let d = parse::<Demo>(&Map::new(), "demo()").unwrap();
         assert_eq!(
             (d.rate, d.count, d.flag, d.label.as_str()),
-            (Number(0.5), AtLeast(3), false, "x")
+            (Number(0.5), Count(3), false, "x")
         );
         assert!(d.callback.is_none());
         let m = map(&[
@@ -192,7 +229,40 @@ mod tests {
             ("flag", Dynamic::TRUE),
         ]);
         let d = parse::<Demo>(&m, "demo()").unwrap();
-        assert_eq!((d.rate, d.count, d.flag), (Number(2.0), AtLeast(7), true));
+        assert_eq!((d.rate, d.count, d.flag), (Number(2.0), Count(7), true));
+    }
+
+    #[test]
+    fn defaults_list_every_option_in_key_order() {
+        #[derive(Serialize)]
+        struct Listed {
+            zeta: Number,
+            alpha: Count<1>,
+            name: String,
+            maybe: Option<Number>,
+            on: bool,
+        }
+        impl Default for Listed {
+            fn default() -> Self {
+                Listed {
+                    zeta: Number(1e-8),
+                    alpha: Count(3),
+                    name: "uniform".into(),
+                    maybe: None,
+                    on: true,
+                }
+            }
+        }
+        let want = [
+            ("alpha", "3"),
+            ("maybe", "—"),
+            ("name", "\"uniform\""),
+            ("on", "true"),
+            ("zeta", "1e-8"),
+        ];
+        let got = defaults::<Listed>();
+        let got: Vec<(&str, &str)> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
@@ -249,6 +319,31 @@ mod tests {
         for (k, v, want) in cases {
             assert_eq!(message(&map(&[(k, v)])), want);
         }
+    }
+
+    #[test]
+    fn an_upper_bound_is_checked_and_a_narrow_type_refused() {
+        let m = map(&[("n", Dynamic::from(9 as INT))]);
+        #[derive(Debug, Deserialize)]
+        struct Small {
+            n: Count<0, 8>,
+        }
+        let ok = parse::<Small>(&map(&[("n", Dynamic::from(8 as INT))]), "small()").unwrap();
+        assert_eq!(ok.n, Count(8));
+        let e = parse::<Small>(&m, "small()").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("option `n` of small() must be at most 8, got 9"),
+            "{e}"
+        );
+        let big = Count::<0>(300);
+        assert_eq!(big.try_get::<u16>("n", "small()").unwrap(), 300);
+        let e = big.try_get::<u8>("n", "small()").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("option `n` of small() is too large for this machine: 300"),
+            "{e}"
+        );
     }
 
     #[test]

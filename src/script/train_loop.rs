@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, INT};
 
-use serde::Deserialize;
-
 use super::api_train::OPTIMIZER;
 use super::host::Host;
-use super::option_struct::{self, AtLeast, Number};
+use super::option_struct;
 use super::options::{err, RhaiResult};
+use super::train_options::FitOptions;
 use super::values::{metrics_map, DataHandle, GanHandle, OptVal};
 use crate::engine::{Control, EpochMetrics, Gan};
 use crate::learner::{Learner, LearnerConfig, TrainError, Trainee};
@@ -50,49 +49,6 @@ fn script_error<T>(e: anyhow::Error) -> RhaiResult<T> {
     match e.downcast::<TrainError>() {
         Ok(t) => Err(EvalAltResult::ErrorRuntime(Dynamic::from(t), rhai::Position::NONE).into()),
         Err(e) => err(format!("{e:#}")),
-    }
-}
-
-/// `fit`'s options. `()` for an optional one is the same as leaving it out.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct FitOptions {
-    /// Epochs to train (more).
-    epochs: AtLeast<0>,
-    batch: AtLeast<1>,
-    /// Optimizer for both players; `d_opt` / `g_opt` override it for one.
-    opt: Option<Dynamic>,
-    d_opt: Option<Dynamic>,
-    g_opt: Option<Dynamic>,
-    /// Steps per epoch; absent: one pass over the data.
-    steps_per_epoch: Option<AtLeast<1>>,
-    /// `|epoch, metrics| …`, called every `every` epochs; returning false stops.
-    on_epoch: Option<Dynamic>,
-    every: AtLeast<1>,
-    /// Absent: every epoch for image data, never otherwise.
-    samples_every: Option<AtLeast<0>>,
-    /// Absent: the run's default (`gan run --checkpoint-every`), else every epoch.
-    checkpoint_every: Option<AtLeast<0>>,
-    keep_checkpoints: AtLeast<1>,
-    max_minutes: Option<Number>,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        FitOptions {
-            epochs: AtLeast(1),
-            batch: AtLeast(100),
-            opt: None,
-            d_opt: None,
-            g_opt: None,
-            steps_per_epoch: None,
-            on_epoch: None,
-            every: AtLeast(1),
-            samples_every: None,
-            checkpoint_every: None,
-            keep_checkpoints: AtLeast(2),
-            max_minutes: None,
-        }
     }
 }
 
