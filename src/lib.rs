@@ -6,6 +6,12 @@
 //! between the engine and the script layer: it trains and writes a run's outputs for a recipe's
 //! `fit` and for Rust users alike. [`error`] holds the errors callers branch on.
 
+#[cfg(all(feature = "cuda", feature = "cli"))]
+compile_error!(
+    "the `cuda` feature builds the engine library without the script layer and front ends \
+     (dfdx 0.13's CUDA device is not Send): build with `--no-default-features --features cuda`"
+);
+
 pub mod checkpoint;
 pub mod data;
 pub mod diagnose;
@@ -19,7 +25,9 @@ pub mod paper;
 pub mod run_lock;
 pub mod rundir;
 pub mod safe_fs;
+#[cfg(not(feature = "cuda"))]
 pub mod script;
+#[cfg(not(feature = "cuda"))]
 pub mod session;
 pub mod stats;
 pub mod sweep;

@@ -226,3 +226,127 @@ fn batch_larger_than_the_data_is_refused() {
         e.message
     );
 }
+
+/// Options read as typed structs (src/script/option_struct.rs) keep the key, the type wanted,
+/// the value given and the call's exact position.
+#[test]
+fn typed_option_errors_name_the_key_and_point_at_the_call() {
+    let game =
+        "let g = stack(1).dense(4).relu().dense(1);\nlet d = stack(1).dense(4).relu().dense(1);\n";
+    let cases: &[(&str, (usize, usize), &str)] = &[
+        (
+            "let m = gan(g, d);\nm.fit(gaussian_1d(0.0, 1.0, 200), #{ batch: 0 });",
+            (4, 3),
+            "option `batch` of fit() must be ≥ 1, got 0",
+        ),
+        (
+            "let m = gan(g, d);\nm.fit(gaussian_1d(0.0, 1.0, 200), #{ epochs: \"2\" });",
+            (4, 3),
+            "option `epochs` of fit() must be an integer, got string `2`",
+        ),
+        (
+            "let m = gan(g, d);\n  m.fit(gaussian_1d(0.0, 1.0, 200), #{ opt: 0.1 });",
+            (4, 5),
+            "option `opt` of fit() must be an optimizer (sgd(…) or adam(…)), got number `0.1`",
+        ),
+        (
+            "let m = gan(g, d);\nm.fit(gaussian_1d(0.0, 1.0, 200), #{ on_epoch: 3 });",
+            (4, 3),
+            "option `on_epoch` of fit() must be a function, e.g. |epoch, metrics| { … }, got integer `3`",
+        ),
+        (
+            "let m = gan(g, d, #{ name: 5 });",
+            (3, 9),
+            "option `name` of gan() must be a string, got integer `5`",
+        ),
+        (
+            "let m = gan(g, d, #{ k: 0 });",
+            (3, 9),
+            "option `k` of gan() must be ≥ 1, got 0",
+        ),
+        (
+            "let m = gan(g, d, #{ scheem: \"alternating\" });",
+            (3, 9),
+            "unknown option `scheem` in gan() (did you mean `scheme`?); it accepts: \
+             loss, scheme, k, noise, noise_scale, init_bias_from_marginals, name",
+        ),
+        (
+            "let o = sgd(#{ nesterov: 1 });",
+            (3, 9),
+            "option `nesterov` of sgd() must be true or false, got integer `1`",
+        ),
+        (
+            "let o = adam(#{ beta1: \"x\" });",
+            (3, 9),
+            "option `beta1` of adam() must be a number, got string `x`",
+        ),
+        (
+            "let r = ring(8, #{ radios: 1.0 });",
+            (3, 9),
+            "unknown option `radios` in ring() (did you mean `radius`?); it accepts: radius, std, n",
+        ),
+        (
+            "let r = grid(25, #{ n: 2.5 });",
+            (3, 9),
+            "option `n` of grid() must be an integer, got number `2.5`",
+        ),
+        (
+            "let x = mnist(\"train\", #{ rnage: \"signed\" });",
+            (3, 9),
+            "unknown option `rnage` in mnist() (did you mean `range`?); it accepts: range",
+        ),
+    ];
+    for (tail, at, want) in cases {
+        let e = error_of(&format!("{game}{tail}"));
+        assert_eq!(e.message, *want, "{tail}");
+        assert_eq!((e.line, e.col), (Some(at.0), Some(at.1)), "{tail}: {e}");
+    }
+}
+
+/// The layers' and the data transforms' typed options.
+#[test]
+fn typed_layer_and_data_option_errors_point_at_the_call() {
+    let cases: &[(&str, (usize, usize), &str)] = &[
+        (
+            "let d = stack([1, 28, 28])\n    .conv(8, 4, #{ strid: 2 });",
+            (2, 6),
+            "unknown option `strid` in conv() (did you mean `stride`?); it accepts: stride, padding, bias",
+        ),
+        (
+            "let d = stack([1, 28, 28]).conv(8, 4, #{ stride: 0 });",
+            (1, 28),
+            "option `stride` of conv() must be ≥ 1, got 0",
+        ),
+        (
+            "let d = stack([1, 28, 28]).conv(8, 4, #{ padding: 2000000 });",
+            (1, 28),
+            "option `padding` of conv() must be at most 1048576, got 2000000",
+        ),
+        (
+            "let d = stack([8, 7, 7]).conv_transpose(4, 4, #{ output_padding: true });",
+            (1, 26),
+            "option `output_padding` of conv_transpose() must be an integer, got bool `true`",
+        ),
+        (
+            "let d = stack([1, 28, 28]).conv(8, 4, #{ output_padding: 1 });",
+            (1, 28),
+            "unknown option `output_padding` in conv(); it accepts: stride, padding, bias",
+        ),
+        (
+            "let d = stack([1, 4, 4]).batch_norm(#{ eps: \"small\" });",
+            (1, 26),
+            "option `eps` of batch_norm() must be a number, got string `small`",
+        ),
+        (
+            "let r = ring(8);\nlet g = r.gcn(#{ scale: 1, use_sd: true });",
+            (2, 11),
+            "unknown option `use_sd` in gcn() (did you mean `use_std`?); it accepts: \
+             scale, subtract_mean, use_std, sqrt_bias, min_divisor",
+        ),
+    ];
+    for (text, at, want) in cases {
+        let e = error_of(text);
+        assert_eq!(e.message, *want, "{text}");
+        assert_eq!((e.line, e.col), (Some(at.0), Some(at.1)), "{text}: {e}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod classifier;
 #[cfg(not(feature = "cuda"))]
 pub mod fast;
 pub mod gan;
+pub mod host_copy;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
@@ -51,6 +52,19 @@ pub type Dev = Cpu;
 /// The dfdx device the engine runs on (CPU by default, CUDA with `--features cuda`).
 #[cfg(feature = "cuda")]
 pub type Dev = Cuda;
+
+/// What a built layer must be: `Send + Sync` in CPU builds, where the script layer shares GANs
+/// between threads; nothing in CUDA builds, whose dfdx 0.13 device holds a CUDA stream handle that
+/// is neither (those builds leave out the script layer and front ends: see the `cuda` feature).
+#[cfg(not(feature = "cuda"))]
+pub trait Shareable: Send + Sync {}
+#[cfg(not(feature = "cuda"))]
+impl<T: Send + Sync> Shareable for T {}
+/// What a built layer must be: nothing more in CUDA builds (see the CPU build's definition).
+#[cfg(feature = "cuda")]
+pub trait Shareable {}
+#[cfg(feature = "cuda")]
+impl<T> Shareable for T {}
 
 /// A batch of rows: `(batch, features)` with runtime sizes.
 pub type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;

@@ -11,7 +11,9 @@ use super::metrics::StepMetrics;
 use super::optim::OptimizerSpec;
 use super::rng::{stream, Purpose};
 use super::spec::UpdateScheme;
-use super::{Dev, EnginePath, Mat};
+#[cfg(not(feature = "cuda"))]
+use super::EnginePath;
+use super::{Dev, Mat};
 
 /// The optimizers of one fit.
 pub struct Optimizers<'a> {

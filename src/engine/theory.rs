@@ -7,6 +7,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::gan::Gan;
+use super::host_copy;
 use super::layers::{Masks, ParamRef};
 use super::loss::{mean_sigmoid, softplus, GanLoss};
 use super::network::Network;
@@ -242,8 +243,8 @@ fn param_grad_norm(net: &Network, grads: &mut Gradients<f32, super::Dev>) -> f64
     let mut sq = 0.0f64;
     for (_, p) in net.params() {
         let g = match p {
-            ParamRef::Matrix(w) => grads.get_or_alloc_mut(w).expect("gradient").to_vec(),
-            ParamRef::Vector(b) => grads.get_or_alloc_mut(b).expect("gradient").to_vec(),
+            ParamRef::Matrix(w) => host_copy::to_host(grads.get_or_alloc_mut(w).expect("gradient")),
+            ParamRef::Vector(b) => host_copy::to_host(grads.get_or_alloc_mut(b).expect("gradient")),
         };
         sq += g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
     }

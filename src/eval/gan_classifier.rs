@@ -8,7 +8,7 @@
 //! two samples of the true distribution).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{ensure, Result};
@@ -124,15 +124,28 @@ impl Evaluator {
         log: &mut dyn FnMut(&str),
     ) -> Result<Arc<Self>> {
         type Opened = Vec<((EvalSet, std::path::PathBuf), Arc<Evaluator>)>;
-        static OPENED: Mutex<Opened> = Mutex::new(Vec::new());
-        let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
         let key = (set, data_dir.to_path_buf());
-        if let Some((_, e)) = opened.iter().find(|(k, _)| *k == key) {
-            return Ok(e.clone());
+        let open = |opened: &mut Opened, log: &mut dyn FnMut(&str)| {
+            if let Some((_, e)) = opened.iter().find(|(k, _)| *k == key) {
+                return Ok(e.clone());
+            }
+            // One signature for both builds: CUDA builds share the evaluator within a thread only.
+            #[cfg_attr(feature = "cuda", allow(clippy::arc_with_non_send_sync))]
+            let e = Arc::new(Self::open_with_cache(set, data_dir, cache_dirs, log)?);
+            opened.push((key.clone(), e.clone()));
+            Ok(e)
+        };
+        #[cfg(not(feature = "cuda"))]
+        {
+            static OPENED: std::sync::Mutex<Opened> = std::sync::Mutex::new(Vec::new());
+            open(&mut OPENED.lock().unwrap_or_else(|e| e.into_inner()), log)
         }
-        let e = Arc::new(Self::open_with_cache(set, data_dir, cache_dirs, log)?);
-        opened.push((key, e.clone()));
-        Ok(e)
+        // dfdx's CUDA device is not Send, so neither is an evaluator holding it: one per thread.
+        #[cfg(feature = "cuda")]
+        {
+            thread_local!(static OPENED: std::cell::RefCell<Opened> = const { std::cell::RefCell::new(Vec::new()) });
+            OPENED.with_borrow_mut(|opened| open(opened, log))
+        }
     }
 
     /// [`Self::evaluate_samples`] of samples whose values mean `range`.

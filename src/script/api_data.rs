@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
 
+use serde::{Deserialize, Serialize};
+
 use super::host::Host;
-use super::options::{err, Opts, RhaiResult};
+use super::option_struct::{self, Count, Number};
+use super::options::{err, RhaiResult};
 use super::values::{DataHandle, Samples};
 use crate::data::image_folder::MAX_IMAGE_SIDE;
 use crate::data::{self, ColorMode, Dataset, Gcn, PixelRange, MAX_MODES, MAX_TOY_ROWS};
@@ -59,6 +62,94 @@ fn handle(r: anyhow::Result<Dataset>) -> RhaiResult<DataHandle> {
         .or_else(|e| err(format!("{e:#}")))
 }
 
+/// `ring(modes, #{…})`'s options: the paper-style toy mixture's geometry and size.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RingOptions {
+    radius: Number,
+    /// Each mode's standard deviation.
+    std: Number,
+    /// Rows.
+    n: INT,
+}
+
+impl Default for RingOptions {
+    fn default() -> Self {
+        RingOptions {
+            radius: Number(2.0),
+            std: Number(0.02),
+            n: 10_000,
+        }
+    }
+}
+
+/// `grid(modes, #{…})`'s options.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct GridOptions {
+    /// Distance between neighbouring modes.
+    spacing: Number,
+    std: Number,
+    n: INT,
+}
+
+impl Default for GridOptions {
+    fn default() -> Self {
+        GridOptions {
+            spacing: Number(2.0),
+            std: Number(0.02),
+            n: 10_000,
+        }
+    }
+}
+
+const MAX_SIDE: u64 = MAX_IMAGE_SIDE as u64;
+
+/// `image_folder(path, #{…})`'s options: every image is resized to width × height.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ImageFolderOptions {
+    width: Count<1, MAX_SIDE>,
+    /// Absent: the width.
+    height: Option<Count<1, MAX_SIDE>>,
+    /// "gray" (or "grey") or "rgb", any case.
+    color: String,
+}
+
+impl Default for ImageFolderOptions {
+    fn default() -> Self {
+        ImageFolderOptions {
+            width: Count(28),
+            height: None,
+            color: "gray".into(),
+        }
+    }
+}
+
+/// `gcn(#{…})`'s options, defaulting to [`Gcn::default`] (pylearn2's).
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct GcnOptions {
+    scale: Number,
+    subtract_mean: bool,
+    use_std: bool,
+    sqrt_bias: Number,
+    min_divisor: Number,
+}
+
+impl Default for GcnOptions {
+    fn default() -> Self {
+        let p = Gcn::default();
+        GcnOptions {
+            scale: Number(p.scale),
+            subtract_mean: p.subtract_mean,
+            use_std: p.use_std,
+            sqrt_bias: Number(p.sqrt_bias),
+            min_divisor: Number(p.min_divisor),
+        }
+    }
+}
+
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_type_with_name::<DataHandle>("Dataset");
     let h = host.clone();
@@ -88,12 +179,12 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn(
         "ring",
         move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
-            let o = Opts::new(&opts, "ring()", &["radius", "std", "n"])?;
-            let n = toy_rows("ring()", "option `n`", o.int("n", 10_000)?)?;
+            let o: RingOptions = option_struct::parse(&opts, "ring()")?;
+            let n = toy_rows("ring()", "option `n`", o.n)?;
             handle(data::try_ring_2d(
                 modes_arg("ring(modes)", modes)?,
-                o.f64("radius", 2.0)?,
-                o.f64("std", 0.02)?,
+                o.radius.0,
+                o.std.0,
                 n,
                 toy_seed(&h, 2),
             ))
@@ -123,12 +214,12 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn(
         "grid",
         move |modes: INT, opts: Map| -> RhaiResult<DataHandle> {
-            let o = Opts::new(&opts, "grid()", &["spacing", "std", "n"])?;
-            let n = toy_rows("grid()", "option `n`", o.int("n", 10_000)?)?;
+            let o: GridOptions = option_struct::parse(&opts, "grid()")?;
+            let n = toy_rows("grid()", "option `n`", o.n)?;
             handle(data::try_grid_2d(
                 grid(modes)?,
-                o.f64("spacing", 2.0)?,
-                o.f64("std", 0.02)?,
+                o.spacing.0,
+                o.std.0,
                 n,
                 toy_seed(&h, 3),
             ))
@@ -138,12 +229,14 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn(
         "image_folder",
         move |path: &str, opts: Map| -> RhaiResult<DataHandle> {
-            let o = Opts::new(&opts, "image_folder()", &["width", "height", "color"])?;
-            let side = MAX_IMAGE_SIDE as u64;
-            let w: u32 = o.count_in("width", 28, 1, side)?;
-            let hgt: u32 = o.count_in("height", w as u64, 1, side)?;
+            let o: ImageFolderOptions = option_struct::parse(&opts, "image_folder()")?;
+            let w: u32 = o.width.try_get("width", "image_folder()")?;
+            let hgt: u32 = match o.height {
+                Some(h) => h.try_get("height", "image_folder()")?,
+                None => w,
+            };
             let color: ColorMode = o
-                .string("color", "gray")?
+                .color
                 .parse()
                 .or_else(|e| err(format!("option `color` of image_folder(): {e}")))?;
             let (root, from) = image_root(&h.config.data_dir);
@@ -209,26 +302,15 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     engine.register_fn(
         "gcn",
         |d: &mut DataHandle, opts: Map| -> RhaiResult<DataHandle> {
-            let o = Opts::new(
-                &opts,
-                "gcn()",
-                &[
-                    "scale",
-                    "subtract_mean",
-                    "use_std",
-                    "sqrt_bias",
-                    "min_divisor",
-                ],
-            )?;
-            let p = Gcn::default();
+            let o: GcnOptions = option_struct::parse(&opts, "gcn()")?;
             gcn(
                 &d.0,
                 Gcn {
-                    scale: o.f64("scale", p.scale)?,
-                    subtract_mean: o.bool("subtract_mean", p.subtract_mean)?,
-                    use_std: o.bool("use_std", p.use_std)?,
-                    sqrt_bias: o.f64("sqrt_bias", p.sqrt_bias)?,
-                    min_divisor: o.f64("min_divisor", p.min_divisor)?,
+                    scale: o.scale.0,
+                    subtract_mean: o.subtract_mean,
+                    use_std: o.use_std,
+                    sqrt_bias: o.sqrt_bias.0,
+                    min_divisor: o.min_divisor.0,
                 },
             )
         },

@@ -8,7 +8,10 @@ use rhai::{Engine, Map};
 
 use super::api_data::in_range;
 use super::host::Host;
-use super::options::{err, Opts, RhaiResult};
+use serde::{Deserialize, Serialize};
+
+use super::option_struct;
+use super::options::{err, RhaiResult};
 use super::values::DataHandle;
 use crate::data::cifar10::{self, CifarSplit};
 use crate::data::mnist::{declared_set_pixels, load_idx_set};
@@ -17,10 +20,26 @@ use crate::data::{Dataset, MnistSplit, PixelRange, FASHION_MNIST};
 /// Loaded splits by `<set>/<split>`, shared by every call of one engine.
 type Cache = Arc<Mutex<HashMap<String, Arc<Dataset>>>>;
 
-/// The pixel range an options map asks for (`unit` when it does not say).
+/// The options of the data set loaders.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SetOptions {
+    /// Pixel values in "unit" [0, 1] or "symmetric" [-1, 1] (see [`PixelRange`]).
+    range: String,
+}
+
+impl Default for SetOptions {
+    fn default() -> Self {
+        SetOptions {
+            range: "unit".into(),
+        }
+    }
+}
+
+/// The pixel range an options map asks for.
 fn range_of(opts: &Map, call: &'static str) -> RhaiResult<PixelRange> {
-    let o = Opts::new(opts, call, &["range"])?;
-    o.string("range", "unit")?
+    let o: SetOptions = option_struct::parse(opts, call)?;
+    o.range
         .parse()
         .or_else(|e| err(format!("option `range` of {call}: {e:#}")))
 }

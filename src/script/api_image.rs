@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use rhai::{Array, Engine, Map, NativeCallContext, INT};
+use serde::{Deserialize, Serialize};
 
 use super::api_stack::{push, size};
 use super::host::Host;
-use super::options::{err, Opts, RhaiResult};
+use super::option_struct::{self, Count, Number};
+use super::options::{err, RhaiResult};
 use super::values::StackBuilder;
 use crate::engine::layers::{Shape, MAX_SIDE};
 use crate::engine::spec::ConvSpec;
@@ -69,6 +71,50 @@ fn image_stack(h: &Host, ctx: &NativeCallContext, dims: Array) -> RhaiResult<Sta
     })
 }
 
+/// `conv(out, k, #{…})`'s options.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ConvOptions {
+    stride: Count<1, MAX_SIDE_U64>,
+    /// Zeros added on each side.
+    padding: Count<0, MAX_SIDE_U64>,
+    bias: bool,
+}
+
+impl Default for ConvOptions {
+    fn default() -> Self {
+        ConvOptions {
+            stride: Count(1),
+            padding: Count(0),
+            bias: true,
+        }
+    }
+}
+
+/// `conv_transpose(out, k, #{…})`'s options.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ConvTransposeOptions {
+    stride: Count<1, MAX_SIDE_U64>,
+    padding: Count<0, MAX_SIDE_U64>,
+    /// Extra rows and columns on one side of the output (below the stride).
+    output_padding: Count<0, MAX_SIDE_U64>,
+    bias: bool,
+}
+
+impl Default for ConvTransposeOptions {
+    fn default() -> Self {
+        ConvTransposeOptions {
+            stride: Count(1),
+            padding: Count(0),
+            output_padding: Count(0),
+            bias: true,
+        }
+    }
+}
+
+const MAX_SIDE_U64: u64 = MAX_SIDE as u64;
+
 fn conv_spec(
     call: &'static str,
     out: INT,
@@ -76,25 +122,39 @@ fn conv_spec(
     opts: &Map,
     transpose: bool,
 ) -> RhaiResult<ConvSpec> {
-    let allowed: &[&str] = if transpose {
-        &["stride", "padding", "output_padding", "bias"]
+    let (stride, padding, output_padding, bias) = if transpose {
+        let o: ConvTransposeOptions = option_struct::parse(opts, call)?;
+        (o.stride, o.padding, o.output_padding, o.bias)
     } else {
-        &["stride", "padding", "bias"]
+        let o: ConvOptions = option_struct::parse(opts, call)?;
+        (o.stride, o.padding, Count(0), o.bias)
     };
-    let o = Opts::new(opts, call, allowed)?;
-    let max = MAX_SIDE as u64;
     Ok(ConvSpec {
         out_channels: side(&format!("{call} output channels"), out)?,
         kernel: side(&format!("{call} kernel"), k)?,
-        stride: o.count_in("stride", 1, 1, max)?,
-        padding: o.count_in("padding", 0, 0, max)?,
-        output_padding: if transpose {
-            o.count_in("output_padding", 0, 0, max)?
-        } else {
-            0
-        },
-        bias: o.bool("bias", true)?,
+        stride: stride.try_get("stride", call)?,
+        padding: padding.try_get("padding", call)?,
+        output_padding: output_padding.try_get("output_padding", call)?,
+        bias,
     })
+}
+
+/// `batch_norm(#{…})`'s options (PyTorch's conventions).
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct BatchNormOptions {
+    /// The new batch's weight in the running statistics.
+    momentum: Number,
+    eps: Number,
+}
+
+impl Default for BatchNormOptions {
+    fn default() -> Self {
+        BatchNormOptions {
+            momentum: Number(0.1),
+            eps: Number(1e-5),
+        }
+    }
 }
 
 /// The table `summary()` returns: one line per layer with its output shape and parameters.
@@ -179,10 +239,10 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         );
     }
     let bn = |opts: &Map| -> RhaiResult<LayerSpec> {
-        let o = Opts::new(opts, "batch_norm()", &["momentum", "eps"])?;
+        let o: BatchNormOptions = option_struct::parse(opts, "batch_norm()")?;
         Ok(LayerSpec::BatchNorm {
-            momentum: o.f64("momentum", 0.1)?,
-            eps: o.f64("eps", 1e-5)?,
+            momentum: o.momentum.0,
+            eps: o.eps.0,
         })
     };
     let h = host.clone();

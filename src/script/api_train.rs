@@ -5,40 +5,20 @@ use std::sync::{Arc, Mutex};
 use rhai::{Dynamic, Engine, Map, FLOAT, INT};
 
 use super::host::Host;
-use super::options::{err, number, type_name, Opts, RhaiResult};
+use super::option_struct;
+use super::options::{err, type_name, Opts, RhaiResult};
 use super::site::err_at;
+use super::train_options::{AdamOptions, GanOptions, SgdOptions};
 use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
 use crate::engine::spec::{check_k, GanShapeError};
 use crate::engine::{Gan, GanLoss, GanSpec, Noise, OptimizerSpec, Schedule, UpdateScheme};
 
-/// A number (constant schedule) or a schedule value.
-pub fn schedule_of(v: &Dynamic, what: &str) -> RhaiResult<Schedule> {
-    if let Some(x) = number(v) {
-        return Ok(Schedule::constant(x));
-    }
-    match v.clone().try_cast::<SchedVal>() {
-        Some(s) => Ok(s.0),
-        None => err(format!(
-            "{what} must be a number or a schedule (exp_decay, ramp, step_decay), got {} `{v}`",
-            type_name(v)
-        )),
-    }
-}
-
-fn sched_opt(o: &Opts, key: &str, default: f64, call: &str) -> RhaiResult<Schedule> {
-    let s = match o.get(key) {
-        None => Schedule::constant(default),
-        Some(v) => schedule_of(v, &format!("option `{key}` of {call}"))?,
-    };
-    s.check()
-        .or_else(|e| err(format!("option `{key}` of {call}: {e}")))?;
-    Ok(s)
-}
+/// What an optimizer option must be, as errors say it.
+pub const OPTIMIZER: &str = "an optimizer (sgd(…) or adam(…))";
 
 /// The optimizer in `o[key]`: an optimizer value, or absent (then `default`).
 pub fn optimizer_opt(o: &Opts, key: &str) -> RhaiResult<Option<OptimizerSpec>> {
-    Ok(o.custom::<OptVal>(key, "an optimizer (sgd(…) or adam(…))")?
-        .map(|v| v.0))
+    Ok(o.custom::<OptVal>(key, OPTIMIZER)?.map(|v| v.0))
 }
 
 /// A shape error, reported at the layer at fault: the layer that fails; for G's output not
@@ -64,16 +44,15 @@ fn shape_error<T>(e: GanShapeError, g: &StackBuilder, d: &StackBuilder) -> RhaiR
     }
 }
 
-fn noise_opt(o: &Opts, dim: usize) -> RhaiResult<Noise> {
-    let kind = o.string("noise", "uniform")?;
-    let noise = match kind.as_str() {
-        "uniform" => {
-            let h = o.f64("noise_scale", 3f64.sqrt())?;
-            Noise::Uniform { dim, half_width: h }
-        }
+fn noise_opt(o: &GanOptions, dim: usize) -> RhaiResult<Noise> {
+    let noise = match o.noise.as_str() {
+        "uniform" => Noise::Uniform {
+            dim,
+            half_width: o.noise_scale.map_or(3f64.sqrt(), |n| n.0),
+        },
         "gaussian" => Noise::Gaussian {
             dim,
-            std: o.f64("noise_scale", 1.0)?,
+            std: o.noise_scale.map_or(1.0, |n| n.0),
         },
         other => {
             return err(format!(
@@ -184,30 +163,22 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
 
     // Optimizers
     engine.register_fn("sgd", |opts: Map| -> RhaiResult<OptVal> {
-        let o = Opts::new(
-            &opts,
-            "sgd()",
-            &["lr", "momentum", "nesterov", "weight_decay"],
-        )?;
+        let o: SgdOptions = option_struct::parse(&opts, "sgd()")?;
         Ok(OptVal(OptimizerSpec::Sgd {
-            lr: sched_opt(&o, "lr", 0.01, "sgd()")?,
-            momentum: sched_opt(&o, "momentum", 0.0, "sgd()")?,
-            nesterov: o.bool("nesterov", false)?,
-            weight_decay: o.f64("weight_decay", 0.0)?,
+            lr: o.lr.checked("lr", "sgd()")?,
+            momentum: o.momentum.checked("momentum", "sgd()")?,
+            nesterov: o.nesterov,
+            weight_decay: o.weight_decay.0,
         }))
     });
     engine.register_fn("adam", |opts: Map| -> RhaiResult<OptVal> {
-        let o = Opts::new(
-            &opts,
-            "adam()",
-            &["lr", "beta1", "beta2", "eps", "weight_decay"],
-        )?;
+        let o: AdamOptions = option_struct::parse(&opts, "adam()")?;
         let spec = OptimizerSpec::Adam {
-            lr: sched_opt(&o, "lr", 1e-3, "adam()")?,
-            beta1: o.f64("beta1", 0.9)?,
-            beta2: o.f64("beta2", 0.999)?,
-            eps: o.f64("eps", 1e-8)?,
-            weight_decay: o.f64("weight_decay", 0.0)?,
+            lr: o.lr.checked("lr", "adam()")?,
+            beta1: o.beta1.0,
+            beta2: o.beta2.0,
+            eps: o.eps.0,
+            weight_decay: o.weight_decay.0,
         };
         spec.check().or_else(|e| err(format!("adam(): {e}")))?;
         Ok(OptVal(spec))
@@ -304,21 +275,9 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
 
 /// `gan(g, d, #{…})`: checks both stacks against each other and builds them from the current seed.
 fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult<GanHandle> {
-    let o = Opts::new(
-        &opts,
-        "gan()",
-        &[
-            "loss",
-            "scheme",
-            "k",
-            "noise",
-            "noise_scale",
-            "init_bias_from_marginals",
-            "name",
-        ],
-    )?;
-    let loss_name = o.string("loss", "non_saturating")?;
-    let loss = GanLoss::parse(&loss_name).map_or_else(
+    let o: GanOptions = option_struct::parse(&opts, "gan()")?;
+    let loss_name = &o.loss;
+    let loss = GanLoss::parse(loss_name).map_or_else(
         || {
             let hint = if loss_name == "vanilla" || loss_name == "minimax" {
                 " (\"vanilla\" is ambiguous: the minimax loss is \"saturating\", the −log D(G(z)) heuristic is \"non_saturating\")"
@@ -329,9 +288,9 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         },
         Ok,
     )?;
-    let k = o.count("k", 1, 1)?;
+    let k = o.k.0;
     let k32 = check_k(k).or_else(|e| err(format!("option `k` of gan(): {e}")))?;
-    let scheme = match o.string("scheme", "simultaneous")?.as_str() {
+    let scheme = match o.scheme.as_str() {
         "simultaneous" => {
             if k != 1 {
                 return err(format!("option `k` of gan(): k = {k} D-steps per G-step needs scheme \"alternating\" (the simultaneous scheme updates both from one pass)"));
@@ -347,10 +306,8 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
         d: d.spec.clone(),
         loss,
         scheme,
-        init_g_bias_from_marginals: o.bool("init_bias_from_marginals", false)?,
+        init_g_bias_from_marginals: o.init_bias_from_marginals,
     };
-    // `.ok()` here once let `name: 5` pass silently as "no name": a wrong type is an error.
-    let wanted = o.string("name", "")?;
     spec.try_check(None).or_else(|e| shape_error(e, &g, &d))?;
     let params = spec.g.param_count() as u128 + spec.d.param_count() as u128;
     // weights, their gradients and an optimizer's two moments, as f32
@@ -365,7 +322,7 @@ fn make_gan(h: &Host, g: StackBuilder, d: StackBuilder, opts: Map) -> RhaiResult
             .or_else(|e| shape_error(GanShapeError::D(e), &g, &d))?;
     }
     let name = h
-        .claim_gan_name(Some(wanted.as_str()).filter(|s| !s.is_empty()))
+        .claim_gan_name(Some(o.name.as_str()).filter(|s| !s.is_empty()))
         .or_else(err)?;
     Ok(GanHandle(Arc::new(Mutex::new(GanCell {
         name,

@@ -18,6 +18,7 @@ pub mod budget;
 pub mod docs;
 pub mod error;
 pub mod host;
+pub mod option_struct;
 pub mod options;
 pub mod paper_args;
 pub mod params;
@@ -26,6 +27,7 @@ pub mod resume;
 pub mod sandbox;
 pub mod site;
 pub mod train_loop;
+pub mod train_options;
 pub mod values;
 
 use std::sync::Arc;

@@ -42,14 +42,7 @@ impl<'a> Opts<'a> {
     pub fn new(map: &'a Map, call: &'static str, allowed: &[&str]) -> RhaiResult<Self> {
         for k in map.keys() {
             if !allowed.contains(&k.as_str()) {
-                let mut hint = String::new();
-                if let Some(close) = allowed.iter().find(|a| similar(a, k)) {
-                    hint = format!(" (did you mean `{close}`?)");
-                }
-                return err(format!(
-                    "unknown option `{k}` in {call}{hint}; it accepts: {}",
-                    allowed.join(", ")
-                ));
+                return unknown_option(k, call, allowed);
             }
         }
         Ok(Opts { map, call })
@@ -60,11 +53,7 @@ impl<'a> Opts<'a> {
     }
 
     fn wrong<T>(&self, key: &str, want: &str, v: &Dynamic) -> RhaiResult<T> {
-        err(format!(
-            "option `{key}` of {} must be {want}, got {} `{v}`",
-            self.call,
-            type_name(v)
-        ))
+        wrong_type(key, self.call, want, v)
     }
 
     pub fn opt_f64(&self, key: &str) -> RhaiResult<Option<f64>> {
@@ -158,14 +147,44 @@ impl<'a> Opts<'a> {
 
     /// A value of a registered custom type.
     pub fn custom<T: Clone + 'static>(&self, key: &str, want: &str) -> RhaiResult<Option<T>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => match v.clone().try_cast::<T>() {
-                Some(t) => Ok(Some(t)),
-                None => self.wrong(key, want, v),
-            },
-        }
+        custom(self.get(key), key, self.call, want)
     }
+}
+
+/// The error for a key `call` does not accept, with a "did you mean" hint when one is close.
+pub fn unknown_option<T>(key: &str, call: &str, allowed: &[&str]) -> RhaiResult<T> {
+    let mut hint = String::new();
+    if let Some(close) = allowed.iter().find(|a| similar(a, key)) {
+        hint = format!(" (did you mean `{close}`?)");
+    }
+    err(format!(
+        "unknown option `{key}` in {call}{hint}; it accepts: {}",
+        allowed.join(", ")
+    ))
+}
+
+/// The value of option `key` of `call` as a registered custom type `T`, if given.
+pub fn custom<T: Clone + 'static>(
+    v: Option<&Dynamic>,
+    key: &str,
+    call: &str,
+    want: &str,
+) -> RhaiResult<Option<T>> {
+    match v {
+        None => Ok(None),
+        Some(v) => match v.clone().try_cast::<T>() {
+            Some(t) => Ok(Some(t)),
+            None => wrong_type(key, call, want, v),
+        },
+    }
+}
+
+/// The error for option `key` of `call` given `v` where it needs `want` (e.g. "a number").
+pub fn wrong_type<T>(key: &str, call: &str, want: &str, v: &Dynamic) -> RhaiResult<T> {
+    err(format!(
+        "option `{key}` of {call} must be {want}, got {} `{v}`",
+        type_name(v)
+    ))
 }
 
 /// An integer or float as f64.

@@ -2,6 +2,39 @@
 //! same table [`super::docs::DOCS`] that `:help` reads, so the two cannot drift apart.
 
 use super::docs::{Kind, DOCS, TOPICS};
+use super::option_struct::defaults;
+use super::{api_data as data, api_data_sets as sets, api_image as image, train_options as train};
+
+/// The typed option maps: the call and its options with their defaults, from the declarations
+/// the calls read.
+fn option_maps() -> Vec<(&'static str, Vec<(String, String)>)> {
+    vec![
+        ("gan(g, d, opts)", defaults::<train::GanOptions>()),
+        ("Gan.fit(data, opts)", defaults::<train::FitOptions>()),
+        ("sgd(opts)", defaults::<train::SgdOptions>()),
+        ("adam(opts)", defaults::<train::AdamOptions>()),
+        ("ring(modes, opts)", defaults::<data::RingOptions>()),
+        ("grid(modes, opts)", defaults::<data::GridOptions>()),
+        (
+            "image_folder(path, opts)",
+            defaults::<data::ImageFolderOptions>(),
+        ),
+        ("Dataset.gcn(opts)", defaults::<data::GcnOptions>()),
+        (
+            "mnist / fashion_mnist / cifar10(split, opts)",
+            defaults::<sets::SetOptions>(),
+        ),
+        ("Stack.conv(out, k, opts)", defaults::<image::ConvOptions>()),
+        (
+            "Stack.conv_transpose(out, k, opts)",
+            defaults::<image::ConvTransposeOptions>(),
+        ),
+        (
+            "Stack.batch_norm(opts)",
+            defaults::<image::BatchNormOptions>(),
+        ),
+    ]
+}
 
 /// The command that regenerates `docs/dsl.md`; the staleness test names it.
 pub const REGENERATE: &str = "cargo run --release -- docs > docs/dsl.md";
@@ -29,6 +62,14 @@ pub fn markdown() -> String {
             };
             out.push_str(&format!("- `{}`{what}: {}\n", d.signature, d.doc));
         }
+    }
+    out.push_str(
+        "\n## Option defaults\n\nWhat each key of these option maps is when the map leaves it out \
+         (`—`: the function's entry above says).\n\n",
+    );
+    for (call, options) in option_maps() {
+        let listed: Vec<String> = options.iter().map(|(k, v)| format!("`{k}` {v}")).collect();
+        out.push_str(&format!("- `{call}`: {}\n", listed.join(", ")));
     }
     out
 }

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, INT};
 
-use super::api_train::optimizer_opt;
+use super::api_train::OPTIMIZER;
 use super::host::Host;
-use super::options::{err, Opts, RhaiResult};
-use super::values::{metrics_map, DataHandle, GanHandle};
+use super::option_struct;
+use super::options::{err, RhaiResult};
+use super::train_options::FitOptions;
+use super::values::{metrics_map, DataHandle, GanHandle, OptVal};
 use crate::engine::{Control, EpochMetrics, Gan};
 use crate::learner::{Learner, LearnerConfig, TrainError, Trainee};
 
@@ -57,59 +59,40 @@ fn fit(
     data: &DataHandle,
     opts: &Map,
 ) -> RhaiResult<Map> {
-    let o = Opts::new(
-        opts,
+    let o: FitOptions = option_struct::parse(opts, "fit()")?;
+    let opt = |v: &Option<Dynamic>, key: &str| {
+        option_struct::custom::<OptVal>(v.as_ref(), key, "fit()", OPTIMIZER).map(|o| o.map(|o| o.0))
+    };
+    let both = opt(&o.opt, "opt")?;
+    let d_given = opt(&o.d_opt, "d_opt")?.or_else(|| both.clone());
+    let g_given = opt(&o.g_opt, "g_opt")?.or(both);
+    let callback = option_struct::custom::<FnPtr>(
+        o.on_epoch.as_ref(),
+        "on_epoch",
         "fit()",
-        &[
-            "epochs",
-            "batch",
-            "opt",
-            "d_opt",
-            "g_opt",
-            "steps_per_epoch",
-            "on_epoch",
-            "every",
-            "samples_every",
-            "checkpoint_every",
-            "keep_checkpoints",
-            "max_minutes",
-        ],
+        "a function, e.g. |epoch, metrics| { … }",
     )?;
-    let epochs = o.count("epochs", 1, 0)?;
-    let batch = o.count("batch", 100, 1)? as usize;
-    let both = optimizer_opt(&o, "opt")?;
-    let d_given = optimizer_opt(&o, "d_opt")?.or_else(|| both.clone());
-    let g_given = optimizer_opt(&o, "g_opt")?.or(both);
-    let steps_per_epoch = o.opt_count("steps_per_epoch", 1)?;
-    let callback = o.custom::<FnPtr>("on_epoch", "a function, e.g. |epoch, metrics| { … }")?;
-    let every = o.count("every", 1, 1)?;
-    let samples_every = o.count(
-        "samples_every",
-        if data.0.image.is_some() { 1 } else { 0 },
-        0,
-    )?;
+    let every = o.every.0;
+    let image = data.0.image.is_some();
+    let samples_every = o.samples_every.map_or(u64::from(image), |n| n.0);
     let run = &host.run_state;
-    let checkpoint_every = o.count(
-        "checkpoint_every",
-        run.default_checkpoint_every().unwrap_or(1),
-        0,
-    )?;
-    let keep_checkpoints = o.count("keep_checkpoints", 2, 1)? as usize;
-    let max_minutes = o.opt_f64("max_minutes")?;
+    let checkpoint_every = o
+        .checkpoint_every
+        .map_or(run.default_checkpoint_every().unwrap_or(1), |n| n.0);
     let d = data.0.clone();
     let name = handle.lock().name.clone();
     // Without optimizers, the previous fit's go on (the paper's SGD on the first fit).
     let (d_prev, g_prev) = handle.lock().last_opts.clone().unzip();
     let config = LearnerConfig {
-        epochs,
-        batch,
+        epochs: o.epochs.0,
+        batch: o.batch.0 as usize,
         d_opt: d_given.or(d_prev),
         g_opt: g_given.or(g_prev),
-        steps_per_epoch,
+        steps_per_epoch: o.steps_per_epoch.map(|n| n.0),
         samples_every,
         checkpoint_every,
-        keep_checkpoints,
-        max_minutes,
+        keep_checkpoints: o.keep_checkpoints.0 as usize,
+        max_minutes: o.max_minutes.map(|m| m.0),
     };
     config.try_check().or_else(|e| err(format!("{e:#}")))?;
     let learner = Learner::new(run.clone(), &name).with_config(config);

@@ -121,7 +121,7 @@ pub trait LayerKind {
 }
 
 /// A built layer.
-pub trait Layer: LayerBox + std::fmt::Debug + Send + Sync {
+pub trait Layer: LayerBox + std::fmt::Debug + super::Shareable {
     /// The reference forward on dfdx tensors, without a tape (evaluation, or training passes
     /// nobody differentiates).
     fn forward(&self, x: Mat, masks: &mut Masks) -> Mat;

@@ -6,6 +6,7 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod kernels;
+use super::host_copy;
 use super::network::{NamedValues, Network, Param};
 use super::schedule::Schedule;
 use super::Dev;
@@ -321,11 +322,11 @@ impl OptimizerState {
                 let (shape, values) = match &p {
                     Param::Matrix(t) => (
                         vec![t.shape().0, t.shape().1],
-                        store.get_or_alloc_mut(*t).unwrap().to_vec(),
+                        host_copy::to_host(store.get_or_alloc_mut(*t).unwrap()),
                     ),
                     Param::Vector(t) => (
                         vec![t.shape().0],
-                        store.get_or_alloc_mut(*t).unwrap().to_vec(),
+                        host_copy::to_host(store.get_or_alloc_mut(*t).unwrap()),
                     ),
                 };
                 out.push(NamedValues {
@@ -357,14 +358,12 @@ impl OptimizerState {
                     Param::Matrix(t) => store.get_or_alloc_mut(*t).unwrap(),
                     Param::Vector(t) => store.get_or_alloc_mut(*t).unwrap(),
                 };
-                if dst.len() != v.values.len() {
-                    return Err(format!(
-                        "optimizer state `{key}` has {} values, expected {}",
-                        v.values.len(),
-                        dst.len()
-                    ));
-                }
-                dst.copy_from_slice(&v.values);
+                host_copy::try_from_host(dst, &v.values).map_err(|len| {
+                    format!(
+                        "optimizer state `{key}` has {} values, expected {len}",
+                        v.values.len()
+                    )
+                })?;
             }
         }
         self.t = t;
