@@ -18,31 +18,31 @@ use gan::engine::trainer::Quiet;
 use gan::engine::typed::*;
 use gan::engine::{FitSpec, GanLoss, OptimizerSpec, Schedule, Trainer, UpdateScheme};
 
-/// G: z → dense 128·7·7 → batch norm → ReLU → [128, 7, 7] → transposed conv 64 (4×4, stride 2,
-/// padding 1) → batch norm → ReLU → [64, 14, 14] → transposed conv 1 → sigmoid → [1, 28, 28].
+/// G: z → dense 64·7·7 → [64, 7, 7] → batch norm → ReLU → transposed conv 32 (4×4, stride 2,
+/// padding 1) → batch norm → ReLU → [32, 14, 14] → transposed conv 1 → tanh → [1, 28, 28].
 pub type G = (
-    (Dense<{ 128 * 7 * 7 }>, Reshape<128, 7, 7>, BatchNorm, Relu),
-    (ConvTranspose<Img<64, 14, 14>, 4, 2, 1>, BatchNorm, Relu),
-    (ConvTranspose<Img<1, 28, 28>, 4, 2, 1>, Sigmoid),
+    (Dense<{ 64 * 7 * 7 }>, Reshape<64, 7, 7>, BatchNorm, Relu),
+    (ConvTranspose<Img<32, 14, 14>, 4, 2, 1>, BatchNorm, Relu),
+    (ConvTranspose<Img<1, 28, 28>, 4, 2, 1>, Tanh),
 );
 
-/// D: [1, 28, 28] → conv 64 (4×4, stride 2, padding 1) → leaky ReLU → [64, 14, 14] → conv 128 →
-/// batch norm → leaky ReLU → [128, 7, 7] → one logit.
+/// D: [1, 28, 28] → conv 32 (4×4, stride 2, padding 1) → leaky ReLU → [32, 14, 14] → conv 64 →
+/// batch norm → leaky ReLU → [64, 7, 7] → one logit.
 pub type D = (
-    Conv<Img<64, 14, 14>, 4, 2, 1>,
+    Conv<Img<32, 14, 14>, 4, 2, 1>,
     LeakyRelu,
-    Conv<Img<128, 7, 7>, 4, 2, 1>,
+    Conv<Img<64, 7, 7>, 4, 2, 1>,
     BatchNorm,
     LeakyRelu,
     Dense<1>,
 );
 
-/// The typed DCGAN: non-saturating G loss, alternating updates (k = 1), z ~ N(0, 1)^100.
+/// The typed DCGAN (`scripts/dcgan_mnist.rhai` at its default width 32): non-saturating G loss, alternating updates (k = 1), z ~ N(0, 1)^100.
 pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>> {
     let g: G = (
         (Dense::new(), Reshape, BatchNorm::new(), Relu),
         (ConvTranspose::no_bias(), BatchNorm::new(), Relu),
-        (ConvTranspose::new(), Sigmoid),
+        (ConvTranspose::new(), Tanh),
     );
     let d: D = (
         Conv::new(),
@@ -90,7 +90,8 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist")
         });
-    let data = load_mnist(&dir, MnistSplit::Train)?;
+    // tanh output: pixels in [-1, 1], as the recipe's `range: "symmetric"`.
+    let data = load_mnist(&dir, MnistSplit::Train)?.try_with_range(gan::data::PixelRange::Symmetric)?;
     // The data exist only at run time: the one shape check the compiler cannot make.
     TypedGan::<C<100>, Img<1, 28, 28>>::try_check_data(data.dim, data.image_chw())
         .map_err(anyhow::Error::msg)?;

@@ -65,26 +65,26 @@ fn the_typed_mnist_dcgan_is_the_recipes_game() {
         r#"
 seed(42);
 let g = stack(100)
-    .dense(128 * 7 * 7).reshape(128, 7, 7).batch_norm().relu()
-    .conv_transpose(64, 4, #{ stride: 2, padding: 1, bias: false }).batch_norm().relu()
-    .conv_transpose(1, 4, #{ stride: 2, padding: 1 }).sigmoid();
+    .dense(64 * 7 * 7).reshape(64, 7, 7).batch_norm().relu()
+    .conv_transpose(32, 4, #{ stride: 2, padding: 1, bias: false }).batch_norm().relu()
+    .conv_transpose(1, 4, #{ stride: 2, padding: 1 }).tanh();
 let d = stack([1, 28, 28])
-    .conv(64, 4, #{ stride: 2, padding: 1 }).leaky_relu(0.2)
-    .conv(128, 4, #{ stride: 2, padding: 1, bias: false }).batch_norm().leaky_relu(0.2)
+    .conv(32, 4, #{ stride: 2, padding: 1 }).leaky_relu(0.2)
+    .conv(64, 4, #{ stride: 2, padding: 1, bias: false }).batch_norm().leaky_relu(0.2)
     .dense(1);
 let gan = gan(g, d, #{ loss: "non_saturating", scheme: "alternating", k: 1, noise: "gaussian" });
 "#,
     );
     let dsl = &h.lock().gan;
     assert_same(&typed.gan, dsl);
-    // G: 101·6272 + 2·128 + 128·64·16 + 2·64 + 64·1·16 + 1; D: 64·16 + 64 + 64·128·16 + 2·128 + 6273
+    // G: 101·3136 + 2·64 + 64·32·16 + 2·32 + 32·1·16 + 1; D: 32·16 + 32 + 32·64·16 + 2·64 + 3137
     assert_eq!(
         typed.gan.g.param_count(),
-        101 * 6272 + 256 + 128 * 64 * 16 + 128 + 64 * 16 + 1
+        101 * 3136 + 128 + 64 * 32 * 16 + 64 + 32 * 16 + 1
     );
     assert_eq!(
         typed.gan.d.param_count(),
-        64 * 16 + 64 + 64 * 128 * 16 + 256 + 6273
+        32 * 16 + 32 + 32 * 64 * 16 + 128 + 3137
     );
 }
 
