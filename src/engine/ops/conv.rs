@@ -24,6 +24,8 @@ pub struct ConvWork {
     pub cols: Vec<f32>,
     /// The GEMM side of the output: `[out_c × P]` (channel-major).
     pub t: Vec<f32>,
+    /// col2im's channel-major output before its swap into NCHW.
+    pub(crate) scratch: Vec<f32>,
     /// The input (address and length) the last forward left its buffers for, until a backward
     /// consumes them: a backward over the same rows reuses them instead of recomputing.
     src: Option<(usize, usize)>,
@@ -168,7 +170,7 @@ impl Conv2d {
                 MatRef::new(dt, self.out_c, p),
                 None,
             );
-            col2im(&self.geom, n, dcols, None, dx);
+            col2im(&self.geom, n, dcols, None, dx, &mut work.scratch);
         }
     }
 

@@ -85,7 +85,7 @@ impl ConvTranspose2d {
             MatRef::new(&work.t, self.in_c, p),
             None,
         );
-        col2im(&self.geom, n, cols, b, y);
+        col2im(&self.geom, n, cols, b, y, &mut work.scratch);
         work.hold(x);
     }
 

@@ -20,6 +20,33 @@ fn tap_phase(a: &Axis, i: usize) -> (usize, isize) {
     (off.rem_euclid(s) as usize, off.div_euclid(s))
 }
 
+/// `f(d, s)` for the pairs of two equally long runs, in blocks of 16, then 4, then 1: the runs
+/// here are short (4–16 values: a window row), too short for the compiler's own vector loop,
+/// which would leave them all to its scalar remainder.
+#[inline(always)]
+fn run(dst: &mut [f32], src: &[f32], f: impl Fn(&mut f32, f32) + Copy) {
+    #[inline(always)]
+    fn blocks<const W: usize>(
+        dst: &mut [f32],
+        src: &[f32],
+        f: impl Fn(&mut f32, f32) + Copy,
+    ) -> usize {
+        let n = dst.len() / W * W;
+        for (d, s) in dst[..n].chunks_exact_mut(W).zip(src[..n].chunks_exact(W)) {
+            for k in 0..W {
+                f(&mut d[k], s[k]);
+            }
+        }
+        n
+    }
+    assert_eq!(dst.len(), src.len(), "runs of one length");
+    let a = blocks::<16>(dst, src, f);
+    let b = a + blocks::<4>(&mut dst[a..], &src[a..], f);
+    for (d, &s) in dst[b..].iter_mut().zip(&src[b..]) {
+        f(d, s);
+    }
+}
+
 /// An image plane split by stride phase: `stride_y · stride_x` sub-grids of `hs × ws` values
 /// (phase `(py, px)` holds the pixels `(ys·stride_y + py, xs·stride_x + px)`). With stride 1 the
 /// single sub-grid is the plane itself, so no split is needed. Strided windows then read and
@@ -54,6 +81,7 @@ impl Phases {
 
     /// For kernel tap `(i, j)`: the valid window rows and columns and the offset of window
     /// position `(oy, ox)`'s value in the sub-grids is `base + oy·ws + ox`.
+    #[inline]
     fn tap(&self, i: usize, j: usize) -> (Range<usize>, Range<usize>, isize) {
         let ((py, qy), (px, qx)) = (tap_phase(&self.ry, i), tap_phase(&self.rx, j));
         let grid = ((py * self.rx.stride + px) * self.hs * self.ws) as isize;
@@ -64,6 +92,7 @@ impl Phases {
     /// Visits the runs of tap `(i, j)`: `f(grid_start, window_start, len)` for each contiguous
     /// run of valid positions (one per window row, or one for all rows when whole rows are
     /// contiguous in both layouts), in window-row order. Returns the valid rows and columns.
+    #[inline]
     fn runs(
         &self,
         i: usize,
@@ -145,7 +174,7 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
                 for j in 0..kw {
                     let row = &mut block[(i * kw + j) * p + b * s..][..s];
                     let (oy_ok, ox_ok) = ph.runs(i, j, |at, o, len| {
-                        row[o..o + len].copy_from_slice(&grid[at..at + len]);
+                        run(&mut row[o..o + len], &grid[at..at + len], |d, v| *d = v);
                     });
                     // zeros where the window lies on the padding
                     let ow = g.cols.out;
@@ -168,10 +197,21 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: `x[n, c, y, x] = init[c] + Σ` of every column entry that im2col would
-/// have read from that pixel (`init` zero when `None`). Each image is summed by one thread, every
-/// pixel's terms in kernel-tap order (taps add contiguous runs into the plane's stride-phase
-/// sub-grids, interleaved at the end), so the result does not depend on the thread count.
-pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mut [f32]) {
+/// have read from that pixel (`init` zero when `None`). The `kh·kw` rows of one channel are one
+/// task, read image after image as a few sequential streams (a task per image would read a short
+/// piece of every one of the K rows, far apart in a matrix much larger than the caches), into a
+/// channel-major `scratch` that is then swapped into NCHW. Each plane is summed by one task,
+/// every pixel's terms in kernel-tap order (taps add contiguous runs into the plane's
+/// stride-phase sub-grids, interleaved at the end), so the result does not depend on the thread
+/// count.
+pub fn col2im(
+    g: &ConvGeom,
+    n: usize,
+    cols: &[f32],
+    init: Option<&[f32]>,
+    x: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
     let img = g.img;
     let s = g.positions();
     let p = n * s;
@@ -184,9 +224,11 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
     }
     let ph = Phases::new(g);
     let (kh, kw) = (g.rows.k, g.cols.k);
-    par::chunks(x, img.len(), |b, image| {
+    scratch.resize(x.len(), 0.0);
+    par::chunks(&mut scratch[..], n * img.plane(), |c, channel| {
         let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
-        for (c, plane) in image.chunks_exact_mut(img.plane()).enumerate() {
+        let rows = &cols[c * kh * kw * p..][..kh * kw * p];
+        for (b, plane) in channel.chunks_exact_mut(img.plane()).enumerate() {
             let acc = if ph.direct() {
                 &mut plane[..]
             } else {
@@ -195,12 +237,9 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
             acc.fill(init.map_or(0.0, |v| v[c]));
             for i in 0..kh {
                 for j in 0..kw {
-                    let r = (c * kh + i) * kw + j;
-                    let src = &cols[r * p + b * s..][..s];
+                    let src = &rows[(i * kw + j) * p + b * s..][..s];
                     ph.runs(i, j, |at, o, len| {
-                        for (d, v) in acc[at..at + len].iter_mut().zip(&src[o..o + len]) {
-                            *d += v;
-                        }
+                        run(&mut acc[at..at + len], &src[o..o + len], |d, v| *d += v);
                     });
                 }
             }
@@ -209,6 +248,7 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
             }
         }
     });
+    swap_outer(scratch, img.c, n, img.plane(), None, x);
 }
 
 /// Swaps the two outer axes of a `[a × b × plane]` buffer into `[b × a × plane]` (NCHW ↔ the
