@@ -2,7 +2,9 @@
 
 For each thread count, alternates fresh processes of our engine, of PyTorch with contiguous
 (NCHW) tensors and of PyTorch with channels_last ones (RAYON_NUM_THREADS, OMP_NUM_THREADS and
-MKL_NUM_THREADS set to the thread count), `reps` times each, and returns per thread count the
+MKL_NUM_THREADS set to the thread count) and of PyTorch channels_last with
+OMP_WAIT_POLICY=PASSIVE (OpenMP's default spinning collapses when other processes share the
+cores), `reps` times each, and returns per thread count the
 medians of it/s and of CPU seconds per iteration. The ratio is ours ÷ the better PyTorch variant
 (above 1: gan is faster).
 """
@@ -10,7 +12,8 @@ import os
 import statistics
 import sys
 
-VARIANTS = ("gan", "torch", "torch-channels-last")
+VARIANTS = ("gan", "torch", "torch-channels-last", "torch-channels-last-passive")
+TORCH = VARIANTS[1:]
 
 
 def compare(run_json, gan, py, here, threads, reps, iters, warmup):
@@ -29,11 +32,11 @@ def compare(run_json, gan, py, here, threads, reps, iters, warmup):
                            "--per-epoch", str(iters)] + common
                 else:
                     cmd = [py, os.path.join(here, "torch_dcgan.py"), "--threads", str(t)] + common
-                    if which == "torch-channels-last":
+                    if which.startswith("torch-channels-last"):
                         cmd.append("--channels-last")
                 with open("/proc/loadavg") as f:
                     load = float(f.read().split()[0])
-                r = run_json(cmd, env)
+                r = run_json(cmd, dict(env, OMP_WAIT_POLICY="PASSIVE") if which.endswith("passive") else env)
                 r.update(which=which, load=load)
                 runs[which].append(r)
                 raw.append(r)
@@ -42,7 +45,7 @@ def compare(run_json, gan, py, here, threads, reps, iters, warmup):
                       file=sys.stderr)
         med = {v: statistics.median(r["it_per_s"] for r in runs[v]) for v in VARIANTS}
         cpu = {v: statistics.median(r["cpu_secs_per_iter"] for r in runs[v]) for v in VARIANTS}
-        best = max(("torch", "torch-channels-last"), key=lambda v: med[v])
+        best = max(TORCH, key=lambda v: med[v])
         rows[t] = {"it_per_s": med, "cpu_secs_per_iter": cpu, "best_torch": best,
                    "ratio": med["gan"] / med[best],
                    "cpu_ratio": cpu[best] / cpu["gan"],
@@ -55,12 +58,14 @@ def table(rows, reps, iters):
     out = [f"DCGAN at 3×32×32, batch 64, one D step + one G step (Adam); medians of {reps} runs of "
            f"{iters} iterations",
            "",
-           "| threads | gan it/s | PyTorch it/s (NCHW) | PyTorch it/s (channels_last) | ratio gan ÷ best PyTorch "
+           "| threads | gan it/s | PyTorch it/s (NCHW) | PyTorch it/s (channels_last) "
+           "| PyTorch it/s (channels_last, OMP passive) | ratio gan ÷ best PyTorch "
            "| CPU s/it gan | CPU s/it best PyTorch | CPU-time ratio | load |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for t, r in rows.items():
         m, c = r["it_per_s"], r["cpu_secs_per_iter"]
         out.append(f"| {t} | {m['gan']:.2f} | {m['torch']:.2f} | {m['torch-channels-last']:.2f} "
+                   f"| {m['torch-channels-last-passive']:.2f} "
                    f"| {r['ratio']:.2f}× | {c['gan']:.3f} | {c[r['best_torch']]:.3f} | {r['cpu_ratio']:.2f}× "
                    f"| {r['load']:.1f} |")
     return out
