@@ -119,7 +119,7 @@ fn main() -> anyhow::Result<()> {
                 &dz,
                 &l.w,
                 &mut l.work,
-                &mut l.dw,
+                Some(&mut l.dw),
                 None,
                 dx.as_deref_mut(),
             );

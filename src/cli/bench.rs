@@ -56,6 +56,10 @@ pub struct BenchArgs {
     /// Print only one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Time DCGAN at CIFAR-10 size instead (src/cli/bench_dcgan.rs; bench/run compares it with
+    /// PyTorch). Uses --threads, --warmup, --iters, --per-epoch and --json.
+    #[arg(long)]
+    pub dcgan: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -168,6 +172,9 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.iters == 0 || args.per_epoch == 0 {
         bail!("--iters and --per-epoch must be at least 1");
+    }
+    if args.dcgan {
+        return super::bench_dcgan::main(&args);
     }
     let threads = rayon::current_num_threads();
     let data_dir = super::data_dir(args.data_dir.clone());
@@ -330,7 +337,7 @@ fn train_rate(
 }
 
 /// User + system CPU seconds of this process so far (Linux /proc; None elsewhere).
-fn cpu_secs() -> Option<f64> {
+pub(super) fn cpu_secs() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // fields after the command name (which is in parentheses and may hold spaces)
     let rest = &stat[stat.rfind(')')? + 2..];

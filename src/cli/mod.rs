@@ -1,6 +1,7 @@
 //! Command-line front end: a thin renderer over the library's session.
 
 pub mod bench;
+pub mod bench_dcgan;
 pub mod data;
 pub mod eval;
 pub mod kernel;

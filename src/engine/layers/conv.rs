@@ -172,8 +172,10 @@ impl Op {
         }
     }
 
-    /// Gradients of `n` rows from their input `x` and output gradient `dy` (the forward's
-    /// intermediate recomputed into `work` first: the backward runs segment by segment).
+    /// Gradients of `n` rows from their output gradient `dy`: the weight gradients (`dw`, and
+    /// `db` with a bias) only where `dw` is given, the input gradient where `dx` is. The weight
+    /// gradient needs the forward's intermediate for the rows' input `x`: `work` may hold it
+    /// already (the forward ran on exactly these rows), else it is recomputed from `x`.
     #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
@@ -182,21 +184,26 @@ impl Op {
         dy: &[f32],
         w: &[f32],
         work: &mut ConvWork,
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: &mut [f32],
         dx: Option<&mut [f32]>,
     ) {
-        let db = self.bias().then_some(db);
+        let recompute = dw.is_some() && !work.holds(x);
+        let db = (self.bias() && dw.is_some()).then_some(db);
         match self {
             Op::Conv(c) => {
-                let len = c.geom.k() * n * c.geom.positions();
-                im2col(&c.geom, n, x, ConvWork::sized(&mut work.cols, len));
+                if recompute {
+                    let len = c.geom.k() * n * c.geom.positions();
+                    im2col(&c.geom, n, x, ConvWork::sized(&mut work.cols, len));
+                }
                 c.backward(n, dy, w, work, dw, db, dx);
             }
             Op::Transpose(t) => {
-                let len = t.in_c * n * t.geom.positions();
-                let xt = ConvWork::sized(&mut work.t, len);
-                swap_outer(x, n, t.in_c, t.geom.positions(), None, xt);
+                if recompute {
+                    let len = t.in_c * n * t.geom.positions();
+                    let xt = ConvWork::sized(&mut work.t, len);
+                    swap_outer(x, n, t.in_c, t.geom.positions(), None, xt);
+                }
                 t.backward(n, dy, w, work, dw, db, dx);
             }
         }
@@ -320,13 +327,16 @@ impl FastLayer for ConvMirror {
             let x = &b.x[s.tape * win..(s.tape + s.rows) * win];
             let dy = &b.cur[s.delta * wout..(s.delta + s.rows) * wout];
             let dx = want_dx.then(|| &mut b.nxt[s.delta * win..(s.delta + s.rows) * win]);
+            // The forward's buffers serve the segment that ran through it; others use their own.
+            let fwd = self.fwd.get_mut().unwrap_or_else(|e| e.into_inner());
+            let work = if fwd.holds(x) { fwd } else { &mut self.work };
             self.op.backward(
                 s.rows,
                 x,
                 dy,
                 &self.w,
-                &mut self.work,
-                &mut g.dw,
+                work,
+                want_w.then_some(&mut g.dw[..]),
                 &mut g.db,
                 dx,
             );

@@ -24,12 +24,34 @@ pub struct ConvWork {
     pub cols: Vec<f32>,
     /// The GEMM side of the output: `[out_c × P]` (channel-major).
     pub t: Vec<f32>,
+    /// col2im's channel-major output before its swap into NCHW.
+    pub(crate) scratch: Vec<f32>,
+    /// The input (address and length) the last forward left its buffers for, until a backward
+    /// consumes them: a backward over the same rows reuses them instead of recomputing.
+    src: Option<(usize, usize)>,
 }
 
 impl ConvWork {
     pub(crate) fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
         buf.resize(len, 0.0);
         &mut buf[..]
+    }
+
+    /// Records that the buffers now hold the forward's values for input `x`.
+    pub(crate) fn hold(&mut self, x: &[f32]) {
+        self.src = Some((x.as_ptr() as usize, x.len()));
+    }
+
+    /// Whether the buffers hold the forward's values for exactly the slice `x` (same rows of the
+    /// same buffer: the fast path writes a tape's rows only in the forward that precedes their
+    /// backward).
+    pub fn holds(&self, x: &[f32]) -> bool {
+        self.src == Some((x.as_ptr() as usize, x.len()))
+    }
+
+    /// The buffers no longer hold a forward's values (a backward overwrote them).
+    pub fn forget(&mut self) {
+        self.src = None;
     }
 }
 
@@ -76,7 +98,11 @@ impl Conv2d {
         work: &mut ConvWork,
     ) {
         let (k, p) = (self.geom.k(), n * self.geom.positions());
-        self.check(n, w, b, y.len());
+        self.check(n, w, y.len());
+        assert_eq!(b.is_some(), self.bias, "conv2d bias");
+        if let Some(b) = b {
+            assert_eq!(b.len(), self.out_c, "conv2d bias");
+        }
         assert_eq!(x.len(), n * self.input().len(), "conv2d input");
         let cols = ConvWork::sized(&mut work.cols, k * p);
         im2col(&self.geom, n, x, cols);
@@ -90,11 +116,14 @@ impl Conv2d {
         );
         let plane = self.geom.positions();
         swap_outer(t, self.out_c, n, plane, b, y);
+        work.hold(x);
     }
 
-    /// Gradients from `dy` after [`forward`](Self::forward) ran with the same `work`: `dw`
-    /// (overwritten), `db` (overwritten, with a bias) and, unless `dx` is `None` (a first layer,
-    /// whose input needs no gradient), `dx` (overwritten). `work.cols` is consumed.
+    /// Gradients from `dy` after [`forward`](Self::forward) ran with the same `work`: `dw` and
+    /// `db` (overwritten, where given: without `dw` the forward's im2col matrix is not read, so
+    /// a backward that only carries the input gradient needs no forward buffers) and `dx`
+    /// (overwritten; `None` for a first layer, whose input needs no gradient). `work.cols` is
+    /// consumed.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -102,32 +131,38 @@ impl Conv2d {
         dy: &[f32],
         w: &[f32],
         work: &mut ConvWork,
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
     ) {
         let (k, p) = (self.geom.k(), n * self.geom.positions());
-        self.check(n, w, db.as_deref(), dy.len());
-        assert!(
-            dw.len() == w.len() && work.cols.len() == k * p,
-            "conv2d backward buffers"
-        );
+        // a bias gradient where the layer has a bias, and only then (none wanted: `None`)
+        assert!(db.is_none() || self.bias, "conv2d bias");
+        self.check(n, w, dy.len());
+        work.forget();
         let dt = ConvWork::sized(&mut work.t, self.out_c * p);
         swap_outer(dy, n, self.out_c, self.geom.positions(), None, dt);
         if let Some(db) = db {
+            assert_eq!(db.len(), self.out_c, "conv2d bias");
             row_sums(dt, db);
         }
         let dt = &work.t[..];
-        matmul(
-            dw,
-            k,
-            MatRef::new(dt, self.out_c, p),
-            MatRef::new(&work.cols, k, p).t(),
-            None,
-        );
+        if let Some(dw) = dw {
+            assert!(
+                dw.len() == w.len() && work.cols.len() == k * p,
+                "conv2d backward buffers"
+            );
+            matmul(
+                dw,
+                k,
+                MatRef::new(dt, self.out_c, p),
+                MatRef::new(&work.cols, k, p).t(),
+                None,
+            );
+        }
         if let Some(dx) = dx {
             assert_eq!(dx.len(), n * self.input().len(), "conv2d input gradient");
-            let dcols = &mut work.cols[..];
+            let dcols = ConvWork::sized(&mut work.cols, k * p);
             matmul(
                 dcols,
                 p,
@@ -135,16 +170,12 @@ impl Conv2d {
                 MatRef::new(dt, self.out_c, p),
                 None,
             );
-            col2im(&self.geom, n, dcols, None, dx);
+            col2im(&self.geom, n, dcols, None, dx, &mut work.scratch);
         }
     }
 
-    fn check(&self, n: usize, w: &[f32], b: Option<&[f32]>, y_len: usize) {
+    fn check(&self, n: usize, w: &[f32], y_len: usize) {
         assert_eq!(w.len(), self.weight_len(), "conv2d weight");
-        assert_eq!(b.is_some(), self.bias, "conv2d bias");
-        if let Some(b) = b {
-            assert_eq!(b.len(), self.out_c, "conv2d bias");
-        }
         assert_eq!(y_len, n * self.output().len(), "conv2d output");
     }
 }

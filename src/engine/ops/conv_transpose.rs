@@ -74,6 +74,7 @@ impl ConvTranspose2d {
     ) {
         let (k, p) = (self.geom.k(), n * self.geom.positions());
         self.check(n, w, b, x.len(), y.len());
+        assert_eq!(b.is_some(), self.bias, "conv_transpose2d bias");
         let xt = ConvWork::sized(&mut work.t, self.in_c * p);
         swap_outer(x, n, self.in_c, self.geom.positions(), None, xt);
         let cols = ConvWork::sized(&mut work.cols, k * p);
@@ -84,11 +85,13 @@ impl ConvTranspose2d {
             MatRef::new(&work.t, self.in_c, p),
             None,
         );
-        col2im(&self.geom, n, cols, b, y);
+        col2im(&self.geom, n, cols, b, y, &mut work.scratch);
+        work.hold(x);
     }
 
     /// Gradients from `dy` after [`forward`](Self::forward) with the same `work`: `dw`, `db` and
-    /// `dx` (each overwritten; `dx: None` skips the input gradient).
+    /// `dx`, each overwritten where given (without `dw` the forward's buffers are not read;
+    /// `dx: None` skips the input gradient).
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -96,19 +99,17 @@ impl ConvTranspose2d {
         dy: &[f32],
         w: &[f32],
         work: &mut ConvWork,
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
     ) {
         let (k, p) = (self.geom.k(), n * self.geom.positions());
-        self.check(n, w, db.as_deref(), n * self.input().len(), dy.len());
-        assert!(
-            dw.len() == w.len() && work.t.len() == self.in_c * p,
-            "conv_transpose2d backward buffers"
-        );
+        self.check(n, w, None, n * self.input().len(), dy.len());
+        assert!(db.is_none() || self.bias, "conv_transpose2d bias");
+        work.forget();
         if let Some(db) = db {
             let out = self.output();
-            db.iter_mut().for_each(|v| *v = 0.0);
+            assert_eq!(db.len(), out.c, "conv_transpose2d bias");
             let mut sums = vec![0f64; out.c];
             for img in dy.chunks_exact(out.len()) {
                 for (s, plane) in sums.iter_mut().zip(img.chunks_exact(out.plane())) {
@@ -119,20 +120,26 @@ impl ConvTranspose2d {
         }
         let cols = ConvWork::sized(&mut work.cols, k * p);
         im2col(&self.geom, n, dy, cols);
-        matmul(
-            dw,
-            k,
-            MatRef::new(&work.t, self.in_c, p),
-            MatRef::new(cols, k, p).t(),
-            None,
-        );
+        if let Some(dw) = dw {
+            assert!(
+                dw.len() == w.len() && work.t.len() == self.in_c * p,
+                "conv_transpose2d backward buffers"
+            );
+            matmul(
+                dw,
+                k,
+                MatRef::new(&work.t, self.in_c, p),
+                MatRef::new(&work.cols, k, p).t(),
+                None,
+            );
+        }
         if let Some(dx) = dx {
-            let dxt = &mut work.t[..];
+            let dxt = ConvWork::sized(&mut work.t, self.in_c * p);
             matmul(
                 dxt,
                 p,
                 MatRef::new(w, self.in_c, k),
-                MatRef::new(cols, k, p),
+                MatRef::new(&work.cols, k, p),
                 None,
             );
             swap_outer(dxt, self.in_c, n, self.geom.positions(), None, dx);
@@ -141,7 +148,11 @@ impl ConvTranspose2d {
 
     fn check(&self, n: usize, w: &[f32], b: Option<&[f32]>, x_len: usize, y_len: usize) {
         assert_eq!(w.len(), self.weight_len(), "conv_transpose2d weight");
-        assert_eq!(b.is_some(), self.bias, "conv_transpose2d bias");
+        // the forward passes its bias; the backward checks its own (`None` here)
+        assert!(
+            b.is_some() == self.bias || b.is_none(),
+            "conv_transpose2d bias"
+        );
         if let Some(b) = b {
             assert_eq!(b.len(), self.output().c, "conv_transpose2d bias");
         }

@@ -6,13 +6,149 @@
 //! every window position `(n, oy, ox)` (P = N·OH·OW), the input value under kernel tap `(i, j)` of
 //! channel `c` (zero in the padding). One GEMM over all P columns then serves the whole batch.
 
-use super::geom::ConvGeom;
+use std::ops::Range;
+
+use super::geom::{Axis, ConvGeom};
 use super::par;
 
-/// Fills `cols` (`[K × n·positions]`) from the NCHW batch `x` (`n` images of `g.img`). Rows are
-/// independent, so they are split over the pool.
+/// Where kernel tap `i` of an axis lands in the axis's stride phases: the image coordinate
+/// `o·stride + i − pad` of window position `o` is `(o + q)·stride + phase`, so that tap reads (or
+/// writes) a contiguous run of phase `phase`'s sub-grid, shifted by `q`.
+fn tap_phase(a: &Axis, i: usize) -> (usize, isize) {
+    let off = i as isize - a.pad as isize;
+    let s = a.stride as isize;
+    (off.rem_euclid(s) as usize, off.div_euclid(s))
+}
+
+/// `f(d, s)` for the pairs of two equally long runs, in blocks of 16, then 4, then 1: the runs
+/// here are short (4–16 values: a window row), too short for the compiler's own vector loop,
+/// which would leave them all to its scalar remainder.
+#[inline(always)]
+fn run(dst: &mut [f32], src: &[f32], f: impl Fn(&mut f32, f32) + Copy) {
+    #[inline(always)]
+    fn blocks<const W: usize>(
+        dst: &mut [f32],
+        src: &[f32],
+        f: impl Fn(&mut f32, f32) + Copy,
+    ) -> usize {
+        let n = dst.len() / W * W;
+        for (d, s) in dst[..n].chunks_exact_mut(W).zip(src[..n].chunks_exact(W)) {
+            for k in 0..W {
+                f(&mut d[k], s[k]);
+            }
+        }
+        n
+    }
+    assert_eq!(dst.len(), src.len(), "runs of one length");
+    let a = blocks::<16>(dst, src, f);
+    let b = a + blocks::<4>(&mut dst[a..], &src[a..], f);
+    for (d, &s) in dst[b..].iter_mut().zip(&src[b..]) {
+        f(d, s);
+    }
+}
+
+/// An image plane split by stride phase: `stride_y · stride_x` sub-grids of `hs × ws` values
+/// (phase `(py, px)` holds the pixels `(ys·stride_y + py, xs·stride_x + px)`). With stride 1 the
+/// single sub-grid is the plane itself, so no split is needed. Strided windows then read and
+/// write contiguous runs, which vectorise, instead of every `stride`-th value.
+#[derive(Clone, Copy)]
+struct Phases {
+    ry: Axis,
+    rx: Axis,
+    hs: usize,
+    ws: usize,
+}
+
+impl Phases {
+    fn new(g: &ConvGeom) -> Self {
+        let (ry, rx) = (g.rows, g.cols);
+        Phases {
+            ry,
+            rx,
+            hs: ry.size.div_ceil(ry.stride),
+            ws: rx.size.div_ceil(rx.stride),
+        }
+    }
+
+    /// Whether the sub-grid is the plane itself.
+    fn direct(&self) -> bool {
+        self.ry.stride == 1 && self.rx.stride == 1
+    }
+
+    fn len(&self) -> usize {
+        self.ry.stride * self.rx.stride * self.hs * self.ws
+    }
+
+    /// For kernel tap `(i, j)`: the valid window rows and columns and the offset of window
+    /// position `(oy, ox)`'s value in the sub-grids is `base + oy·ws + ox`.
+    #[inline]
+    fn tap(&self, i: usize, j: usize) -> (Range<usize>, Range<usize>, isize) {
+        let ((py, qy), (px, qx)) = (tap_phase(&self.ry, i), tap_phase(&self.rx, j));
+        let grid = ((py * self.rx.stride + px) * self.hs * self.ws) as isize;
+        let base = grid + qy * self.ws as isize + qx;
+        (self.ry.valid(i), self.rx.valid(j), base)
+    }
+
+    /// Visits the runs of tap `(i, j)`: `f(grid_start, window_start, len)` for each contiguous
+    /// run of valid positions (one per window row, or one for all rows when whole rows are
+    /// contiguous in both layouts), in window-row order. Returns the valid rows and columns.
+    #[inline]
+    fn runs(
+        &self,
+        i: usize,
+        j: usize,
+        mut f: impl FnMut(usize, usize, usize),
+    ) -> (Range<usize>, Range<usize>) {
+        let (oy_ok, ox_ok, base) = self.tap(i, j);
+        let ow = self.rx.out;
+        if ox_ok.is_empty() || oy_ok.is_empty() {
+            return (oy_ok, ox_ok);
+        }
+        let at = |oy: usize| (base + (oy * self.ws + ox_ok.start) as isize) as usize;
+        if ox_ok.len() == ow && self.ws == ow {
+            f(at(oy_ok.start), oy_ok.start * ow, oy_ok.len() * ow);
+        } else {
+            for oy in oy_ok.clone() {
+                f(at(oy), oy * ow + ox_ok.start, ox_ok.len());
+            }
+        }
+        (oy_ok, ox_ok)
+    }
+
+    /// `sub ← plane` split by phase.
+    fn split(&self, plane: &[f32], sub: &mut [f32]) {
+        let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
+        for (y, row) in plane.chunks_exact(w).enumerate() {
+            let (py, ys) = (y % sy, y / sy);
+            for px in 0..sx.min(w) {
+                let dst = &mut sub[((py * sx + px) * self.hs + ys) * self.ws..][..self.ws];
+                for (d, v) in dst.iter_mut().zip(row[px..].iter().step_by(sx)) {
+                    *d = *v;
+                }
+            }
+        }
+    }
+
+    /// `plane ← sub` interleaved back.
+    fn merge(&self, sub: &[f32], plane: &mut [f32]) {
+        let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
+        for (y, row) in plane.chunks_exact_mut(w).enumerate() {
+            let (py, ys) = (y % sy, y / sy);
+            for px in 0..sx.min(w) {
+                let src = &sub[((py * sx + px) * self.hs + ys) * self.ws..][..self.ws];
+                for (d, v) in row[px..].iter_mut().step_by(sx).zip(src) {
+                    *d = *v;
+                }
+            }
+        }
+    }
+}
+
+/// Fills `cols` (`[K × n·positions]`) from the NCHW batch `x` (`n` images of `g.img`). The rows
+/// of one channel (its `kh·kw` taps) are one task: each image plane is split by stride phase
+/// once, then every tap copies contiguous runs.
 pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
-    let (img, ry, rx) = (g.img, g.rows, g.cols);
+    let img = g.img;
     let s = g.positions();
     let p = n * s;
     assert!(
@@ -22,32 +158,37 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
     if p == 0 {
         return;
     }
-    par::chunks(cols, p, |r, row| {
-        let c = r / (ry.k * rx.k);
-        let (i, j) = ((r / rx.k) % ry.k, r % rx.k);
-        let (oy_ok, ox_ok) = (ry.valid(i), rx.valid(j));
-        for (b, dst) in row.chunks_exact_mut(s).enumerate() {
+    let ph = Phases::new(g);
+    let (kh, kw) = (g.rows.k, g.cols.k);
+    par::chunks(cols, kh * kw * p, |c, block| {
+        let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
+        for b in 0..n {
             let plane = &x[(b * img.c + c) * img.plane()..][..img.plane()];
-            for (oy, out) in dst.chunks_exact_mut(rx.out).enumerate() {
-                if !oy_ok.contains(&oy) {
-                    out.fill(0.0);
-                    continue;
-                }
-                let src = &plane[(oy * ry.stride + i - ry.pad) * img.w..][..img.w];
-                out[..ox_ok.start].fill(0.0);
-                out[ox_ok.end..].fill(0.0);
-                if ox_ok.is_empty() {
-                    continue;
-                }
-                let x0 = ox_ok.start * rx.stride + j - rx.pad;
-                if rx.stride == 1 {
-                    out[ox_ok.clone()].copy_from_slice(&src[x0..x0 + ox_ok.len()]);
-                } else {
-                    for (o, v) in out[ox_ok.clone()]
-                        .iter_mut()
-                        .zip(src[x0..].iter().step_by(rx.stride))
-                    {
-                        *o = *v;
+            let grid = if ph.direct() {
+                plane
+            } else {
+                ph.split(plane, &mut sub);
+                &sub[..]
+            };
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &mut block[(i * kw + j) * p + b * s..][..s];
+                    let (oy_ok, ox_ok) = ph.runs(i, j, |at, o, len| {
+                        run(&mut row[o..o + len], &grid[at..at + len], |d, v| *d = v);
+                    });
+                    // zeros where the window lies on the padding
+                    let ow = g.cols.out;
+                    if ox_ok.is_empty() || oy_ok.is_empty() {
+                        row.fill(0.0);
+                        continue;
+                    }
+                    row[..oy_ok.start * ow].fill(0.0);
+                    row[oy_ok.end * ow..].fill(0.0);
+                    if ox_ok.len() < ow {
+                        for out in row[oy_ok.start * ow..oy_ok.end * ow].chunks_exact_mut(ow) {
+                            out[..ox_ok.start].fill(0.0);
+                            out[ox_ok.end..].fill(0.0);
+                        }
                     }
                 }
             }
@@ -56,10 +197,22 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: `x[n, c, y, x] = init[c] + Σ` of every column entry that im2col would
-/// have read from that pixel (`init` zero when `None`). Each image plane is summed by one thread,
-/// taps and positions in a fixed order, so the result does not depend on the thread count.
-pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mut [f32]) {
-    let (img, ry, rx) = (g.img, g.rows, g.cols);
+/// have read from that pixel (`init` zero when `None`). The `kh·kw` rows of one channel are one
+/// task, read image after image as a few sequential streams (a task per image would read a short
+/// piece of every one of the K rows, far apart in a matrix much larger than the caches), into a
+/// channel-major `scratch` that is then swapped into NCHW. Each plane is summed by one task,
+/// every pixel's terms in kernel-tap order (taps add contiguous runs into the plane's
+/// stride-phase sub-grids, interleaved at the end), so the result does not depend on the thread
+/// count.
+pub fn col2im(
+    g: &ConvGeom,
+    n: usize,
+    cols: &[f32],
+    init: Option<&[f32]>,
+    x: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
+    let img = g.img;
     let s = g.positions();
     let p = n * s;
     assert!(
@@ -69,34 +222,33 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
     if x.is_empty() {
         return;
     }
-    par::chunks(x, img.plane(), |q, plane| {
-        let (b, c) = (q / img.c, q % img.c);
-        plane.fill(init.map_or(0.0, |v| v[c]));
-        for i in 0..ry.k {
-            for j in 0..rx.k {
-                let r = (c * ry.k + i) * rx.k + j;
-                let src = &cols[r * p + b * s..][..s];
-                let ox_ok = rx.valid(j);
-                if ox_ok.is_empty() {
-                    continue;
+    let ph = Phases::new(g);
+    let (kh, kw) = (g.rows.k, g.cols.k);
+    scratch.resize(x.len(), 0.0);
+    par::chunks(&mut scratch[..], n * img.plane(), |c, channel| {
+        let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
+        let rows = &cols[c * kh * kw * p..][..kh * kw * p];
+        for (b, plane) in channel.chunks_exact_mut(img.plane()).enumerate() {
+            let acc = if ph.direct() {
+                &mut plane[..]
+            } else {
+                &mut sub[..]
+            };
+            acc.fill(init.map_or(0.0, |v| v[c]));
+            for i in 0..kh {
+                for j in 0..kw {
+                    let src = &rows[(i * kw + j) * p + b * s..][..s];
+                    ph.runs(i, j, |at, o, len| {
+                        run(&mut acc[at..at + len], &src[o..o + len], |d, v| *d += v);
+                    });
                 }
-                let x0 = ox_ok.start * rx.stride + j - rx.pad;
-                for oy in ry.valid(i) {
-                    let dst = &mut plane[(oy * ry.stride + i - ry.pad) * img.w..][..img.w];
-                    let row = &src[oy * rx.out..][ox_ok.clone()];
-                    if rx.stride == 1 {
-                        for (d, v) in dst[x0..x0 + row.len()].iter_mut().zip(row) {
-                            *d += v;
-                        }
-                    } else {
-                        for (d, v) in dst[x0..].iter_mut().step_by(rx.stride).zip(row) {
-                            *d += v;
-                        }
-                    }
-                }
+            }
+            if !ph.direct() {
+                ph.merge(&sub, plane);
             }
         }
     });
+    swap_outer(scratch, img.c, n, img.plane(), None, x);
 }
 
 /// Swaps the two outer axes of a `[a × b × plane]` buffer into `[b × a × plane]` (NCHW ↔ the

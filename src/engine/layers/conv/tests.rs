@@ -2,6 +2,7 @@ use super::*;
 use crate::engine::device;
 use crate::engine::layers::conv_transpose::ConvTransposeKind;
 use crate::engine::layers::fd::check_gradients;
+use crate::engine::layers::Seg;
 use crate::engine::rng::{stream, Purpose};
 use crate::engine::spec::{LayerSpec, StackSpec};
 
@@ -163,4 +164,145 @@ fn a_stack_with_a_convolution_is_refused_on_the_reference_path() {
         ],
     };
     assert_eq!(flat.try_reference(), Ok(()));
+}
+
+/// One forward over `rows` rows of `x`, then one backward sweep over `segs` (output gradients
+/// `coef`); returns the input gradient (NaN where no segment wants one) and the weight gradient.
+fn sweep(
+    layer: &dyn Layer,
+    win: usize,
+    wout: usize,
+    x: &[f32],
+    coef: &[f32],
+    segs: &[Seg],
+    lo_in: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    use crate::engine::layers::testing::Collect;
+    let rows = x.len() / win;
+    let total: usize = segs.iter().map(|s| s.rows).sum();
+    let mut fast = layer.mirror();
+    let mut y = vec![0f32; rows * wout];
+    fast.forward(ForwardPass {
+        rows,
+        win,
+        wout,
+        x,
+        y: &mut y,
+        saved: &mut [],
+        draw: None,
+        drawn: &mut [],
+    });
+    let mut sink = Collect::default();
+    let mut dx = vec![f32::NAN; total * win];
+    let (mut scratch, mut gb) = (Vec::new(), Vec::new());
+    fast.backward(BackwardPass {
+        layer: 0,
+        segs,
+        total,
+        lo_in,
+        lo_out: 0,
+        win,
+        wout,
+        x,
+        y: &y,
+        saved: &[],
+        cur: coef,
+        nxt: &mut dx,
+        scratch: &mut scratch,
+        gb: &mut gb,
+        sink: Some(&mut sink),
+    });
+    (dx, sink.gw)
+}
+
+#[test]
+fn a_sweep_of_weight_and_input_only_segments_gives_each_its_own_gradients() {
+    // The simultaneous step's sweep: 2 rows feed the weights (the forward's rows, whose im2col
+    // is reused), then 1 row (tape row 1 again) only carries an input gradient (no weight GEMM,
+    // no im2col). Each part must equal a sweep of its rows alone, bit for bit.
+    let input = img(2, 6, 6);
+    for ls in [
+        LayerSpec::Conv(spec(3, 4, 2, 1, true)),
+        LayerSpec::ConvTranspose(spec(3, 4, 2, 1, true)),
+    ] {
+        let kind = ls.kind();
+        let out = kind.output_shape(input).unwrap();
+        let (win, wout) = (input.len().unwrap(), out.len().unwrap());
+        let layer = kind.build(input, 0.5, &device(), &mut stream(5, Purpose::InitD, 0));
+        let x: Vec<f32> = (0..2 * win)
+            .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+            .collect();
+        let coef: Vec<f32> = (0..3 * wout)
+            .map(|i| ((i * 53 % 97) as f32) / 48.0 - 1.0)
+            .collect();
+        let seg = |delta, tape, rows, weights| Seg {
+            delta,
+            tape,
+            rows,
+            weights,
+        };
+        let both = [seg(0, 0, 2, true), seg(2, 1, 1, false)];
+        let (dx, gw) = sweep(layer.as_ref(), win, wout, &x, &coef, &both, 0);
+        let (dx_w, gw_w) = sweep(
+            layer.as_ref(),
+            win,
+            wout,
+            &x,
+            &coef[..2 * wout],
+            &both[..1],
+            0,
+        );
+        let (dx_1, gw_1) = sweep(
+            layer.as_ref(),
+            win,
+            wout,
+            &x[win..],
+            &coef[2 * wout..],
+            &[seg(0, 0, 1, false)],
+            0,
+        );
+        let name = ls.name();
+        assert_eq!(
+            dx[..2 * win],
+            dx_w[..],
+            "{name}: input gradient of the weight rows"
+        );
+        assert_eq!(
+            dx[2 * win..],
+            dx_1[..],
+            "{name}: input gradient of the last row"
+        );
+        assert_eq!(
+            gw, gw_w,
+            "{name}: weight gradient from the weight rows only"
+        );
+        assert!(
+            gw_1.is_empty(),
+            "{name}: no weight gradient without a weight segment"
+        );
+        // weight rows other than the forward's: recomputed, the same as reusing a forward of them
+        let (dx_r, gw_r) = sweep(
+            layer.as_ref(),
+            win,
+            wout,
+            &x,
+            &coef[..wout],
+            &[seg(0, 1, 1, true)],
+            0,
+        );
+        let (dx_f, gw_f) = sweep(
+            layer.as_ref(),
+            win,
+            wout,
+            &x[win..],
+            &coef[..wout],
+            &[seg(0, 0, 1, true)],
+            0,
+        );
+        assert_eq!(
+            (dx_r, gw_r),
+            (dx_f, gw_f),
+            "{name}: recomputed vs reused forward buffers"
+        );
+    }
 }

@@ -140,7 +140,7 @@ trait XwbLayer {
         dy: &[f32],
         w: &[f32],
         work: &mut ConvWork,
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
     );
@@ -157,7 +157,7 @@ macro_rules! xwb_layer {
             fn fwd(&self, n: usize, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], work: &mut ConvWork) {
                 self.forward(n, x, w, b, y, work)
             }
-            fn bwd(&self, n: usize, dy: &[f32], w: &[f32], work: &mut ConvWork, dw: &mut [f32], db: Option<&mut [f32]>, dx: Option<&mut [f32]>) {
+            fn bwd(&self, n: usize, dy: &[f32], w: &[f32], work: &mut ConvWork, dw: Option<&mut [f32]>, db: Option<&mut [f32]>, dx: Option<&mut [f32]>) {
                 self.backward(n, dy, w, work, dw, db, dx)
             }
         }
@@ -194,7 +194,7 @@ fn check_gradients(what: &str, l: &impl XwbLayer, n: usize, seed: u64) {
     );
     let mut grads = [vec![0.0; lx], vec![0.0; lw], vec![0.0; lb]];
     let [dx, dw, db] = &mut grads;
-    l.bwd(n, &r, &args[1], &mut work, dw, Some(db), Some(dx));
+    l.bwd(n, &r, &args[1], &mut work, Some(dw), Some(db), Some(dx));
     for (i, name) in ["dx", "dw", "db"].into_iter().enumerate() {
         let mut v = args[i].clone();
         check_fd(
@@ -219,12 +219,32 @@ fn check_gradients(what: &str, l: &impl XwbLayer, n: usize, seed: u64) {
         &mut vec![0.0; ly],
         &mut work,
     );
-    l.bwd(n, &r, &args[1], &mut work, &mut dw2, Some(&mut db2), None);
+    l.bwd(
+        n,
+        &r,
+        &args[1],
+        &mut work,
+        Some(&mut dw2),
+        Some(&mut db2),
+        None,
+    );
     assert_eq!(
         [&grads[1], &grads[2]],
         [&dw2, &db2],
         "{what}: dw and db without dx"
     );
+    // The input gradient alone reads no forward buffer: the same bits from empty ones.
+    let mut dx2 = vec![f32::NAN; lx];
+    l.bwd(
+        n,
+        &r,
+        &args[1],
+        &mut ConvWork::default(),
+        None,
+        None,
+        Some(&mut dx2),
+    );
+    assert_eq!(grads[0], dx2, "{what}: dx without dw and db");
 }
 
 #[test]

@@ -29,7 +29,15 @@ fn everything() -> Vec<Vec<f32>> {
     c.forward(n, &x, &w, Some(&b), &mut y, &mut work);
     let dy = values(y.len(), 4);
     let (mut dw, mut db, mut dx) = (vec![0.0; w.len()], vec![0.0; 32], vec![0.0; x.len()]);
-    c.backward(n, &dy, &w, &mut work, &mut dw, Some(&mut db), Some(&mut dx));
+    c.backward(
+        n,
+        &dy,
+        &w,
+        &mut work,
+        Some(&mut dw),
+        Some(&mut db),
+        Some(&mut dx),
+    );
     outs.extend([y, dw, db, dx]);
     // conv_transpose 32 → 8, 4x4 stride 2 padding 1 on 8x8 → 16x16
     let t = ConvTranspose2d::try_new(
@@ -51,7 +59,15 @@ fn everything() -> Vec<Vec<f32>> {
     t.forward(n, &x, &w, Some(&b), &mut y, &mut work);
     let dy = values(y.len(), 8);
     let (mut dw, mut db, mut dx) = (vec![0.0; w.len()], vec![0.0; 8], vec![0.0; x.len()]);
-    t.backward(n, &dy, &w, &mut work, &mut dw, Some(&mut db), Some(&mut dx));
+    t.backward(
+        n,
+        &dy,
+        &w,
+        &mut work,
+        Some(&mut dw),
+        Some(&mut db),
+        Some(&mut dx),
+    );
     outs.extend([y, dw, db, dx]);
     // batch norm over 32 channels of 8x8 (training and its backward)
     let bn = BatchNorm::new(32, 64);
