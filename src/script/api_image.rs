@@ -77,9 +77,16 @@ fn conv_spec(
     transpose: bool,
 ) -> RhaiResult<ConvSpec> {
     let allowed: &[&str] = if transpose {
-        &["stride", "padding", "output_padding", "bias"]
+        &[
+            "stride",
+            "padding",
+            "output_padding",
+            "bias",
+            "irange",
+            "untied_bias",
+        ]
     } else {
-        &["stride", "padding", "bias"]
+        &["stride", "padding", "bias", "irange", "untied_bias"]
     };
     let o = Opts::new(opts, call, allowed)?;
     let max = MAX_SIDE as u64;
@@ -94,6 +101,8 @@ fn conv_spec(
             0
         },
         bias: o.bool("bias", true)?,
+        irange: o.opt_f64("irange")?,
+        untied_bias: o.bool("untied_bias", false)?,
     })
 }
 
@@ -239,15 +248,26 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             },
         );
     }
+    let max_pool = |k: INT, stride: INT, opts: &Map| -> RhaiResult<LayerSpec> {
+        let o = Opts::new(opts, "max_pool()", &["ceil"])?;
+        Ok(LayerSpec::MaxPool {
+            k: side("max_pool window", k)?,
+            stride: side("max_pool stride", stride)?,
+            ceil: o.bool("ceil", false)?,
+        })
+    };
     let h = host.clone();
     engine.register_fn(
         "max_pool",
         move |ctx: NativeCallContext, s: &mut StackBuilder, k: INT, stride: INT| {
-            let l = LayerSpec::MaxPool {
-                k: side("max_pool window", k)?,
-                stride: side("max_pool stride", stride)?,
-            };
-            push_checked(&h, &ctx, s, l)
+            push_checked(&h, &ctx, s, max_pool(k, stride, &Map::new())?)
+        },
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "max_pool",
+        move |ctx: NativeCallContext, s: &mut StackBuilder, k: INT, stride: INT, opts: Map| {
+            push_checked(&h, &ctx, s, max_pool(k, stride, &opts)?)
         },
     );
     engine.register_fn("summary", |s: &mut StackBuilder| summary(&s.spec));
