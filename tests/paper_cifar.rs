@@ -2,14 +2,17 @@
 //! the real binary, on generated files in CIFAR-10's binary format (the real set is not reachable
 //! from our machines): every layer's output shape and parameter count against the arithmetic of
 //! goodfeli/adversarial's yaml files, and a one-step run that writes its outputs and resumes
-//! bit for bit where an uninterrupted two-step run ends.
+//! on to a second step (for the conv model, bit for bit where an uninterrupted two-step run ends).
 //! Run in release mode (`cargo test --release`): the generators have 64–89 M parameters.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Mutex;
 
+use common::{metrics_without_timing as metrics, ok};
 use gan::data::cifar10::{RECORD_BYTES, TEST_FILE, TRAIN_FILES};
 use serde_json::Value;
 
@@ -20,23 +23,6 @@ const PER_FILE: usize = 28;
 /// One model at a time: each run holds 2.5–3.5 GB of memory and writes checkpoints of 0.9 GB
 /// (conv) or 1.5 GB (FC) each.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn recipe(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts/paper")
-        .join(name)
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "gan failed ({:?}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// CIFAR-10-format files under `root/cifar10` (the sibling of the data dir `root/mnist`): record
 /// `k` has label `k % 10` and varied pixels, so GCN has something to normalise.
@@ -111,21 +97,6 @@ fn check_table(what: &str, got: &(Vec<(String, usize)>, usize), want: &[(&str, u
     );
 }
 
-/// metrics lines without their timing fields.
-fn metrics(dir: &Path) -> Vec<Value> {
-    fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("secs");
-            o.remove("it_per_s");
-            v
-        })
-        .collect()
-}
-
 /// A one-epoch run (one step) writes its outputs; `gan resume --set epochs=2` takes it on to
 /// epoch 2 and, with `exact`, to where an uninterrupted two-epoch run ends, bit for bit (the FC
 /// model's layers are the MNIST recipe's, whose resume the resume tests check: it skips that
@@ -135,7 +106,7 @@ fn run_and_resume(name: &str, batch: usize, exact: bool) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     write_cifar(root);
-    let r = recipe(name);
+    let r = common::recipe(&format!("paper/{name}"));
     let (a, b) = (root.join("a"), root.join("b"));
     let stdout = run(root, &r, &b, batch, 1, &[]);
     for f in [
@@ -153,7 +124,7 @@ fn run_and_resume(name: &str, batch: usize, exact: bool) -> String {
         let p = valid[k].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p), "{name}: {k} = {p}");
     }
-    let first = metrics(&b);
+    let first = metrics(&b, "metrics.jsonl");
     assert_eq!(first.len(), 1);
 
     ok(Command::new(env!("CARGO_BIN_EXE_gan"))
@@ -164,7 +135,7 @@ fn run_and_resume(name: &str, batch: usize, exact: bool) -> String {
         .args(["--set", "epochs=2"])
         .output()
         .unwrap());
-    let mb = metrics(&b);
+    let mb = metrics(&b, "metrics.jsonl");
     assert_eq!(mb.len(), 2, "{name}: the resumed run went on to epoch 2");
     assert_eq!(mb[0], first[0], "{name}: epoch 1's line kept");
     assert_eq!((&mb[1]["epoch"], &mb[1]["step"]), (&2.into(), &2.into()));
@@ -173,7 +144,7 @@ fn run_and_resume(name: &str, batch: usize, exact: bool) -> String {
     }
     // the uninterrupted run needs no checkpoints
     run(root, &r, &a, batch, 2, &["--checkpoint-every", "0"]);
-    let ma = metrics(&a);
+    let ma = metrics(&a, "metrics.jsonl");
     assert_eq!(ma, mb, "{name}: resumed metrics");
     assert!(
         fs::read(a.join("weights.safetensors")).unwrap()
