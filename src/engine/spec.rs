@@ -68,10 +68,14 @@ pub enum LayerSpec {
     AvgPool {
         k: usize,
     },
-    /// Max pooling over `k × k` windows `stride` apart that tile the image (fast path only).
+    /// Max pooling over `k × k` windows `stride` apart that tile the image, or with `ceil`,
+    /// `ceil((size − k) / stride) + 1` windows, the last clipped at the edge (fast path only).
     MaxPool {
         k: usize,
         stride: usize,
+        /// Left out of a spec's JSON when false, so existing specs keep their bytes.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ceil: bool,
     },
     /// The max over groups of `pieces` consecutive channels (fast path only).
     ChannelMaxout {
@@ -101,7 +105,9 @@ impl LayerSpec {
             LayerSpec::Flatten => Box::new(Reshape::Flatten),
             LayerSpec::Upsample { scale } => Box::new(PoolKind::Upsample { scale }),
             LayerSpec::AvgPool { k } => Box::new(PoolKind::AvgPool { k }),
-            LayerSpec::MaxPool { k, stride } => Box::new(PoolKind::MaxPool { k, stride }),
+            LayerSpec::MaxPool { k, stride, ceil } => {
+                Box::new(PoolKind::MaxPool { k, stride, ceil })
+            }
             LayerSpec::ChannelMaxout { pieces } => Box::new(PoolKind::ChannelMaxout { pieces }),
         }
     }

@@ -79,6 +79,10 @@ pub(crate) struct ConvOptions {
     /// Zeros added on each side.
     padding: Count<0, MAX_SIDE_U64>,
     bias: bool,
+    /// Weights uniform on ±irange (pylearn2's init) instead of `N(0, 0.02²)`.
+    irange: Option<Number>,
+    /// One bias per output value (pylearn2's `tied_b: 0`) instead of one per channel.
+    untied_bias: bool,
 }
 
 impl Default for ConvOptions {
@@ -87,6 +91,8 @@ impl Default for ConvOptions {
             stride: Count(1),
             padding: Count(0),
             bias: true,
+            irange: None,
+            untied_bias: false,
         }
     }
 }
@@ -100,6 +106,10 @@ pub(crate) struct ConvTransposeOptions {
     /// Extra rows and columns on one side of the output (below the stride).
     output_padding: Count<0, MAX_SIDE_U64>,
     bias: bool,
+    /// As [`ConvOptions::irange`].
+    irange: Option<Number>,
+    /// As [`ConvOptions::untied_bias`].
+    untied_bias: bool,
 }
 
 impl Default for ConvTransposeOptions {
@@ -109,6 +119,8 @@ impl Default for ConvTransposeOptions {
             padding: Count(0),
             output_padding: Count(0),
             bias: true,
+            irange: None,
+            untied_bias: false,
         }
     }
 }
@@ -122,12 +134,19 @@ fn conv_spec(
     opts: &Map,
     transpose: bool,
 ) -> RhaiResult<ConvSpec> {
-    let (stride, padding, output_padding, bias) = if transpose {
+    let (stride, padding, output_padding, bias, irange, untied_bias) = if transpose {
         let o: ConvTransposeOptions = option_struct::parse(opts, call)?;
-        (o.stride, o.padding, o.output_padding, o.bias)
+        (
+            o.stride,
+            o.padding,
+            o.output_padding,
+            o.bias,
+            o.irange,
+            o.untied_bias,
+        )
     } else {
         let o: ConvOptions = option_struct::parse(opts, call)?;
-        (o.stride, o.padding, Count(0), o.bias)
+        (o.stride, o.padding, Count(0), o.bias, o.irange, o.untied_bias)
     };
     Ok(ConvSpec {
         out_channels: side(&format!("{call} output channels"), out)?,
@@ -136,6 +155,8 @@ fn conv_spec(
         padding: padding.try_get("padding", call)?,
         output_padding: output_padding.try_get("output_padding", call)?,
         bias,
+        irange: irange.map(|r| r.0),
+        untied_bias,
     })
 }
 
@@ -299,15 +320,26 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             },
         );
     }
+    let max_pool = |k: INT, stride: INT, opts: &Map| -> RhaiResult<LayerSpec> {
+        let o = Opts::new(opts, "max_pool()", &["ceil"])?;
+        Ok(LayerSpec::MaxPool {
+            k: side("max_pool window", k)?,
+            stride: side("max_pool stride", stride)?,
+            ceil: o.bool("ceil", false)?,
+        })
+    };
     let h = host.clone();
     engine.register_fn(
         "max_pool",
         move |ctx: NativeCallContext, s: &mut StackBuilder, k: INT, stride: INT| {
-            let l = LayerSpec::MaxPool {
-                k: side("max_pool window", k)?,
-                stride: side("max_pool stride", stride)?,
-            };
-            push_checked(&h, &ctx, s, l)
+            push_checked(&h, &ctx, s, max_pool(k, stride, &Map::new())?)
+        },
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "max_pool",
+        move |ctx: NativeCallContext, s: &mut StackBuilder, k: INT, stride: INT, opts: Map| {
+            push_checked(&h, &ctx, s, max_pool(k, stride, &opts)?)
         },
     );
     engine.register_fn("summary", |s: &mut StackBuilder| summary(&s.spec));

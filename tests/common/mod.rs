@@ -113,6 +113,17 @@ pub fn jupyter_client(py: &Path, scratch: &Path) -> std::process::Command {
     cmd
 }
 
+/// `out`, after asserting its process succeeded (else its status, stdout and stderr).
+pub fn ok(out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "gan failed ({:?}):\n{}",
+        out.status,
+        output_text(&out)
+    );
+    out
+}
+
 /// A finished process's stdout then stderr, as text.
 pub fn output_text(out: &std::process::Output) -> String {
     format!(

@@ -3,28 +3,31 @@
 //! ([`super::conv_transpose`]). Fast path only: the kernels are [`crate::engine::ops`]'s (im2col
 //! + one GEMM over the batch); dfdx 0.13 has no stable convolution, so there is no reference.
 //!
-//! Init as DCGAN (Radford et al. 2015) does: weights `N(0, 0.02²)`, biases 0. Weights are a
+//! Init as DCGAN (Radford et al. 2015) does: weights `N(0, 0.02²)`, biases 0; or, with `irange`,
+//! uniform on ±irange as pylearn2 draws them (the paper's CIFAR-10 recipes). `untied_bias` gives
+//! every output value its own bias (pylearn2's `tied_b: 0`, the paper's conv G). Weights are a
 //! `(out_c, in_c·k·k)` matrix for a convolution, `(in_c, out_c·k·k)` for a transposed one
 //! (PyTorch's layouts, row-major).
 
 use std::sync::Mutex;
 
 use dfdx::prelude::*;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::grads::{add_into, hand_over};
 use super::{
-    image_input, no_reference, BackwardPass, FastLayer, ForwardPass, Layer, LayerKind, Masks,
-    Param, ParamRef, Shape, MAX_SIDE,
+    check_irange, image_input, no_reference, BackwardPass, FastLayer, ForwardPass, Layer,
+    LayerKind, Masks, Param, ParamRef, Shape, MAX_SIDE,
 };
 use crate::engine::ops::im2col::{im2col, swap_outer};
 use crate::engine::ops::{Conv2d, ConvTranspose2d, ConvWork, Image};
 use crate::engine::{Dev, Mat, Tp, Vector};
 
 /// A (transposed) convolution's settings as a stack spec records them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConvSpec {
     pub out_channels: usize,
     pub kernel: usize,
@@ -34,6 +37,13 @@ pub struct ConvSpec {
     #[serde(default)]
     pub output_padding: usize,
     pub bias: bool,
+    /// Weights uniform on ±irange instead of `N(0, 0.02²)`. Left out of a spec's JSON when
+    /// unset, so the specs (and checkpoints) of stacks without it keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub irange: Option<f64>,
+    /// One bias per output value rather than per channel (needs `bias`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untied_bias: bool,
 }
 
 impl ConvSpec {
@@ -51,7 +61,16 @@ impl ConvSpec {
                 "{name}: channels, kernel, stride and padding must be at most {MAX_SIDE}, got {biggest}"
             ));
         }
+        self.irange.map_or(Ok(()), check_irange)?;
+        if self.untied_bias && !self.bias {
+            return Err(format!("{name}: untied_bias needs bias: true"));
+        }
         Ok(())
+    }
+
+    /// Whether the kernel adds a per-channel bias (an untied one is added by [`Conv`]).
+    pub(super) fn tied_bias(&self) -> bool {
+        self.bias && !self.untied_bias
     }
 }
 
@@ -72,7 +91,7 @@ impl ConvKind {
         }
         let img = image_input(&self.name(), input)?;
         let (k, s, p) = ([c.kernel; 2], [c.stride; 2], [c.padding; 2]);
-        Conv2d::try_new(img, c.out_channels, k, s, p, c.bias)
+        Conv2d::try_new(img, c.out_channels, k, s, p, c.tied_bias())
             .map(Op::Conv)
             .map_err(|e| e.message)
     }
@@ -90,13 +109,18 @@ impl LayerKind for ConvKind {
         self.op(input)?.output_shape()
     }
     fn param_count(&self, input: Shape) -> Option<usize> {
-        self.op(input).ok()?.param_count()
+        self.op(input).ok()?.param_count(self.0.untied_bias)
     }
     fn has_reference(&self) -> bool {
         false
     }
     fn build(&self, input: Shape, _: f64, dev: &Dev, rng: &mut ChaCha8Rng) -> Box<dyn Layer> {
-        Box::new(Conv::init(self.op(input).expect("checked"), dev, rng))
+        Box::new(Conv::init(
+            self.op(input).expect("checked"),
+            &self.0,
+            dev,
+            rng,
+        ))
     }
 }
 
@@ -143,9 +167,23 @@ impl Op {
         }
     }
 
-    pub(super) fn param_count(&self) -> Option<usize> {
+    /// The bias vector's length: one per output channel, or per output value when `untied`.
+    fn bias_len(&self, untied: bool) -> usize {
+        let o = self.output();
+        if untied {
+            o.c * o.h * o.w
+        } else {
+            o.c
+        }
+    }
+
+    pub(super) fn param_count(&self, untied: bool) -> Option<usize> {
         let (r, c) = self.weight_shape();
-        let bias = if self.bias() { self.output().c } else { 0 };
+        let bias = if self.bias() || untied {
+            self.bias_len(untied)
+        } else {
+            0
+        };
         r.checked_mul(c)?.checked_add(bias)
     }
 
@@ -210,29 +248,46 @@ impl Op {
     }
 }
 
-/// The built layer (either kind): `b` stays 0 without a bias.
+/// The built layer (either kind): `b` stays 0 without a bias. With `untied`, `b` holds one
+/// value per output value and the kernel itself adds none.
 #[derive(Clone, Debug)]
 pub struct Conv {
     pub op: Op,
+    pub untied: bool,
     pub w: Mat,
     pub b: Vector,
 }
 
 impl Conv {
-    pub(super) fn init(op: Op, dev: &Dev, rng: &mut ChaCha8Rng) -> Self {
+    pub(super) fn init(op: Op, spec: &ConvSpec, dev: &Dev, rng: &mut ChaCha8Rng) -> Self {
         let (r, c) = op.weight_shape();
-        let w: Vec<f32> = (0..r * c)
-            .map(|_| {
-                let v: f64 = StandardNormal.sample(rng);
-                (0.02 * v) as f32
-            })
-            .collect();
+        let w: Vec<f32> = match spec.irange {
+            Some(ir) => {
+                let ir = ir as f32;
+                (0..r * c)
+                    .map(|_| {
+                        if ir > 0.0 {
+                            rng.gen_range(-ir..ir)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            }
+            None => (0..r * c)
+                .map(|_| {
+                    let v: f64 = StandardNormal.sample(rng);
+                    (0.02 * v) as f32
+                })
+                .collect(),
+        };
         // Without a bias the layer still holds one, zero and never moved (its gradient is 0):
         // the fast path's optimizer takes one weight matrix and one bias per layer, and dfdx
         // tensors cannot be empty. It is not counted as a parameter.
-        let nb = op.output().c;
+        let nb = op.bias_len(spec.untied_bias);
         Conv {
             op,
+            untied: spec.untied_bias,
             w: dev.tensor_from_vec(w, (r, c)),
             b: dev.zeros_like(&(nb,)),
         }
@@ -261,6 +316,7 @@ impl Layer for Conv {
     fn mirror(&self) -> Box<dyn FastLayer> {
         Box::new(ConvMirror {
             op: self.op,
+            untied: self.untied,
             w: self.w.as_vec(),
             b: self.b.as_vec(),
             fwd: Mutex::default(),
@@ -284,6 +340,7 @@ struct Grads {
 #[derive(Debug)]
 pub struct ConvMirror {
     op: Op,
+    untied: bool,
     w: Vec<f32>,
     b: Vec<f32>,
     fwd: Mutex<ConvWork>,
@@ -295,6 +352,7 @@ impl Clone for ConvMirror {
     fn clone(&self) -> Self {
         ConvMirror {
             op: self.op,
+            untied: self.untied,
             w: self.w.clone(),
             b: self.b.clone(),
             fwd: Mutex::default(),
@@ -309,6 +367,11 @@ impl FastLayer for ConvMirror {
         let mut work = self.fwd.lock().unwrap_or_else(|e| e.into_inner());
         self.op
             .forward(f.rows, f.x, &self.w, &self.b, f.y, &mut work);
+        if self.untied {
+            for row in f.y[..f.rows * self.b.len()].chunks_exact_mut(self.b.len()) {
+                row.iter_mut().zip(&self.b).for_each(|(y, b)| *y += b);
+            }
+        }
     }
 
     fn backward(&mut self, b: BackwardPass<'_, '_>) {
@@ -340,6 +403,13 @@ impl FastLayer for ConvMirror {
                 &mut g.db,
                 dx,
             );
+            if self.untied {
+                // the kernel adds no bias here: each value's bias gradient is its dy summed over rows
+                g.db.fill(0.0);
+                for row in dy.chunks_exact(g.db.len()) {
+                    g.db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+                }
+            }
             if want_w {
                 add_into(&mut g.gw, &g.dw, first);
                 add_into(&mut g.gb, &g.db, first);

@@ -26,7 +26,7 @@ impl ConvTransposeKind {
             [c.stride; 2],
             [c.padding; 2],
             [c.output_padding; 2],
-            c.bias,
+            c.tied_bias(),
         )
         .map(Op::Transpose)
         .map_err(|e| e.message)
@@ -50,12 +50,17 @@ impl LayerKind for ConvTransposeKind {
         self.op(input)?.output_shape()
     }
     fn param_count(&self, input: Shape) -> Option<usize> {
-        self.op(input).ok()?.param_count()
+        self.op(input).ok()?.param_count(self.0.untied_bias)
     }
     fn has_reference(&self) -> bool {
         false
     }
     fn build(&self, input: Shape, _: f64, dev: &Dev, rng: &mut ChaCha8Rng) -> Box<dyn Layer> {
-        Box::new(Conv::init(self.op(input).expect("checked"), dev, rng))
+        Box::new(Conv::init(
+            self.op(input).expect("checked"),
+            &self.0,
+            dev,
+            rng,
+        ))
     }
 }

@@ -1,6 +1,7 @@
 //! Parameter-free image resampling layers on [`crate::engine::ops`]'s kernels: `upsample(scale)`
 //! (nearest), `avg_pool(k)` (non-overlapping k×k), `max_pool(k, stride)` (windows that must tile
-//! the image; ties go to the first maximum, as in PyTorch) and `channel_maxout(pieces)` (the max
+//! the image, or with `ceil` pylearn2's clipped last windows; ties go to the first maximum, as in
+//! PyTorch) and `channel_maxout(pieces)` (the max
 //! over groups of `pieces` consecutive channels, pylearn2's maxout after a convolution). Fast
 //! path only, like the convolutions.
 
@@ -18,7 +19,7 @@ use crate::engine::{Dev, Mat, Tp};
 pub enum PoolKind {
     Upsample { scale: usize },
     AvgPool { k: usize },
-    MaxPool { k: usize, stride: usize },
+    MaxPool { k: usize, stride: usize, ceil: bool },
     ChannelMaxout { pieces: usize },
 }
 
@@ -36,7 +37,7 @@ impl PoolKind {
         let size = match *self {
             PoolKind::Upsample { scale } => scale,
             PoolKind::AvgPool { k } => k,
-            PoolKind::MaxPool { k, stride } => k.max(stride),
+            PoolKind::MaxPool { k, stride, .. } => k.max(stride),
             PoolKind::ChannelMaxout { pieces } => pieces,
         };
         if size > MAX_SIDE {
@@ -46,8 +47,13 @@ impl PoolKind {
         let pool = match *self {
             PoolKind::Upsample { scale } => Upsample::try_new(img, scale).map(Pool::Upsample),
             PoolKind::AvgPool { k } => AvgPool::try_new(img, k).map(Pool::AvgPool),
-            PoolKind::MaxPool { k, stride } => {
-                MaxPool::try_new(img, k, stride, PoolRounding::Exact).map(Pool::MaxPool)
+            PoolKind::MaxPool { k, stride, ceil } => {
+                let rounding = if ceil {
+                    PoolRounding::Ceil
+                } else {
+                    PoolRounding::Exact
+                };
+                MaxPool::try_new(img, k, stride, rounding).map(Pool::MaxPool)
             }
             PoolKind::ChannelMaxout { pieces } => {
                 ChannelMaxout::try_new(img, pieces).map(Pool::ChannelMaxout)
@@ -62,7 +68,12 @@ impl LayerKind for PoolKind {
         match self {
             PoolKind::Upsample { scale } => format!("upsample({scale})"),
             PoolKind::AvgPool { k } => format!("avg_pool({k})"),
-            PoolKind::MaxPool { k, stride } => format!("max_pool({k}, {stride})"),
+            PoolKind::MaxPool {
+                k,
+                stride,
+                ceil: false,
+            } => format!("max_pool({k}, {stride})"),
+            PoolKind::MaxPool { k, stride, .. } => format!("max_pool({k}, {stride}, ceil)"),
             PoolKind::ChannelMaxout { pieces } => format!("channel_maxout({pieces})"),
         }
     }
@@ -166,7 +177,23 @@ mod tests {
         for (spec, input) in [
             (LayerSpec::Upsample { scale: 2 }, img(2, 3, 2)),
             (LayerSpec::AvgPool { k: 2 }, img(2, 4, 6)),
-            (LayerSpec::MaxPool { k: 3, stride: 2 }, img(2, 5, 7)),
+            (
+                LayerSpec::MaxPool {
+                    k: 3,
+                    stride: 2,
+                    ceil: false,
+                },
+                img(2, 5, 7),
+            ),
+            // pylearn2's rounding: ⌈(6 − 4) / 3⌉ + 1 = 2 rows, the last window clipped to 2 × 4
+            (
+                LayerSpec::MaxPool {
+                    k: 4,
+                    stride: 3,
+                    ceil: true,
+                },
+                img(2, 6, 5),
+            ),
             (LayerSpec::ChannelMaxout { pieces: 3 }, img(6, 2, 3)),
         ] {
             check_gradients(&spec, input, &[2, 1], 1e-3, 5e-3, 200);
@@ -181,7 +208,14 @@ mod tests {
             Ok(img(3, 14, 10))
         );
         assert_eq!(
-            k(PoolKind::MaxPool { k: 3, stride: 2 }, img(3, 7, 5)),
+            k(
+                PoolKind::MaxPool {
+                    k: 3,
+                    stride: 2,
+                    ceil: false
+                },
+                img(3, 7, 5)
+            ),
             Ok(img(3, 3, 2))
         );
         assert_eq!(
@@ -193,8 +227,16 @@ mod tests {
             e.contains("avg_pool 2x2 does not tile input [3, 7, 5]"),
             "{e}"
         );
-        let e = k(PoolKind::MaxPool { k: 2, stride: 2 }, img(3, 7, 5)).unwrap_err();
+        let max = |k, stride, ceil| PoolKind::MaxPool { k, stride, ceil };
+        let e = max(2, 2, false).output_shape(img(3, 7, 5)).unwrap_err();
         assert!(e.contains("does not tile input [3, 7, 5]"), "{e}");
+        // with ceil: ⌈(7 − 2) / 2⌉ + 1 = 4 rows, ⌈(5 − 2) / 2⌉ + 1 = 3 columns; the paper's D
+        // pools its 33×33 detector maps 4/2 to ⌈29 / 2⌉ + 1 = 16
+        assert_eq!(max(2, 2, true).output_shape(img(3, 7, 5)), Ok(img(3, 4, 3)));
+        assert_eq!(
+            max(4, 2, true).output_shape(img(64, 33, 33)),
+            Ok(img(64, 16, 16))
+        );
         let e = k(PoolKind::ChannelMaxout { pieces: 4 }, img(6, 2, 2)).unwrap_err();
         assert!(e.contains("the 6 channels are not a multiple of 4"), "{e}");
         let e = k(PoolKind::Upsample { scale: 2 }, Shape::Flat(9)).unwrap_err();

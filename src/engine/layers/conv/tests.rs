@@ -14,6 +14,8 @@ fn spec(out_channels: usize, kernel: usize, stride: usize, padding: usize, bias:
         padding,
         output_padding: 0,
         bias,
+        irange: None,
+        untied_bias: false,
     }
 }
 
@@ -305,4 +307,97 @@ fn a_sweep_of_weight_and_input_only_segments_gives_each_its_own_gradients() {
             "{name}: recomputed vs reused forward buffers"
         );
     }
+#[test]
+fn untied_bias_backward_matches_finite_differences() {
+    // the paper's CIFAR-10 "Deconv" (tied_b: 0) in small: stride 3, no padding, a bias per value
+    let mut s = spec(2, 5, 3, 0, true);
+    s.untied_bias = true;
+    check_gradients(
+        &LayerSpec::ConvTranspose(s),
+        img(3, 2, 3),
+        &[2, 1],
+        1e-2,
+        2e-3,
+        60,
+    );
+    let mut c = spec(2, 3, 1, 1, true);
+    c.untied_bias = true;
+    check_gradients(&LayerSpec::Conv(c), img(2, 4, 3), &[3], 1e-2, 2e-3, 60);
+}
+
+#[test]
+fn an_untied_bias_adds_one_value_per_output_position() {
+    use crate::engine::layers::fd::train_forward;
+    let dev = device();
+    let input = img(4, 3, 3);
+    let mut untied = spec(3, 5, 3, 0, true);
+    untied.untied_bias = true;
+    let kind = ConvTransposeKind(untied);
+    // (3 − 1)·3 + 5 = 11: a bias for each of 3·11·11 values
+    assert_eq!(kind.output_shape(input), Ok(img(3, 11, 11)));
+    assert_eq!(kind.param_count(input), Some(4 * 3 * 25 + 3 * 11 * 11));
+    let mut layer = kind.build(input, 0.05, &dev, &mut stream(1, Purpose::InitG, 0));
+    let bias: Vec<f32> = (0..3 * 11 * 11).map(|i| (i as f32 * 0.37).sin()).collect();
+    let w = layer.params()[0].1.values();
+    match &mut layer.params_mut()[1].1 {
+        Param::Vector(v) => v.copy_from(&bias),
+        Param::Matrix(_) => panic!("b is a vector"),
+    }
+    // the same weights without a bias
+    let mut plain = ConvTransposeKind(spec(3, 5, 3, 0, false)).build(
+        input,
+        0.05,
+        &dev,
+        &mut stream(1, Purpose::InitG, 0),
+    );
+    match &mut plain.params_mut()[0].1 {
+        Param::Matrix(m) => m.copy_from(&w),
+        Param::Vector(_) => panic!("w is a matrix"),
+    }
+    let x: Vec<f32> = (0..2 * 36).map(|i| (i as f32 * 0.11).cos()).collect();
+    let y = train_forward(layer.as_ref(), 36, 363, &x, &[2]);
+    let y0 = train_forward(plain.as_ref(), 36, 363, &x, &[2]);
+    for (i, (a, b)) in y.iter().zip(&y0).enumerate() {
+        assert_eq!(*a, b + bias[i % 363], "value {i}");
+    }
+    let mut no_bias = untied;
+    no_bias.bias = false;
+    let e = ConvTransposeKind(no_bias).output_shape(input).unwrap_err();
+    assert!(e.contains("untied_bias needs bias: true"), "{e}");
+}
+
+#[test]
+fn irange_draws_weights_uniform_as_pylearn2_does() {
+    let dev = device();
+    let mut s = spec(64, 8, 1, 4, true);
+    s.irange = Some(0.005);
+    let layer = ConvKind(s).build(
+        img(3, 32, 32),
+        0.05,
+        &dev,
+        &mut stream(1, Purpose::InitD, 0),
+    );
+    let params = layer.params();
+    let w = params[0].1.values();
+    assert_eq!(w.len(), 64 * 3 * 64);
+    let n = w.len() as f64;
+    let mean = w.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = w.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    // U(−r, r): variance r²/3, every draw inside, the extremes near ±r
+    let r = 0.005f64;
+    assert!(w.iter().all(|&v| (v as f64).abs() <= r));
+    assert!(w.iter().any(|&v| v as f64 > 0.99 * r) && w.iter().any(|&v| (v as f64) < -0.99 * r));
+    assert!(
+        mean.abs() < 2e-4 && (var / (r * r / 3.0) - 1.0).abs() < 0.05,
+        "mean {mean}, var {var}"
+    );
+    assert!(params[1].1.values().iter().all(|&v| v == 0.0));
+    // a spec without the new options keeps its JSON (and so its checkpoints' bytes)
+    let json = serde_json::to_string(&spec(2, 3, 1, 1, true)).unwrap();
+    assert_eq!(
+        json,
+        r#"{"out_channels":2,"kernel":3,"stride":1,"padding":1,"output_padding":0,"bias":true}"#
+    );
+    s.irange = Some(-1.0);
+    assert!(ConvKind(s).output_shape(img(3, 32, 32)).is_err());
 }
