@@ -91,7 +91,8 @@ fn main() -> anyhow::Result<()> {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist")
         });
     // tanh output: pixels in [-1, 1], as the recipe's `range: "symmetric"`.
-    let data = load_mnist(&dir, MnistSplit::Train)?.try_with_range(gan::data::PixelRange::Symmetric)?;
+    let data =
+        load_mnist(&dir, MnistSplit::Train)?.try_with_range(gan::data::PixelRange::Symmetric)?;
     // The data exist only at run time: the one shape check the compiler cannot make.
     TypedGan::<C<100>, Img<1, 28, 28>>::try_check_data(data.dim, data.image_chw())
         .map_err(anyhow::Error::msg)?;

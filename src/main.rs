@@ -24,6 +24,7 @@ fn main() {
         cli::Command::Resume(a) => cli::resume::main(a),
         cli::Command::Repl(a) => cli::repl::main(a),
         cli::Command::Kernel(a) => cli::kernel::main(a),
+        cli::Command::Bench(a) if a.dcgan => cli::bench_dcgan::main(&a),
         cli::Command::Bench(a) => cli::bench::main(a),
         cli::Command::Sweep(a) => cli::sweep::main(a),
         cli::Command::Report(a) => cli::report::main(a),

@@ -310,7 +310,7 @@ fn typed_layer_and_data_option_errors_point_at_the_call() {
         (
             "let d = stack([1, 28, 28])\n    .conv(8, 4, #{ strid: 2 });",
             (2, 6),
-            "unknown option `strid` in conv() (did you mean `stride`?); it accepts: stride, padding, bias",
+            "unknown option `strid` in conv() (did you mean `stride`?); it accepts: stride, padding, bias, irange, untied_bias",
         ),
         (
             "let d = stack([1, 28, 28]).conv(8, 4, #{ stride: 0 });",
@@ -330,7 +330,17 @@ fn typed_layer_and_data_option_errors_point_at_the_call() {
         (
             "let d = stack([1, 28, 28]).conv(8, 4, #{ output_padding: 1 });",
             (1, 28),
-            "unknown option `output_padding` in conv(); it accepts: stride, padding, bias",
+            "unknown option `output_padding` in conv(); it accepts: stride, padding, bias, irange, untied_bias",
+        ),
+        (
+            "let d = stack([1, 8, 8]).max_pool(2, 2, #{ cell: true });",
+            (1, 26),
+            "unknown option `cell` in max_pool() (did you mean `ceil`?); it accepts: ceil",
+        ),
+        (
+            "let d = stack([1, 8, 8]).conv(2, 3, #{ irange: \"wide\" });",
+            (1, 26),
+            "option `irange` of conv() must be a number, got string `wide`",
         ),
         (
             "let d = stack([1, 4, 4]).batch_norm(#{ eps: \"small\" });",

@@ -160,7 +160,9 @@ pub fn iteration_flops(spec: &GanSpec, b: usize) -> f64 {
     g_work + d_work
 }
 
-pub fn main(args: BenchArgs) -> anyhow::Result<()> {
+/// The thread pool and the checks both benchmarks share (`--dcgan` runs src/cli/bench_dcgan.rs,
+/// which main.rs dispatches to so that the two files do not import each other).
+pub(super) fn set_up(args: &BenchArgs) -> anyhow::Result<()> {
     if let Some(n) = args.threads {
         if n == 0 {
             bail!("--threads must be at least 1");
@@ -173,9 +175,11 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     if args.iters == 0 || args.per_epoch == 0 {
         bail!("--iters and --per-epoch must be at least 1");
     }
-    if args.dcgan {
-        return super::bench_dcgan::main(&args);
-    }
+    Ok(())
+}
+
+pub fn main(args: BenchArgs) -> anyhow::Result<()> {
+    set_up(&args)?;
     let threads = rayon::current_num_threads();
     let data_dir = super::data_dir(args.data_dir.clone());
     let spec = GanSpec::paper_mnist();

@@ -67,6 +67,7 @@ struct Report {
 /// The engine's rate on the DCGAN iteration; prints one JSON line (and a human line unless
 /// `--json`).
 pub fn main(args: &BenchArgs) -> anyhow::Result<()> {
+    super::bench::set_up(args)?;
     let threads = rayon::current_num_threads();
     let per_epoch = args.per_epoch.min(args.iters).max(1);
     let rows = per_epoch as usize * BATCH;

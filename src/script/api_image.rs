@@ -125,6 +125,15 @@ impl Default for ConvTransposeOptions {
     }
 }
 
+/// `max_pool(k, s, #{…})`'s options.
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MaxPoolOptions {
+    /// Round the output side up, as pylearn2's cuda-convnet pooling does (the last window may
+    /// hang over the edge); the default rounds down, as PyTorch does.
+    ceil: bool,
+}
+
 const MAX_SIDE_U64: u64 = MAX_SIDE as u64;
 
 fn conv_spec(
@@ -146,7 +155,14 @@ fn conv_spec(
         )
     } else {
         let o: ConvOptions = option_struct::parse(opts, call)?;
-        (o.stride, o.padding, Count(0), o.bias, o.irange, o.untied_bias)
+        (
+            o.stride,
+            o.padding,
+            Count(0),
+            o.bias,
+            o.irange,
+            o.untied_bias,
+        )
     };
     Ok(ConvSpec {
         out_channels: side(&format!("{call} output channels"), out)?,
@@ -321,11 +337,11 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         );
     }
     let max_pool = |k: INT, stride: INT, opts: &Map| -> RhaiResult<LayerSpec> {
-        let o = Opts::new(opts, "max_pool()", &["ceil"])?;
+        let o: MaxPoolOptions = option_struct::parse(opts, "max_pool()")?;
         Ok(LayerSpec::MaxPool {
             k: side("max_pool window", k)?,
             stride: side("max_pool stride", stride)?,
-            ceil: o.bool("ceil", false)?,
+            ceil: o.ceil,
         })
     };
     let h = host.clone();

@@ -33,6 +33,10 @@ fn option_maps() -> Vec<(&'static str, Vec<(String, String)>)> {
             "Stack.batch_norm(opts)",
             defaults::<image::BatchNormOptions>(),
         ),
+        (
+            "Stack.max_pool(k, stride, opts)",
+            defaults::<image::MaxPoolOptions>(),
+        ),
     ]
 }
 

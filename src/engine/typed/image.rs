@@ -144,6 +144,8 @@ image_layer! {
         padding: P,
         output_padding: 0,
         bias: l.bias,
+        irange: None,
+        untied_bias: false,
     }),
     |_ci, hi, wi, _co, ho, wo|
     conv_side(hi, K, S, P).is_some() && conv_side(wi, K, S, P).is_some() =>
@@ -163,6 +165,8 @@ image_layer! {
         padding: P,
         output_padding: OP,
         bias: l.bias,
+        irange: None,
+        untied_bias: false,
     }),
     |_ci, hi, wi, _co, ho, wo|
     transpose_side(hi, K, S, P, OP).is_some() && transpose_side(wi, K, S, P, OP).is_some() =>
@@ -262,8 +266,8 @@ resampling! {
         "AvgPool: the output must keep the channels, and K must divide each side into the sides named",
         |ci, hi, wi, co, ho, wo| ci == co
             && gives(avg_pool_side(hi, K), ho) && gives(avg_pool_side(wi, K), wo);
-    /// `max_pool(K, S)`: `K × K` windows `S` apart (1 ≤ S ≤ K) that must tile the image.
-    MaxPool[K, S] => LayerSpec::MaxPool { k: K, stride: S },
+    /// `max_pool(K, S)`: `K × K` windows `S` apart (1 ≤ S ≤ K) that must tile the image (floor rounding; the DSL's `#{ceil: true}` has no typed form yet).
+    MaxPool[K, S] => LayerSpec::MaxPool { k: K, stride: S, ceil: false },
         "MaxPool: the output must keep the channels, and the windows must tile each side into (side − K) / S + 1",
         |ci, hi, wi, co, ho, wo| ci == co
             && gives(max_pool_side(hi, K, S), ho) && gives(max_pool_side(wi, K, S), wo);

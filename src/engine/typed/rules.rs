@@ -127,6 +127,8 @@ mod tests {
                             padding: p,
                             output_padding: op,
                             bias: true,
+                            irange: None,
+                            untied_bias: false,
                         };
                         let typed = both(|n| conv_side(n, k, s, p), h, w).map(|(a, b)| (3, a, b));
                         assert_eq!(
@@ -156,7 +158,16 @@ mod tests {
             for k in 0..=5 {
                 for s in 0..=5 {
                     let typed = both(|n| max_pool_side(n, k, s), h, w).map(|(a, b)| (4, a, b));
-                    let rt = runtime(LayerSpec::MaxPool { k, stride: s }, 4, h, w);
+                    let rt = runtime(
+                        LayerSpec::MaxPool {
+                            k,
+                            stride: s,
+                            ceil: false,
+                        },
+                        4,
+                        h,
+                        w,
+                    );
                     assert_eq!(typed, rt, "max_pool {h}x{w} k{k} s{s}");
                 }
                 let typed = both(|n| avg_pool_side(n, k), h, w).map(|(a, b)| (4, a, b));

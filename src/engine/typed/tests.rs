@@ -55,6 +55,8 @@ const HALVING: ConvSpec = ConvSpec {
     padding: 1,
     output_padding: 0,
     bias: false,
+    irange: None,
+    untied_bias: false,
 };
 
 /// The runtime's shape after the whole stack is the one the typed stack declares.
@@ -98,7 +100,11 @@ fn image_stacks_lower_to_their_layers_with_the_declared_shapes() {
                 momentum: 0.1,
                 eps: 1e-5
             },
-            LayerSpec::MaxPool { k: 2, stride: 2 },
+            LayerSpec::MaxPool {
+                k: 2,
+                stride: 2,
+                ceil: false
+            },
             LayerSpec::ChannelMaxout { pieces: 2 },
             LayerSpec::Upsample { scale: 3 },
             LayerSpec::AvgPool { k: 2 },

@@ -307,6 +307,8 @@ fn a_sweep_of_weight_and_input_only_segments_gives_each_its_own_gradients() {
             "{name}: recomputed vs reused forward buffers"
         );
     }
+}
+
 #[test]
 fn untied_bias_backward_matches_finite_differences() {
     // the paper's CIFAR-10 "Deconv" (tied_b: 0) in small: stride 3, no padding, a bias per value
