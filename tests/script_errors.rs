@@ -360,3 +360,74 @@ fn typed_layer_and_data_option_errors_point_at_the_call() {
         assert_eq!((e.line, e.col), (Some(at.0), Some(at.1)), "{text}: {e}");
     }
 }
+
+/// The paper's study, theory, figure, metric and plot functions read their options as typed
+/// structs too: an unknown key gets its hint, a wrong value its type, both at the call.
+#[test]
+fn study_figure_and_plot_option_errors_point_at_the_call() {
+    let game = "let g = stack(1).dense(4).relu().dense(1);\n\
+                let d = stack(1).dense(4).relu().dense(1);\nlet m = gan(g, d);\n";
+    let data = "gaussian_1d(0.0, 1.0, 200)";
+    let cases: &[(String, (usize, usize), &str)] = &[
+        (
+            "m.g_grad_norm(#{ los: \"saturating\" });".into(),
+            (4, 3),
+            "unknown option `los` in g_grad_norm() (did you mean `loss`?); it accepts: n, loss, z",
+        ),
+        (
+            format!("m.train_steps({data}, #{{ probe_every: -1 }});"),
+            (4, 3),
+            "option `probe_every` of train_steps() must be ≥ 0, got -1",
+        ),
+        (
+            format!("  m.train_d({data}, #{{ opt: 0.1 }});"),
+            (4, 5),
+            "option `opt` of train_d() must be an optimizer (sgd(…) or adam(…)), got number `0.1`",
+        ),
+        (
+            "density_ratio_check(m, 0.0, 1.0, #{ points: \"many\" });".into(),
+            (4, 1),
+            "option `points` of density_ratio_check() must be an integer, got string `many`",
+        ),
+        (
+            "m.pg_density([0.0], #{ z_points: 1 });".into(),
+            (4, 3),
+            "option `z_points` of pg_density() must be ≥ 2, got 1",
+        ),
+        (
+            "parzen(m, #{ sigma: \"wide\" });".into(),
+            (4, 1),
+            "option `sigma` of parzen() must be a number, got string `wide`",
+        ),
+        (
+            "classifier_metrics(m.sample(4), #{ data: 3 });".into(),
+            (4, 1),
+            "option `data` of classifier_metrics() must be a string, got integer `3`",
+        ),
+        (
+            "figure3(m, #{ scale: 17 });".into(),
+            (4, 1),
+            "option `scale` of figure3() must be at most 16, got 17",
+        ),
+        (
+            "figure1([1], #{ hieght: 300 });".into(),
+            (4, 1),
+            "unknown option `hieght` in figure1() (did you mean `height`?); it accepts: file, width, height",
+        ),
+        (
+            "plot_lines(\"p.png\", [#{ series: [#{ ys: [1.0], nmae: \"a\" }] }]);".into(),
+            (4, 1),
+            "unknown option `nmae` in a plot_lines() series (did you mean `name`?); it accepts: name, ys, xs",
+        ),
+        (
+            "plot_lines(\"p.png\", [#{ series: [] }], #{ width: \"wide\" });".into(),
+            (4, 1),
+            "option `width` of plot_lines() must be an integer, got string `wide`",
+        ),
+    ];
+    for (tail, at, want) in cases {
+        let e = error_of(&format!("{game}{tail}"));
+        assert_eq!(e.message, *want, "{tail}");
+        assert_eq!((e.line, e.col), (Some(at.0), Some(at.1)), "{tail}: {e}");
+    }
+}

@@ -8,9 +8,11 @@
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Map, INT};
+use serde::{Deserialize, Serialize};
 
 use super::host::Host;
-use super::options::{err, Opts, RhaiResult};
+use super::option_struct::{self, Count, Number};
+use super::options::{err, RhaiResult};
 use super::values::{GanHandle, Samples};
 use crate::data::PixelRange;
 use crate::eval::{ClassifierMetrics, EvalSet, Evaluator, TrainedOn};
@@ -64,9 +66,60 @@ fn trained_on(h: &Host, gan: &GanHandle, call: &str) -> RhaiResult<TrainedOn> {
     }
 }
 
+/// `classifier_metrics(gan, #{…})`'s options.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct GanMetricsOptions {
+    /// How many samples the GAN draws (the score's variance needs at least two).
+    samples: Count<2>,
+}
+
+impl Default for GanMetricsOptions {
+    fn default() -> Self {
+        GanMetricsOptions {
+            samples: Count(10_000),
+        }
+    }
+}
+
+/// `classifier_metrics(samples, #{…})`'s options: the rows carry no data set name.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SampleMetricsOptions {
+    /// The data set whose classifier scores the rows.
+    data: String,
+}
+
+impl Default for SampleMetricsOptions {
+    fn default() -> Self {
+        SampleMetricsOptions {
+            data: EvalSet::Mnist.key().into(),
+        }
+    }
+}
+
+/// `parzen(gan, #{…})`'s options.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ParzenOptions {
+    /// How many samples the GAN draws for the density estimate.
+    samples: Count<1>,
+    /// The kernel width; left out, it is chosen on the validation split as the paper does.
+    sigma: Option<Number>,
+}
+
+impl Default for ParzenOptions {
+    fn default() -> Self {
+        ParzenOptions {
+            samples: Count(10_000),
+            sigma: None,
+        }
+    }
+}
+
 fn of_gan(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
-    let o = Opts::new(opts, "classifier_metrics()", &["samples"])?;
-    let n = o.count_in("samples", 10_000, 2, usize::MAX as u64)?;
+    let o: GanMetricsOptions = option_struct::parse(opts, "classifier_metrics()")?;
+    let n = o.samples.try_get("samples", "classifier_metrics()")?;
     crate::eval::check_sample_count(n, gan.lock().gan.data_dim())
         .or_else(|e| err(format!("option `samples` of classifier_metrics(): {e:#}")))?;
     let on = trained_on(h, gan, "classifier_metrics()")?;
@@ -80,8 +133,8 @@ fn of_gan(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
 /// Image rows in the range their image shape records (`[0, 1]` without one), scored against
 /// `#{ data }` (default `"mnist"`): rows carry no data set name.
 fn of_samples(h: &Host, s: &Samples, opts: &Map) -> RhaiResult<Map> {
-    let o = Opts::new(opts, "classifier_metrics()", &["data"])?;
-    let set = EvalSet::from_key(&o.string("data", EvalSet::Mnist.key())?)
+    let o: SampleMetricsOptions = option_struct::parse(opts, "classifier_metrics()")?;
+    let set = EvalSet::from_key(&o.data)
         .or_else(|e| err(format!("option `data` of classifier_metrics(): {e:#}")))?;
     let range = s.image.map_or(PixelRange::Unit, |i| i.range);
     let ev = evaluator(h, set)?;
@@ -111,9 +164,9 @@ fn to_map(r: &ClassifierMetrics, ev: &Evaluator) -> Map {
 /// `parzen(gan, #{ samples, sigma })`: the paper's Parzen protocol on the data set the GAN was
 /// fit on, as a map.
 fn parzen(h: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
-    let o = Opts::new(opts, "parzen()", &["samples", "sigma"])?;
-    let n = o.count("samples", 10_000, 1)? as usize;
-    let sigma = o.opt_f64("sigma")?;
+    let o: ParzenOptions = option_struct::parse(opts, "parzen()")?;
+    let n = o.samples.try_get("samples", "parzen()")?;
+    let sigma = o.sigma.map(|s| s.0);
     let dim = gan.lock().gan.data_dim();
     crate::eval::check_sample_count(n, dim)
         .or_else(|e| err(format!("option `samples` of parzen(): {e:#}")))?;

@@ -9,8 +9,10 @@ use rhai::{Array, Dynamic, Engine, Map, INT};
 
 use super::api_output::emit_png;
 use super::api_train::{held, Through};
+use super::figure_options::{Figure1Opts, Figure1PanelOpts, Figure2Opts, Figure3Opts};
 use super::host::Host;
-use super::options::{err, type_name, Opts, RhaiResult};
+use super::option_struct::{self, custom};
+use super::options::{err, type_name, RhaiResult};
 use super::paper_args::{
     anyhow_err, check_data, check_normal, floats, ints, map_of, one_d, png_of, range_opt, MAX_ROWS,
 };
@@ -82,10 +84,10 @@ fn steps_arg(steps: INT, what: &str) -> RhaiResult<usize> {
 }
 
 /// The options of `figure1_panel`, checked.
-fn figure1_panel_options(o: &Opts, call: &str) -> RhaiResult<Figure1PanelOptions> {
+fn figure1_panel_options(o: &Figure1PanelOpts, call: &str) -> RhaiResult<Figure1PanelOptions> {
     let def = Figure1PanelOptions::default();
-    let label = o.string("label", &def.label)?;
-    let exact = match (o.opt_f64("mean")?, o.opt_f64("std")?) {
+    let label = o.label.clone();
+    let exact = match (o.mean.map(|m| m.0), o.std.map(|s| s.0)) {
         (Some(m), Some(s)) => {
             check_normal(m, s, call)?;
             Some((m, s))
@@ -97,9 +99,9 @@ fn figure1_panel_options(o: &Opts, call: &str) -> RhaiResult<Figure1PanelOptions
             ))
         }
     };
-    let points = o.count("points", def.points as u64, 2)? as usize;
-    let samples = o.count("samples", def.samples as u64, 1)? as usize;
-    let arrows = o.count("arrows", def.arrows as u64, 1)? as usize;
+    let points: usize = o.points.try_get("points", call)?;
+    let samples: usize = o.samples.try_get("samples", call)?;
+    let arrows: usize = o.arrows.try_get("arrows", call)?;
     if points > 100_000 || samples > MAX_ROWS || arrows > 10_000 {
         return err(format!(
             "{call}: at most 100000 `points`, {MAX_ROWS} `samples` and 10000 `arrows`"
@@ -118,10 +120,7 @@ fn figure1_panel_options(o: &Opts, call: &str) -> RhaiResult<Figure1PanelOptions
 /// `figure1_panel(gan, data, #{ label, mean, std, range, points, samples, arrows })`.
 fn figure1_panel(gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<Figure1Panel> {
     let call = "figure1_panel()";
-    let keys = [
-        "label", "mean", "std", "range", "points", "samples", "arrows",
-    ];
-    let o = Opts::new(opts, call, &keys)?;
+    let o: Figure1PanelOpts = option_struct::parse(opts, call)?;
     let mut opts = figure1_panel_options(&o, call)?;
     let mut c = gan.lock();
     one_d(&c.gan, call)?;
@@ -132,15 +131,15 @@ fn figure1_panel(gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<F
             c.gan.noise_dim()
         ));
     }
-    opts.range = range_opt(&o, call)?;
+    opts.range = range_opt(o.range.as_ref(), call)?;
     Ok(paper::figure1_panel(&mut c.gan, &data.0, &opts))
 }
 
 /// `figure1([panels…], #{ file, width, height })`.
 fn figure1(host: &Host, panels: &Array, opts: &Map) -> RhaiResult<Map> {
     let call = "figure1()";
-    let o = Opts::new(opts, call, &["file", "width", "height"])?;
-    let file = o.string("file", "figure1.png")?;
+    let o: Figure1Opts = option_struct::parse(opts, call)?;
+    let file = o.file;
     let ps: Vec<Figure1Panel> = panels
         .iter()
         .enumerate()
@@ -156,8 +155,8 @@ fn figure1(host: &Host, panels: &Array, opts: &Map) -> RhaiResult<Map> {
     if ps.is_empty() {
         return err(format!("{call}: needs at least one panel"));
     }
-    let width = o.count("width", 300 * ps.len() as u64, 50)?;
-    let height = o.count("height", 340, 50)?;
+    let width = o.width.map_or(300 * ps.len() as u64, |w| w.0);
+    let height = o.height.0;
     if width > 8000 || height > 8000 {
         return err(format!(
             "{call}: width and height are at most 8000 pixels, got {width}×{height}"
@@ -176,13 +175,18 @@ fn figure1(host: &Host, panels: &Array, opts: &Map) -> RhaiResult<Map> {
 /// `figure2(gan, data, #{ rows, cols, file, scale, samples })`.
 fn figure2(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<Map> {
     let call = "figure2()";
-    let o = Opts::new(opts, call, &["rows", "cols", "file", "scale", "samples"])?;
-    let rows: usize = o.count_in("rows", 6, 1, 100)?;
-    let cols: usize = o.count_in("cols", 6, 2, 100)?;
-    let scale: u32 = o.count_in("scale", 2, 1, 16)?;
-    let file = o.string("file", "figure2.png")?;
+    let o: Figure2Opts = option_struct::parse(opts, call)?;
+    let rows: usize = o.rows.try_get("rows", call)?;
+    let cols: usize = o.cols.try_get("cols", call)?;
+    let scale: u32 = o.scale.try_get("scale", call)?;
+    let file = o.file;
     // read now: every option's type is checked before anything else can fail
-    let samples = o.custom::<Samples>("samples", "Samples (e.g. gan.sample(n))")?;
+    let samples = custom::<Samples>(
+        o.samples.as_ref(),
+        "samples",
+        call,
+        "Samples (e.g. gan.sample(n))",
+    )?;
     let d = &data.0;
     let shape = d.image.ok_or(()).or_else(|_| {
         err(format!(
@@ -299,18 +303,23 @@ fn image_shape(c: &GanCell, like: Option<&DataHandle>, what: &str) -> RhaiResult
 /// `figure3(gan, #{ rows, steps, file, scale, z0, z1, like })`.
 fn figure3(host: &Host, gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let call = "figure3()";
-    let o = Opts::new(
-        opts,
+    let o: Figure3Opts = option_struct::parse(opts, call)?;
+    let steps = steps_arg(o.steps.0 as INT, call)?;
+    let scale: u32 = o.scale.try_get("scale", call)?;
+    let file = o.file;
+    let like = custom::<DataHandle>(
+        o.like.as_ref(),
+        "like",
         call,
-        &["rows", "steps", "file", "scale", "z0", "z1", "like"],
+        "an image dataset, e.g. mnist(\"train\")",
     )?;
-    let steps = steps_arg(o.count("steps", 10, 0)? as INT, call)?;
-    let scale: u32 = o.count_in("scale", 2, 1, 16)?;
-    let file = o.string("file", "figure3.png")?;
-    let like = o.custom::<DataHandle>("like", "an image dataset, e.g. mnist(\"train\")")?;
-    let z0 = o.custom::<Samples>("z0", "noise rows (Samples from gan.noise(n))")?;
-    let z1 = o.custom::<Samples>("z1", "noise rows (Samples from gan.noise(n))")?;
-    let rows = o.opt_count("rows", 1)?.map(|r| r as usize);
+    let noise = "noise rows (Samples from gan.noise(n))";
+    let z0 = custom::<Samples>(o.z0.as_ref(), "z0", call, noise)?;
+    let z1 = custom::<Samples>(o.z1.as_ref(), "z1", call, noise)?;
+    let rows = o
+        .rows
+        .map(|r| r.try_get::<usize>("rows", call))
+        .transpose()?;
     let mut c = gan.lock();
     let shape = image_shape(&c, like.as_ref(), call)?;
     if shape.len() != c.gan.data_dim() {

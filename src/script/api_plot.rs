@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, INT};
+use serde::{Deserialize, Serialize};
 
 use super::api_output::emit_png;
 use super::host::Host;
-use super::options::{err, number, type_name, Opts, RhaiResult};
+use super::option_struct::{self, Count};
+use super::options::{err, number, type_name, RhaiResult};
 use super::paper_args::{anyhow_err, map_of, png_of};
 use crate::viz;
 
@@ -28,20 +30,60 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     );
 }
 
+/// `plot_lines(file, panels, #{…})`'s options.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct PlotLinesOptions {
+    /// The shared x axis' label.
+    x_label: String,
+    /// Pixels.
+    width: Count<100>,
+    /// Pixels; left out, 280 per panel.
+    height: Option<Count<100>>,
+}
+
+impl Default for PlotLinesOptions {
+    fn default() -> Self {
+        PlotLinesOptions {
+            x_label: "step".into(),
+            width: Count(800),
+            height: None,
+        }
+    }
+}
+
+/// One panel of `plot_lines`: `series` is required, and checked with the panel's index.
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct PanelOptions {
+    title: String,
+    y_label: String,
+    series: Option<Dynamic>,
+}
+
+/// One series of a `plot_lines` panel: `ys` is required; `xs` default to 0, 1, 2, ….
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SeriesOptions {
+    name: String,
+    ys: Option<Dynamic>,
+    xs: Option<Dynamic>,
+}
+
 /// `plot_lines(file, [#{ title, y_label, series: [#{ name, ys, xs }] }, …], #{ x_label, width, height })`:
 /// line charts stacked top to bottom, sharing the x axis (xs default to 0, 1, 2, …).
 fn plot_lines(host: &Host, file: &str, panels: &Array, opts: &Map) -> RhaiResult<Map> {
     let call = "plot_lines()";
-    let o = Opts::new(opts, call, &["x_label", "width", "height"])?;
-    let x_label = o.string("x_label", "step")?;
+    let o: PlotLinesOptions = option_struct::parse(opts, call)?;
+    let x_label = o.x_label;
     if panels.is_empty() || panels.len() > 12 {
         return err(format!(
             "{call}: needs 1 to 12 panels, got {}",
             panels.len()
         ));
     }
-    let width = o.count("width", 800, 100)?;
-    let height = o.count("height", 280 * panels.len() as u64, 100)?;
+    let width = o.width.0;
+    let height = o.height.map_or(280 * panels.len() as u64, |h| h.0);
     if width > 8000 || height > 8000 {
         return err(format!(
             "{call}: width and height are at most 8000 pixels, got {width}×{height}"
@@ -55,10 +97,9 @@ fn plot_lines(host: &Host, file: &str, panels: &Array, opts: &Map) -> RhaiResult
                 type_name(p)
             ));
         };
-        let po = Opts::new(&pm, "a plot_lines() panel", &["title", "y_label", "series"])?;
-        let title = po.string("title", "")?;
-        let y_label = po.string("y_label", "")?;
-        let series = match po.get("series") {
+        let po: PanelOptions = option_struct::parse(&pm, "a plot_lines() panel")?;
+        let (title, y_label) = (po.title, po.y_label);
+        let series = match &po.series {
             None => {
                 return err(format!(
                     "{call}: panel {i} needs `series`, an array of #{{ name, ys }} maps"
@@ -82,10 +123,9 @@ fn plot_lines(host: &Host, file: &str, panels: &Array, opts: &Map) -> RhaiResult
                     type_name(sv)
                 ));
             };
-            let so = Opts::new(&sm, "a plot_lines() series", &["name", "ys", "xs"])?;
-            let name = so.string("name", "")?;
-            let arr = |key: &str| -> RhaiResult<Option<Vec<f64>>> {
-                match so.get(key) {
+            let so: SeriesOptions = option_struct::parse(&sm, "a plot_lines() series")?;
+            let arr = |key: &str, v: &Option<Dynamic>| -> RhaiResult<Option<Vec<f64>>> {
+                match v {
                     None => Ok(None),
                     Some(v) => match v.clone().try_cast::<Array>() {
                         Some(a) => a
@@ -108,10 +148,11 @@ fn plot_lines(host: &Host, file: &str, panels: &Array, opts: &Map) -> RhaiResult
                     },
                 }
             };
-            let Some(ys) = arr("ys")? else {
+            let Some(ys) = arr("ys", &so.ys)? else {
                 return err(format!("{call}: series {j} of panel {i} needs `ys`"));
             };
-            let s = match arr("xs")? {
+            let name = so.name;
+            let s = match arr("xs", &so.xs)? {
                 Some(xs) => {
                     if xs.len() != ys.len() {
                         return err(format!(

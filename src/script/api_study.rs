@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Map, INT};
+use serde::{Deserialize, Serialize};
 
 use super::api_train::{held, optimizer_opt, Through};
 use super::host::{Host, Progress};
-use super::options::{err, Opts, RhaiResult};
+use super::option_struct::{self, Count};
+use super::options::{err, RhaiResult};
 use super::paper_args::{anyhow_err, check_data, floats, map_of};
 use super::values::{DataHandle, GanCell, GanHandle, Samples};
 use crate::engine::{EpochMetrics, Gan, GanLoss, StepMetrics};
@@ -33,16 +35,81 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     });
 }
 
+/// `gan.train_d(data, #{…})`'s options; the defaults are the library's.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TrainDOpts {
+    steps: Count<1>,
+    batch: Count<1>,
+    /// D's optimizer; left out, the library's SGD.
+    opt: Option<Dynamic>,
+    /// Return D's loss and outputs at every step as `trace`.
+    record: bool,
+}
+
+impl Default for TrainDOpts {
+    fn default() -> Self {
+        let d = TrainDOptions::default();
+        TrainDOpts {
+            steps: Count(d.steps),
+            batch: Count(d.batch as u64),
+            opt: None,
+            record: d.record,
+        }
+    }
+}
+
+/// `gan.g_grad_norm(#{…})`'s options: `n` fixed noise rows (100 when neither is given) or the
+/// rows `z`; `loss` defaults to the GAN's own.
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct GradNormOpts {
+    n: Option<Count<1>>,
+    loss: Option<String>,
+    z: Option<Dynamic>,
+}
+
+/// `gan.train_steps(data, #{…})`'s options: `opt` sets both players' optimizer, `d_opt` and
+/// `g_opt` one each; the defaults are the library's.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TrainStepsOpts {
+    steps: Count<1>,
+    batch: Count<1>,
+    opt: Option<Dynamic>,
+    d_opt: Option<Dynamic>,
+    g_opt: Option<Dynamic>,
+    /// Probe both G losses' gradient norms every this many steps (0: never).
+    probe_every: Count<0>,
+    /// Fixed noise rows per probe.
+    probe_n: Count<1>,
+}
+
+impl Default for TrainStepsOpts {
+    fn default() -> Self {
+        let d = TrainStepsOptions::default();
+        TrainStepsOpts {
+            steps: Count(d.steps),
+            batch: Count(d.batch as u64),
+            opt: None,
+            d_opt: None,
+            g_opt: None,
+            probe_every: Count(d.probe_every),
+            probe_n: Count(d.probe_n as u64),
+        }
+    }
+}
+
 /// `gan.train_d(data, #{ steps, batch, opt, record })`: D alone, G frozen.
 fn train_d(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<Map> {
     let call = "train_d()";
-    let o = Opts::new(opts, call, &["steps", "batch", "opt", "record"])?;
+    let o: TrainDOpts = option_struct::parse(opts, call)?;
     let def = TrainDOptions::default();
     let opts = TrainDOptions {
-        steps: o.count("steps", def.steps, 1)?,
-        batch: o.count("batch", def.batch as u64, 1)? as usize,
-        opt: optimizer_opt(&o, "opt")?.unwrap_or(def.opt),
-        record: o.bool("record", def.record)?,
+        steps: o.steps.0,
+        batch: o.batch.try_get("batch", call)?,
+        opt: optimizer_opt(&o.opt, "opt", call)?.unwrap_or(def.opt),
+        record: o.record,
     };
     let mut c = gan.lock();
     check_data(&c, data, call)?;
@@ -74,9 +141,9 @@ fn train_d(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiR
     Ok(m)
 }
 
-fn loss_opt(o: &Opts, key: &str, default: GanLoss, call: &str) -> RhaiResult<GanLoss> {
-    let name = o.string(key, default.name())?;
-    GanLoss::parse(&name).ok_or(()).or_else(|_| {
+fn loss_opt(name: Option<&str>, key: &str, default: GanLoss, call: &str) -> RhaiResult<GanLoss> {
+    let name = name.unwrap_or(default.name());
+    GanLoss::parse(name).ok_or(()).or_else(|_| {
         err(format!(
             "option `{key}` of {call}: unknown loss \"{name}\"; use one of {}",
             GanLoss::NAMES.map(|n| format!("\"{n}\"")).join(", ")
@@ -89,11 +156,17 @@ fn loss_opt(o: &Opts, key: &str, default: GanLoss, call: &str) -> RhaiResult<Gan
 /// `saturating` and `non_saturating` for the two cross-entropy G losses at the same state.
 fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     let call = "g_grad_norm()";
-    let o = Opts::new(opts, call, &["n", "loss", "z"])?;
+    let o: GradNormOpts = option_struct::parse(opts, call)?;
     let c = gan.lock();
-    let loss = loss_opt(&o, "loss", c.gan.spec.loss, call)?;
-    let n = o.opt_count("n", 1)?;
-    let z: Vec<f32> = match o.custom::<Samples>("z", "noise rows (Samples from gan.noise(n))")? {
+    let loss = loss_opt(o.loss.as_deref(), "loss", c.gan.spec.loss, call)?;
+    let n = o.n.map(|n| n.0);
+    let z = option_struct::custom::<Samples>(
+        o.z.as_ref(),
+        "z",
+        call,
+        "noise rows (Samples from gan.noise(n))",
+    )?;
+    let z: Vec<f32> = match z {
         Some(z) => {
             if z.dim != c.gan.noise_dim() {
                 return err(format!(
@@ -127,19 +200,20 @@ fn g_grad_norm(gan: &GanHandle, opts: &Map) -> RhaiResult<Map> {
     ]))
 }
 
-/// The options of `train_steps`, checked: `opt` sets both players' optimizer, `d_opt` and
-/// `g_opt` one each.
-fn train_steps_options(o: &Opts, call: &str) -> RhaiResult<TrainStepsOptions> {
+/// The options of `train_steps`, checked.
+fn train_steps_options(o: &TrainStepsOpts, call: &str) -> RhaiResult<TrainStepsOptions> {
     let def = TrainStepsOptions::default();
-    let steps = o.count("steps", def.steps, 1)?;
-    let batch = o.count("batch", def.batch as u64, 1)? as usize;
-    let both = optimizer_opt(o, "opt")?;
-    let d_opt = optimizer_opt(o, "d_opt")?
+    let steps = o.steps.0;
+    let batch: usize = o.batch.try_get("batch", call)?;
+    let both = optimizer_opt(&o.opt, "opt", call)?;
+    let d_opt = optimizer_opt(&o.d_opt, "d_opt", call)?
         .or_else(|| both.clone())
         .unwrap_or(def.d_opt);
-    let g_opt = optimizer_opt(o, "g_opt")?.or(both).unwrap_or(def.g_opt);
-    let probe_every = o.count("probe_every", def.probe_every, 0)?;
-    let probe_n = o.count("probe_n", def.probe_n as u64, 1)? as usize;
+    let g_opt = optimizer_opt(&o.g_opt, "g_opt", call)?
+        .or(both)
+        .unwrap_or(def.g_opt);
+    let probe_every = o.probe_every.0;
+    let probe_n: usize = o.probe_n.try_get("probe_n", call)?;
     if probe_n > 100_000 {
         return err(format!(
             "option `probe_n` of {call} is at most 100000, got {probe_n}"
@@ -198,16 +272,7 @@ impl StepHooks for Hooks<'_> {
 /// fixed noise rows.
 fn train_steps(host: &Host, gan: &GanHandle, data: &DataHandle, opts: &Map) -> RhaiResult<Map> {
     let call = "train_steps()";
-    let keys = [
-        "steps",
-        "batch",
-        "opt",
-        "d_opt",
-        "g_opt",
-        "probe_every",
-        "probe_n",
-    ];
-    let o = Opts::new(opts, call, &keys)?;
+    let o: TrainStepsOpts = option_struct::parse(opts, call)?;
     let opts = train_steps_options(&o, call)?;
     let mut guard = gan.lock();
     check_data(&guard, data, call)?;

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, FLOAT, INT};
+use serde::{Deserialize, Serialize};
 
 use super::api_train::{held, Through};
-use super::options::{err, Opts, RhaiResult};
+use super::option_struct::{self, Count, Number};
+use super::options::{err, RhaiResult};
 use super::paper_args::{
     anyhow_err, check_normal, floats, map_of, numbers, one_d, range_opt, rows_arg, MAX_ROWS,
 };
@@ -112,12 +114,8 @@ pub fn register(engine: &mut Engine) {
 
 /// `gan.pg_density(xs, #{ z_points })`: p_g at each x by change of variables.
 fn pg_density(gan: &GanHandle, xs: &Array, opts: &Map) -> RhaiResult<Array> {
-    let o = Opts::new(opts, "pg_density()", &["z_points"])?;
-    let zp = o.count(
-        "z_points",
-        DensityRatioOptions::default().z_points as u64,
-        2,
-    )? as usize;
+    let o: PgDensityOptions = option_struct::parse(opts, "pg_density()")?;
+    let zp: usize = o.z_points.try_get("z_points", "pg_density()")?;
     if zp > MAX_ROWS {
         return err(format!(
             "option `z_points` of pg_density() is at most {MAX_ROWS}, got {zp}"
@@ -185,17 +183,61 @@ fn d_range(gan: &GanHandle, lo: f64, hi: f64, points: usize) -> RhaiResult<Map> 
     ]))
 }
 
+/// `gan.pg_density(xs, #{…})`'s options.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct PgDensityOptions {
+    /// Grid points over z for the change of variables.
+    z_points: Count<2>,
+}
+
+impl Default for PgDensityOptions {
+    fn default() -> Self {
+        PgDensityOptions {
+            z_points: Count(DensityRatioOptions::default().z_points as u64),
+        }
+    }
+}
+
+/// `density_ratio_check(gan, mean, std, #{…})`'s options; the defaults are the library's.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DensityRatioCheckOptions {
+    /// The probability mass of p_data the checked region covers.
+    mass: Number,
+    /// Grid points over the region.
+    points: Count<2>,
+    /// Grid points over z for p_g's change of variables.
+    z_points: Count<2>,
+    /// `[lo, hi]`, the region checked instead of the one `mass` gives.
+    range: Option<Dynamic>,
+}
+
+impl Default for DensityRatioCheckOptions {
+    fn default() -> Self {
+        let d = DensityRatioOptions::default();
+        DensityRatioCheckOptions {
+            mass: Number(d.mass),
+            points: Count(d.points as u64),
+            z_points: Count(d.z_points as u64),
+            range: None,
+        }
+    }
+}
+
 /// The options of `density_ratio_check`, checked.
-fn density_ratio_options(o: &Opts, call: &str) -> RhaiResult<DensityRatioOptions> {
-    let def = DensityRatioOptions::default();
-    let mass = o.f64("mass", def.mass)?;
+fn density_ratio_options(
+    o: &DensityRatioCheckOptions,
+    call: &str,
+) -> RhaiResult<DensityRatioOptions> {
+    let mass = o.mass.0;
     if !(mass > 0.0 && mass < 1.0) {
         return err(format!(
             "option `mass` of {call} must be in (0, 1) (e.g. 0.99), got {mass}"
         ));
     }
-    let points = o.count("points", def.points as u64, 2)? as usize;
-    let z_points = o.count("z_points", def.z_points as u64, 2)? as usize;
+    let points: usize = o.points.try_get("points", call)?;
+    let z_points: usize = o.z_points.try_get("z_points", call)?;
     if points > MAX_ROWS || z_points > MAX_ROWS {
         return err(format!(
             "options `points` and `z_points` of {call} are at most {MAX_ROWS}"
@@ -205,14 +247,14 @@ fn density_ratio_options(o: &Opts, call: &str) -> RhaiResult<DensityRatioOptions
         mass,
         points,
         z_points,
-        range: range_opt(o, call)?,
+        range: range_opt(o.range.as_ref(), call)?,
     })
 }
 
 /// `density_ratio_check(gan, mean, std, #{ mass, points, z_points, range })`: Proposition 1.
 fn density_ratio_check(gan: &GanHandle, mean: f64, std: f64, opts: &Map) -> RhaiResult<Map> {
     let call = "density_ratio_check()";
-    let o = Opts::new(opts, call, &["mass", "points", "z_points", "range"])?;
+    let o: DensityRatioCheckOptions = option_struct::parse(opts, call)?;
     check_normal(mean, std, "density_ratio_check(gan, mean, std)")?;
     let opts = density_ratio_options(&o, call)?;
     let c = gan.lock();

@@ -6,7 +6,7 @@ use rhai::{Dynamic, Engine, Map, FLOAT, INT};
 
 use super::host::Host;
 use super::option_struct;
-use super::options::{err, type_name, Opts, RhaiResult};
+use super::options::{err, type_name, RhaiResult};
 use super::site::err_at;
 use super::train_options::{AdamOptions, GanOptions, SgdOptions};
 use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
@@ -16,9 +16,13 @@ use crate::engine::{Gan, GanLoss, GanSpec, Noise, OptimizerSpec, Schedule, Updat
 /// What an optimizer option must be, as errors say it.
 pub const OPTIMIZER: &str = "an optimizer (sgd(…) or adam(…))";
 
-/// The optimizer in `o[key]`: an optimizer value, or absent (then `default`).
-pub fn optimizer_opt(o: &Opts, key: &str) -> RhaiResult<Option<OptimizerSpec>> {
-    Ok(o.custom::<OptVal>(key, OPTIMIZER)?.map(|v| v.0))
+/// The optimizer given as option `key` of `call`, if any.
+pub fn optimizer_opt(
+    v: &Option<Dynamic>,
+    key: &str,
+    call: &str,
+) -> RhaiResult<Option<OptimizerSpec>> {
+    Ok(option_struct::custom::<OptVal>(v.as_ref(), key, call, OPTIMIZER)?.map(|v| v.0))
 }
 
 /// A shape error, reported at the layer at fault: the layer that fails; for G's output not

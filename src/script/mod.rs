@@ -17,6 +17,7 @@ pub mod api_train;
 pub mod budget;
 pub mod docs;
 pub mod error;
+pub mod figure_options;
 pub mod host;
 pub mod option_struct;
 pub mod options;

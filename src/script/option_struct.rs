@@ -1,6 +1,6 @@
 //! Option maps as typed structs: a call's options and their defaults are declared once, as a
 //! serde struct with `#[serde(deny_unknown_fields, default)]`, and read with Rhai's serde support.
-//! The errors stay those of [`super::options::Opts`]: the unknown key with a "did you mean" hint
+//! The errors are those of [`super::options`]: the unknown key with a "did you mean" hint
 //! and the accepted keys, or the key, what it must be and what it got. Their position is the
 //! call's (Rhai fills it in, as for every runtime error without one).
 //!

@@ -1,6 +1,7 @@
-//! Reading object-map options (`#{ lr: 0.1, … }`) with errors that name the key and the call.
+//! The errors of object-map options (`#{ lr: 0.1, … }`), naming the key and the call, and the
+//! value helpers they share; [`super::option_struct`] reads the maps into typed structs.
 
-use rhai::{Dynamic, EvalAltResult, Map, Position, FLOAT, INT};
+use rhai::{Dynamic, EvalAltResult, Position, FLOAT};
 
 pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -28,126 +29,6 @@ pub fn type_name(v: &Dynamic) -> String {
     } else {
         let n = v.type_name();
         n.rsplit("::").next().unwrap_or(n).to_string()
-    }
-}
-
-/// Options of one call, checked against the keys it accepts.
-pub struct Opts<'a> {
-    map: &'a Map,
-    call: &'static str,
-}
-
-impl<'a> Opts<'a> {
-    /// Refuses keys not in `allowed`, naming the key and listing the accepted ones.
-    pub fn new(map: &'a Map, call: &'static str, allowed: &[&str]) -> RhaiResult<Self> {
-        for k in map.keys() {
-            if !allowed.contains(&k.as_str()) {
-                return unknown_option(k, call, allowed);
-            }
-        }
-        Ok(Opts { map, call })
-    }
-
-    pub fn get(&self, key: &str) -> Option<&'a Dynamic> {
-        self.map.get(key)
-    }
-
-    fn wrong<T>(&self, key: &str, want: &str, v: &Dynamic) -> RhaiResult<T> {
-        wrong_type(key, self.call, want, v)
-    }
-
-    pub fn opt_f64(&self, key: &str) -> RhaiResult<Option<f64>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => match number(v) {
-                Some(x) => Ok(Some(x)),
-                None => self.wrong(key, "a number", v),
-            },
-        }
-    }
-
-    pub fn f64(&self, key: &str, default: f64) -> RhaiResult<f64> {
-        Ok(self.opt_f64(key)?.unwrap_or(default))
-    }
-
-    /// A whole number ≥ `min`.
-    pub fn count(&self, key: &str, default: u64, min: u64) -> RhaiResult<u64> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => match v.as_int() {
-                Ok(i) if i >= min as INT => Ok(i as u64),
-                Ok(i) => err(format!(
-                    "option `{key}` of {} must be ≥ {min}, got {i}",
-                    self.call
-                )),
-                Err(_) => self.wrong(key, "an integer", v),
-            },
-        }
-    }
-
-    /// A whole number in `min..=max`, as the type the caller allocates or loops with: a value
-    /// past `max` is refused rather than truncated (`width: 4294967304` once became 8).
-    pub fn count_in<T: TryFrom<u64>>(
-        &self,
-        key: &str,
-        default: u64,
-        min: u64,
-        max: u64,
-    ) -> RhaiResult<T> {
-        let n = self.count(key, default, min)?;
-        if n > max {
-            return err(format!(
-                "option `{key}` of {} must be at most {max}, got {n}",
-                self.call
-            ));
-        }
-        T::try_from(n).or_else(|_| {
-            err(format!(
-                "option `{key}` of {} is too large for this machine: {n}",
-                self.call
-            ))
-        })
-    }
-
-    /// Any whole number (the caller checks its range, with its own message).
-    pub fn int(&self, key: &str, default: INT) -> RhaiResult<INT> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => match v.as_int() {
-                Ok(i) => Ok(i),
-                Err(_) => self.wrong(key, "an integer", v),
-            },
-        }
-    }
-
-    pub fn opt_count(&self, key: &str, min: u64) -> RhaiResult<Option<u64>> {
-        if self.get(key).is_none() {
-            return Ok(None);
-        }
-        self.count(key, 0, min).map(Some)
-    }
-
-    pub fn bool(&self, key: &str, default: bool) -> RhaiResult<bool> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => match v.as_bool() {
-                Ok(b) => Ok(b),
-                Err(_) => self.wrong(key, "true or false", v),
-            },
-        }
-    }
-
-    pub fn string(&self, key: &str, default: &str) -> RhaiResult<String> {
-        match self.get(key) {
-            None => Ok(default.into()),
-            Some(v) if v.is_string() => Ok(v.clone().into_string().unwrap()),
-            Some(v) => self.wrong(key, "a string", v),
-        }
-    }
-
-    /// A value of a registered custom type.
-    pub fn custom<T: Clone + 'static>(&self, key: &str, want: &str) -> RhaiResult<Option<T>> {
-        custom(self.get(key), key, self.call, want)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use rhai::{Array, Dynamic, Map, FLOAT, INT};
 
-use super::options::{err, number, type_name, Opts, RhaiResult};
+use super::options::{err, number, type_name, RhaiResult};
 use super::values::{DataHandle, GanCell};
 use crate::engine::Gan;
 use crate::viz;
@@ -73,8 +73,8 @@ pub(super) fn ints(v: &[usize]) -> Array {
 }
 
 /// `#{ range: [lo, hi] }`, checked.
-pub(super) fn range_opt(o: &Opts, call: &str) -> RhaiResult<Option<(f64, f64)>> {
-    let Some(v) = o.get("range") else {
+pub(super) fn range_opt(v: Option<&Dynamic>, call: &str) -> RhaiResult<Option<(f64, f64)>> {
+    let Some(v) = v else {
         return Ok(None);
     };
     let bad = || {

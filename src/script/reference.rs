@@ -3,7 +3,11 @@
 
 use super::docs::{Kind, DOCS, TOPICS};
 use super::option_struct::defaults;
-use super::{api_data as data, api_data_sets as sets, api_image as image, train_options as train};
+use super::{
+    api_data as data, api_data_sets as sets, api_eval as eval, api_image as image,
+    api_plot as plot, api_study as study, api_theory as theory, figure_options as figures,
+    train_options as train,
+};
 
 /// The typed option maps: the call and its options with their defaults, from the declarations
 /// the calls read.
@@ -37,6 +41,45 @@ fn option_maps() -> Vec<(&'static str, Vec<(String, String)>)> {
             "Stack.max_pool(k, stride, opts)",
             defaults::<image::MaxPoolOptions>(),
         ),
+        ("parzen(gan, opts)", defaults::<eval::ParzenOptions>()),
+        (
+            "classifier_metrics(gan, opts)",
+            defaults::<eval::GanMetricsOptions>(),
+        ),
+        (
+            "classifier_metrics(samples, opts)",
+            defaults::<eval::SampleMetricsOptions>(),
+        ),
+        (
+            "Gan.pg_density(xs, opts)",
+            defaults::<theory::PgDensityOptions>(),
+        ),
+        (
+            "density_ratio_check(gan, mean, std, opts)",
+            defaults::<theory::DensityRatioCheckOptions>(),
+        ),
+        (
+            "plot_lines(file, panels, opts)",
+            defaults::<plot::PlotLinesOptions>(),
+        ),
+        ("a plot_lines() panel", defaults::<plot::PanelOptions>()),
+        ("a plot_lines() series", defaults::<plot::SeriesOptions>()),
+        ("Gan.train_d(data, opts)", defaults::<study::TrainDOpts>()),
+        (
+            "Gan.train_steps(data, opts)",
+            defaults::<study::TrainStepsOpts>(),
+        ),
+        ("Gan.g_grad_norm(opts)", defaults::<study::GradNormOpts>()),
+        (
+            "figure1_panel(gan, data, opts)",
+            defaults::<figures::Figure1PanelOpts>(),
+        ),
+        ("figure1(panels, opts)", defaults::<figures::Figure1Opts>()),
+        (
+            "figure2(gan, data, opts)",
+            defaults::<figures::Figure2Opts>(),
+        ),
+        ("figure3(gan, opts)", defaults::<figures::Figure3Opts>()),
     ]
 }
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, INT};
 
-use super::api_train::OPTIMIZER;
+use super::api_train::optimizer_opt;
 use super::host::Host;
 use super::option_struct;
 use super::options::{err, RhaiResult};
 use super::train_options::FitOptions;
-use super::values::{metrics_map, DataHandle, GanHandle, OptVal};
+use super::values::{metrics_map, DataHandle, GanHandle};
 use crate::engine::{Control, EpochMetrics, Gan};
 use crate::learner::{Learner, LearnerConfig, TrainError, Trainee};
 
@@ -60,9 +60,7 @@ fn fit(
     opts: &Map,
 ) -> RhaiResult<Map> {
     let o: FitOptions = option_struct::parse(opts, "fit()")?;
-    let opt = |v: &Option<Dynamic>, key: &str| {
-        option_struct::custom::<OptVal>(v.as_ref(), key, "fit()", OPTIMIZER).map(|o| o.map(|o| o.0))
-    };
+    let opt = |v: &Option<Dynamic>, key: &str| optimizer_opt(v, key, "fit()");
     let both = opt(&o.opt, "opt")?;
     let d_given = opt(&o.d_opt, "d_opt")?.or_else(|| both.clone());
     let g_given = opt(&o.g_opt, "g_opt")?.or(both);
