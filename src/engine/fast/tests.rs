@@ -113,6 +113,7 @@ fn compare_paths(
             .collect();
         let ma = train_step_reference(&mut a, &batches, &opts, 1);
         let mb = train_step(&mut b, &mut ws, &real, batch, &d_opt, &g_opt, 1);
+        ws.sync(&mut b);
         let what = format!("{:?} {:?} step {step}", a.spec.loss, a.spec.scheme);
         for (x, y, n) in [
             (mb.d_loss, ma.d_loss, "d_loss"),
@@ -222,6 +223,7 @@ fn paper_model_gradients_match_the_reference_path() {
     train_step_reference(&mut a, &batch, &opts, 1);
     let mut ws = Workspace::new(&b);
     train_step(&mut b, &mut ws, &real, 100, &opt, &opt, 1);
+    ws.sync(&mut b);
     let (pa, pb) = (params(&mut a), params(&mut b));
     for (i, ((x, y), p0)) in pb.iter().zip(&pa).zip(&before).enumerate() {
         let ga: Vec<f32> = y.iter().zip(p0).map(|(v, w)| w - v).collect();
@@ -303,6 +305,7 @@ fn results_do_not_depend_on_the_thread_count() {
                 let real = data(128, 300, s);
                 m.push(train_step(&mut gan, &mut ws, &real, 128, &opt, &opt, 1));
             }
+            ws.sync(&mut gan);
             let samples = eval_rows(&NetMirror::new(&gan.g), &data(500, 20, 7));
             (m, params(&mut gan), samples)
         })
