@@ -325,3 +325,82 @@ fn results_do_not_depend_on_the_thread_count() {
         assert!(s1 == s, "samples differ between 1 and {threads} threads");
     }
 }
+
+/// Records G's and D's parameters as `on_step` sees them, when it asks to read them.
+struct Watcher {
+    reads: bool,
+    seen: Vec<Vec<Vec<f32>>>,
+}
+
+impl crate::engine::FitObserver for Watcher {
+    fn on_step(
+        &mut self,
+        gan: &Gan,
+        _: &crate::engine::StepMetrics,
+        _: u64,
+        _: u64,
+    ) -> crate::engine::Control {
+        if self.reads {
+            let values = |n: &crate::engine::Network| -> Vec<Vec<f32>> {
+                n.layers
+                    .iter()
+                    .flat_map(|l| l.params().into_iter().map(|(_, p)| p.values()))
+                    .collect()
+            };
+            let mut all = values(&gan.g);
+            all.extend(values(&gan.d));
+            self.seen.push(all);
+        }
+        crate::engine::Control::Continue
+    }
+    fn reads_params_on_step(&self) -> bool {
+        self.reads
+    }
+}
+
+/// The fast path keeps the parameters in its mirrors during a fit and writes the GAN's tensors
+/// lazily: an observer that reads them on each step sees every step's parameters (those of one
+/// step at a time through `train_step`, which syncs), and the fit ends with the same bits whether
+/// anyone read them along the way or not.
+#[test]
+fn lazily_synced_parameters_are_every_steps_parameters() {
+    let spec = small_spec(GanLoss::NonSaturating, UpdateScheme::Simultaneous);
+    let rows = data(40, spec.d.input, 3);
+    let fit = crate::engine::FitSpec {
+        epochs: 2,
+        batch: 8,
+        d_opt: sgd(0.1, 0.5, false, 0.0),
+        g_opt: sgd(0.1, 0.5, false, 0.0),
+        steps_per_epoch: None,
+    };
+    let run = |reads: bool| {
+        let mut gan = Gan::try_new(spec.clone(), 5).unwrap();
+        let mut w = Watcher {
+            reads,
+            seen: Vec::new(),
+        };
+        crate::engine::Trainer::fit(&mut gan, &rows, spec.d.input, &fit, &mut w).unwrap();
+        (params(&mut gan), w.seen)
+    };
+    let (quiet, _) = run(false);
+    let (watched, seen) = run(true);
+    assert!(quiet == watched, "final parameters depend on the observer");
+    assert_eq!(seen.len(), 10, "5 steps in each of 2 epochs");
+    assert!(seen.last() == Some(&quiet));
+    // Step s's parameters: a fit of s steps, whose end writes them back.
+    for s in 1..=5 {
+        let mut gan = Gan::try_new(spec.clone(), 5).unwrap();
+        let short = crate::engine::FitSpec {
+            epochs: 1,
+            steps_per_epoch: Some(s),
+            ..fit.clone()
+        };
+        let mut quiet = crate::engine::trainer::Quiet;
+        crate::engine::Trainer::fit(&mut gan, &rows, spec.d.input, &short, &mut quiet).unwrap();
+        assert!(
+            params(&mut gan) == seen[s as usize - 1],
+            "step {s} as on_step saw it"
+        );
+    }
+    assert!(seen.windows(2).all(|w| w[0] != w[1]), "every step moves");
+}
