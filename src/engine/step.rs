@@ -24,7 +24,8 @@ pub struct Optimizers<'a> {
 /// What the training step keeps from one iteration to the next within an epoch: the path it runs
 /// on (the GAN's [`super::EnginePath`] when it was made) and, on the fast path, its parameter
 /// mirrors and buffers ([`super::fast::Workspace`]). Make it when the iterations start; it is only
-/// valid while the GAN changes through [`train_step_rows`] alone.
+/// valid while the GAN changes through [`train_step_rows`] alone. On the fast path the steps
+/// update the mirrors only: the GAN's parameter tensors are stale until [`StepWorkspace::sync`].
 pub struct StepWorkspace {
     #[cfg(not(feature = "cuda"))]
     fast: Option<super::fast::Workspace>,
@@ -39,6 +40,17 @@ impl StepWorkspace {
             fast: (gan.path.effective() == EnginePath::Fast)
                 .then(|| super::fast::Workspace::new(gan)),
         }
+    }
+
+    /// Brings the GAN's parameter tensors up to date with the steps run since the last sync:
+    /// call it before anything reads them (observers, checkpoints, sampling, the end of a fit).
+    pub fn sync(&mut self, gan: &mut Gan) {
+        #[cfg(not(feature = "cuda"))]
+        if let Some(w) = self.fast.as_mut() {
+            w.sync(gan);
+        }
+        #[cfg(feature = "cuda")]
+        let _ = gan;
     }
 }
 
@@ -91,7 +103,9 @@ pub fn train_step(gan: &mut Gan, real: &[Mat], opts: &Optimizers, epoch: u64) ->
     let batch = real.first().map_or(0, |r| r.shape().0);
     let rows: Vec<f32> = real.iter().flat_map(|r| r.as_vec()).collect();
     let mut ws = StepWorkspace::new(gan);
-    train_step_rows(gan, &mut ws, &rows, batch, opts, epoch)
+    let m = train_step_rows(gan, &mut ws, &rows, batch, opts, epoch);
+    ws.sync(gan);
+    m
 }
 
 /// The iteration on dfdx's autograd: the engine's original step, kept as the reference the fast

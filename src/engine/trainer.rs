@@ -39,6 +39,13 @@ pub trait FitObserver {
     fn on_step(&mut self, _gan: &Gan, _m: &StepMetrics, _done: u64, _total: u64) -> Control {
         Control::Continue
     }
+    /// Whether [`Self::on_step`] reads the GAN's parameters. Only then does the loop write the
+    /// step's parameters into the GAN's tensors before calling it (the fast path updates its own
+    /// buffers and syncs the tensors lazily, see [`StepWorkspace::sync`]); an observer answering
+    /// `false` sees stale parameters in `on_step`. `on_epoch` always sees them up to date.
+    fn reads_params_on_step(&self) -> bool {
+        true
+    }
     fn on_epoch(&mut self, _gan: &mut Gan, _m: &EpochMetrics) -> anyhow::Result<Control> {
         Ok(Control::Continue)
     }
@@ -153,20 +160,58 @@ impl Trainer {
             gan.try_init_g_bias_from_marginals(data)?;
         }
         let epoch = gan.epoch + 1;
-        let per_iter = Self::batches_per_iteration(gan);
         let total = Self::iterations_per_epoch(gan, rows, fit);
         // The epoch's order depends only on (seed, epoch): resuming mid-epoch sees the same order.
         let mut order: Vec<u32> = (0..rows as u32).collect();
         order.shuffle(&mut stream(gan.seed, Purpose::Shuffle, epoch));
+        // Kept across the epoch's iterations: nothing but the step changes the GAN in between
+        // (observers only see `&Gan`), and it holds the parameters' truth until synced.
+        let mut ws = StepWorkspace::new(gan);
+        let steps = Self::epoch_steps(gan, &mut ws, data, dim, fit, obs, &order, epoch, total);
+        // Every way out of the loop leaves the tensors up to date (a stop, a divergence).
+        ws.sync(gan);
+        if !steps? {
+            return Ok((None, Control::Stop));
+        }
+        if let Some(bad) = non_finite_param(gan) {
+            return Err(TrainError::Diverged {
+                step: gan.step,
+                message: format!(
+                    "training diverged at step {} (end of epoch {epoch}): {bad}",
+                    gan.step
+                ),
+            }
+            .into());
+        }
+        gan.epoch = epoch;
+        gan.batch_in_epoch = 0;
+        let metrics = gan.epoch_acc.finish(epoch, gan.step);
+        gan.epoch_acc = Default::default();
+        let wish = obs.on_epoch(gan, &metrics)?;
+        Ok((Some(metrics), wish))
+    }
+
+    /// The epoch's iterations from `gan.batch_in_epoch` on; `Ok(false)` when an observer stopped
+    /// them. The GAN's tensors may be stale on return: the caller syncs `ws`.
+    #[allow(clippy::too_many_arguments)]
+    fn epoch_steps(
+        gan: &mut Gan,
+        ws: &mut StepWorkspace,
+        data: &[f32],
+        dim: usize,
+        fit: &FitSpec,
+        obs: &mut dyn FitObserver,
+        order: &[u32],
+        epoch: u64,
+        total: u64,
+    ) -> anyhow::Result<bool> {
+        let per_iter = Self::batches_per_iteration(gan);
         let opts = Optimizers {
             d: &fit.d_opt,
             g: &fit.g_opt,
         };
         // The iteration's real rows, gathered in place (all its batches, one after another).
         let mut buf = vec![0f32; per_iter * fit.batch * dim];
-        // Kept across the epoch's iterations: nothing but the step changes the GAN in between
-        // (observers only see `&Gan`).
-        let mut ws = StepWorkspace::new(gan);
         while gan.batch_in_epoch < total {
             let started = Instant::now();
             let first = gan.batch_in_epoch as usize * per_iter * fit.batch;
@@ -175,7 +220,7 @@ impl Trainer {
                 let src = idx as usize * dim;
                 dst.copy_from_slice(&data[src..src + dim]);
             }
-            let m = train_step_rows(gan, &mut ws, &buf, fit.batch, &opts, epoch);
+            let m = train_step_rows(gan, ws, &buf, fit.batch, &opts, epoch);
             if !(m.d_loss.is_finite() && m.g_loss.is_finite()) {
                 let what = if !m.d_loss.is_finite() {
                     format!("d_loss is {} (g_loss = {})", m.d_loss, m.g_loss)
@@ -195,26 +240,14 @@ impl Trainer {
             gan.batch_in_epoch += 1;
             gan.epoch_acc.push(&m);
             gan.epoch_acc.secs += started.elapsed().as_secs_f64();
+            if obs.reads_params_on_step() {
+                ws.sync(gan);
+            }
             if obs.on_step(gan, &m, gan.batch_in_epoch, total) == Control::Stop {
-                return Ok((None, Control::Stop));
+                return Ok(false);
             }
         }
-        if let Some(bad) = non_finite_param(gan) {
-            return Err(TrainError::Diverged {
-                step: gan.step,
-                message: format!(
-                    "training diverged at step {} (end of epoch {epoch}): {bad}",
-                    gan.step
-                ),
-            }
-            .into());
-        }
-        gan.epoch = epoch;
-        gan.batch_in_epoch = 0;
-        let metrics = gan.epoch_acc.finish(epoch, gan.step);
-        gan.epoch_acc = Default::default();
-        let wish = obs.on_epoch(gan, &metrics)?;
-        Ok((Some(metrics), wish))
+        Ok(true)
     }
 }
 

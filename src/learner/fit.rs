@@ -57,6 +57,11 @@ impl FitObserver for StepObserver<'_> {
         }
         Control::Continue
     }
+
+    /// Progress and stop requests only: the parameters are written back at the epoch's end.
+    fn reads_params_on_step(&self) -> bool {
+        false
+    }
 }
 
 impl Learner {

@@ -123,6 +123,19 @@ unsafe impl Sync for SendPtr {}
 
 /// `c ← a·b` (`acc: None`) or `c ← acc·c + a·b` (`acc: Some(alpha)`), `c` row-major with `ldc`.
 pub fn matmul(c: &mut [f32], ldc: usize, a: MatRef, b: MatRef, acc: Option<f32>) {
+    matmul_on(c, ldc, a, b, acc, rayon::current_num_threads());
+}
+
+/// [`matmul`] on `threads` of rayon's threads (1: one `gemm` call on the calling thread, for
+/// products that run beside another one). Same bits whatever `threads` is.
+pub fn matmul_on(
+    c: &mut [f32],
+    ldc: usize,
+    a: MatRef,
+    b: MatRef,
+    acc: Option<f32>,
+    threads: usize,
+) {
     let (m, k) = a.shape();
     let (k2, n) = b.shape();
     assert_eq!(k, k2, "inner dimensions");
@@ -149,7 +162,6 @@ pub fn matmul(c: &mut [f32], ldc: usize, a: MatRef, b: MatRef, acc: Option<f32>)
         }
         return;
     }
-    let threads = rayon::current_num_threads();
     let dst = SendPtr(c.as_mut_ptr());
     // SAFETY (of each `block` call below): every index gemm touches is inside the slices
     // (checked above): dst (m × n with row stride ldc), lhs (m × k) and rhs (k × n) through their

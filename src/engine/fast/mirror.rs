@@ -49,16 +49,14 @@ impl NetMirror {
             .sum()
     }
 
-    /// Writes the parameters into `net`'s tensors (one task per tensor on rayon's pool); with
-    /// `matrices_only`, only the matrices (the vectors were written as each update finished).
-    pub fn store(&self, net: &mut Network, matrices_only: bool) {
+    /// Writes the parameters into `net`'s tensors (one task per tensor on rayon's pool).
+    pub fn store(&self, net: &mut Network) {
         rayon::scope(|s| {
             for (l, fl) in net.layers.iter_mut().zip(&self.layers) {
                 for ((_, p), v) in l.params_mut().into_iter().zip(fl.params()) {
                     match p {
                         Param::Matrix(w) => s.spawn(move |_| w.copy_from(v)),
-                        Param::Vector(b) if !matrices_only => b.copy_from(v),
-                        Param::Vector(_) => {}
+                        Param::Vector(b) => b.copy_from(v),
                     }
                 }
             }

@@ -23,10 +23,12 @@
 //! module only drives them ([`mirror`]: buffers and the forward pass, [`backward`]: the sweep,
 //! [`step`]: the iteration and its updates, [`loss`]: the losses' gradients).
 //!
-//! Parameters: dfdx tensors stay the source of truth (checkpoints, scripts and the reference path
-//! read them); this path works on a mirror ([`NetMirror`]) loaded from them when a [`Workspace`]
-//! is made, and writes them back after every update. The trainer keeps one workspace for a whole
-//! `run_epoch`, during which nothing else can change the networks (observers get `&Gan`).
+//! Parameters: outside a fit, dfdx tensors are the source of truth (checkpoints, scripts and the
+//! reference path read them); this path works on a mirror ([`NetMirror`]) loaded from them when a
+//! [`Workspace`] is made, and during a fit the mirror is the truth: steps update it alone and
+//! [`Workspace::sync`] writes it back when something is about to read the tensors (an observer
+//! that asks to, the end of an epoch, a stop, a divergence). The trainer keeps one workspace for
+//! a whole `run_epoch`, during which nothing else can change the networks (observers get `&Gan`).
 
 mod backward;
 mod loss;

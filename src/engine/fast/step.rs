@@ -20,7 +20,10 @@ use crate::engine::{Mat, Vector};
 
 /// Everything the fast step keeps between iterations: the parameter mirrors, the forward tapes,
 /// gradient buffers. Valid while the GAN's parameters change only through it (see the module
-/// docs); [`Workspace::new`] loads them.
+/// docs); [`Workspace::new`] loads them. The mirrors are the parameters' truth while it trains:
+/// a step updates them alone, and [`Workspace::sync`] writes them into the GAN's tensors, which
+/// are stale until then (a write-back after every step copied ≈ 15 MB per iteration of the
+/// paper model for tensors that nothing read between steps).
 #[derive(Debug)]
 pub struct Workspace {
     pub g: NetMirror,
@@ -31,6 +34,8 @@ pub struct Workspace {
     g_grads: Vec<Vec<f32>>,
     d_grads: Vec<Vec<f32>>,
     back: Back,
+    /// The GAN's tensors lag behind the mirrors.
+    stale: bool,
 }
 
 impl Workspace {
@@ -44,12 +49,21 @@ impl Workspace {
             g_tape: Tape::default(),
             d_tape: Tape::default(),
             back: Back::default(),
+            stale: false,
+        }
+    }
+
+    /// Writes the mirrors' parameters into the GAN's tensors if a step changed them since the
+    /// last sync (both networks at once, one task per tensor).
+    pub fn sync(&mut self, gan: &mut Gan) {
+        if std::mem::take(&mut self.stale) {
+            rayon::join(|| self.g.store(&mut gan.g), || self.d.store(&mut gan.d));
         }
     }
 }
 
-/// Applies one optimizer update to a network layer by layer as a backward sweep completes each
-/// one, then writes the layer back into the network's tensors.
+/// Applies one optimizer update to a network's mirror layer by layer as a backward sweep
+/// completes each one (the network's tensors are only the optimizer state's keys here).
 ///
 /// SGD with classic momentum and no weight decay (the paper's case) is fused into the weight
 /// gradient's GEMM: `gemm` computes `u ← μ'·u + xᵀδ` (rounded as `round(μ'·u) + g`, exactly dfdx's
@@ -60,8 +74,6 @@ struct Updater<'a> {
     net: &'a mut Network,
     plan: UpdatePlan,
     grads: &'a mut [Vec<f32>],
-    /// Leave the weights' write-back to the end of the step ([`store_weights`]).
-    defer_weights: bool,
 }
 
 impl Updater<'_> {
@@ -122,29 +134,18 @@ impl Sink for Updater<'_> {
                 opt_kernels::adam(pb, m, v, gb, s);
             }
         }
-        b.copy_from(pb);
-        if !self.defer_weights {
-            w.copy_from(pw);
-        }
     }
 }
 
 /// D's backward sweep over `rows` rows of output gradients (`ws.back.cur`), laid out as `segs`
 /// says, updating each of D's layers by `plan` as the sweep leaves it.
-fn update_d(
-    gan: &mut Gan,
-    ws: &mut Workspace,
-    plan: UpdatePlan,
-    segs: &[Seg],
-    rows: usize,
-    defer: bool,
-) {
+fn update_d(gan: &mut Gan, ws: &mut Workspace, plan: UpdatePlan, segs: &[Seg], rows: usize) {
+    ws.stale = true;
     let mut up = Updater {
         state: &mut gan.d_state,
         net: &mut gan.d,
         plan,
         grads: &mut ws.d_grads,
-        defer_weights: defer,
     };
     backward(
         &mut ws.d,
@@ -158,7 +159,8 @@ fn update_d(
 
 /// G's backward sweep from ∂loss/∂G(z) in the first `b` rows of `ws.back.cur`, updating each of
 /// G's layers by `plan` as the sweep leaves it.
-fn update_g(gan: &mut Gan, ws: &mut Workspace, plan: UpdatePlan, b: usize, defer: bool) {
+fn update_g(gan: &mut Gan, ws: &mut Workspace, plan: UpdatePlan, b: usize) {
+    ws.stale = true;
     let segs = [Seg {
         delta: 0,
         tape: 0,
@@ -170,25 +172,8 @@ fn update_g(gan: &mut Gan, ws: &mut Workspace, plan: UpdatePlan, b: usize, defer
         net: &mut gan.g,
         plan,
         grads: &mut ws.g_grads,
-        defer_weights: defer,
     };
     backward(&mut ws.g, &ws.g_tape, &segs, b, &mut ws.back, Some(&mut up));
-}
-
-/// Whether the updaters of a step leave the weight write-back to [`store_weights`] at its end:
-/// with several threads that copy runs on all of them at once (one tensor each), where a copy
-/// right after each layer's update (while its weights are in cache, better on one thread) would
-/// leave the other threads idle.
-fn defer_weights() -> bool {
-    rayon::current_num_threads() > 1
-}
-
-/// Writes the weight matrices of both mirrors back to the GAN's tensors, one task per tensor.
-fn store_weights(ws: &Workspace, gan: &mut Gan) {
-    rayon::join(
-        || ws.g.store(&mut gan.g, true),
-        || ws.d.store(&mut gan.d, true),
-    );
 }
 
 /// One iteration on the fast path; `real` holds the iteration's real rows (`batches × batch`).
@@ -285,7 +270,6 @@ fn simultaneous(
     epoch: u64,
 ) -> StepMetrics {
     let loss = gan.spec.loss;
-    let defer = defer_weights();
     let pos = generate(gan, ws, rng, b);
     let end = discriminate(ws, rng, Some(real), b, pos);
     rng.set_word_pos(end);
@@ -322,14 +306,11 @@ fn simultaneous(
             weights: false,
         },
     ];
-    update_d(gan, ws, d_plan, &segs, 3 * b, defer);
+    update_d(gan, ws, d_plan, &segs, 3 * b);
     // ∂ g_loss / ∂ G(z): rows 2b..3b of the sweep's input gradient.
     let dim = ws.d.input;
     ws.back.cur.copy_within(2 * b * dim..3 * b * dim, 0);
-    update_g(gan, ws, g_plan, b, defer);
-    if defer {
-        store_weights(ws, gan);
-    }
+    update_g(gan, ws, g_plan, b);
     gan.d_state.advance(&d_plan);
     gan.g_state.advance(&g_plan);
     m.lr_d = d_plan.applied.lr;
@@ -351,7 +332,6 @@ fn alternating(
 ) -> StepMetrics {
     let loss = gan.spec.loss;
     let dim = ws.d.input;
-    let defer = defer_weights();
     let mut m = StepMetrics::default();
     let (mut dl, mut dr, mut df) = (0.0, 0.0, 0.0);
     let k = real.len() / (b * dim);
@@ -373,7 +353,7 @@ fn alternating(
             weights: true,
         }];
         let plan = gan.d_state.plan(d_opt, gan.d_state.t, epoch);
-        update_d(gan, ws, plan, &segs, 2 * b, defer);
+        update_d(gan, ws, plan, &segs, 2 * b);
         gan.d_state.advance(&plan);
         m.lr_d = plan.applied.lr;
         m.momentum = plan.applied.momentum;
@@ -396,10 +376,7 @@ fn alternating(
     }];
     backward(&mut ws.d, &ws.d_tape, &segs, b, &mut ws.back, None);
     let plan = gan.g_state.plan(g_opt, gan.g_state.t, epoch);
-    update_g(gan, ws, plan, b, defer);
-    if defer {
-        store_weights(ws, gan);
-    }
+    update_g(gan, ws, plan, b);
     gan.g_state.advance(&plan);
     m.lr_g = plan.applied.lr;
     m

@@ -113,6 +113,7 @@ fn compare_paths(
             .collect();
         let ma = train_step_reference(&mut a, &batches, &opts, 1);
         let mb = train_step(&mut b, &mut ws, &real, batch, &d_opt, &g_opt, 1);
+        ws.sync(&mut b);
         let what = format!("{:?} {:?} step {step}", a.spec.loss, a.spec.scheme);
         for (x, y, n) in [
             (mb.d_loss, ma.d_loss, "d_loss"),
@@ -222,6 +223,7 @@ fn paper_model_gradients_match_the_reference_path() {
     train_step_reference(&mut a, &batch, &opts, 1);
     let mut ws = Workspace::new(&b);
     train_step(&mut b, &mut ws, &real, 100, &opt, &opt, 1);
+    ws.sync(&mut b);
     let (pa, pb) = (params(&mut a), params(&mut b));
     for (i, ((x, y), p0)) in pb.iter().zip(&pa).zip(&before).enumerate() {
         let ga: Vec<f32> = y.iter().zip(p0).map(|(v, w)| w - v).collect();
@@ -254,8 +256,9 @@ fn eval_matches_the_reference_path() {
     }
 }
 
-/// Mid-sized stacks (past the sizes at which kernels and GEMMs split work) trained on pools of 1
-/// and 3 threads give the same bits.
+/// Mid-sized stacks (past the sizes at which kernels and GEMMs split work, and at which a layer's
+/// two backward products run side by side) trained on pools of 1, 2 and 3 threads give the same
+/// bits.
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let spec = GanSpec {
@@ -278,6 +281,12 @@ fn results_do_not_depend_on_the_thread_count() {
                     irange: Some(0.05),
                 },
                 LayerSpec::Dropout { keep: 0.5 },
+                // weight- and input-gradient products of similar size: side by side on threads
+                LayerSpec::Maxout {
+                    units: 80,
+                    pieces: 5,
+                    irange: Some(0.05),
+                },
                 dense(1, 0.05),
             ],
         },
@@ -303,13 +312,95 @@ fn results_do_not_depend_on_the_thread_count() {
                 let real = data(128, 300, s);
                 m.push(train_step(&mut gan, &mut ws, &real, 128, &opt, &opt, 1));
             }
+            ws.sync(&mut gan);
             let samples = eval_rows(&NetMirror::new(&gan.g), &data(500, 20, 7));
             (m, params(&mut gan), samples)
         })
     };
     let (m1, p1, s1) = run(1);
-    let (m3, p3, s3) = run(3);
-    assert_eq!(m1, m3);
-    assert!(p1 == p3, "parameters differ between 1 and 3 threads");
-    assert!(s1 == s3, "samples differ between 1 and 3 threads");
+    for threads in [2, 3] {
+        let (m, p, s) = run(threads);
+        assert_eq!(m1, m, "metrics, 1 and {threads} threads");
+        assert!(p1 == p, "parameters differ between 1 and {threads} threads");
+        assert!(s1 == s, "samples differ between 1 and {threads} threads");
+    }
+}
+
+/// Records G's and D's parameters as `on_step` sees them, when it asks to read them.
+struct Watcher {
+    reads: bool,
+    seen: Vec<Vec<Vec<f32>>>,
+}
+
+impl crate::engine::FitObserver for Watcher {
+    fn on_step(
+        &mut self,
+        gan: &Gan,
+        _: &crate::engine::StepMetrics,
+        _: u64,
+        _: u64,
+    ) -> crate::engine::Control {
+        if self.reads {
+            let values = |n: &crate::engine::Network| -> Vec<Vec<f32>> {
+                n.layers
+                    .iter()
+                    .flat_map(|l| l.params().into_iter().map(|(_, p)| p.values()))
+                    .collect()
+            };
+            let mut all = values(&gan.g);
+            all.extend(values(&gan.d));
+            self.seen.push(all);
+        }
+        crate::engine::Control::Continue
+    }
+    fn reads_params_on_step(&self) -> bool {
+        self.reads
+    }
+}
+
+/// The fast path keeps the parameters in its mirrors during a fit and writes the GAN's tensors
+/// lazily: an observer that reads them on each step sees every step's parameters (those of one
+/// step at a time through `train_step`, which syncs), and the fit ends with the same bits whether
+/// anyone read them along the way or not.
+#[test]
+fn lazily_synced_parameters_are_every_steps_parameters() {
+    let spec = small_spec(GanLoss::NonSaturating, UpdateScheme::Simultaneous);
+    let rows = data(40, spec.d.input, 3);
+    let fit = crate::engine::FitSpec {
+        epochs: 2,
+        batch: 8,
+        d_opt: sgd(0.1, 0.5, false, 0.0),
+        g_opt: sgd(0.1, 0.5, false, 0.0),
+        steps_per_epoch: None,
+    };
+    let run = |reads: bool| {
+        let mut gan = Gan::try_new(spec.clone(), 5).unwrap();
+        let mut w = Watcher {
+            reads,
+            seen: Vec::new(),
+        };
+        crate::engine::Trainer::fit(&mut gan, &rows, spec.d.input, &fit, &mut w).unwrap();
+        (params(&mut gan), w.seen)
+    };
+    let (quiet, _) = run(false);
+    let (watched, seen) = run(true);
+    assert!(quiet == watched, "final parameters depend on the observer");
+    assert_eq!(seen.len(), 10, "5 steps in each of 2 epochs");
+    assert!(seen.last() == Some(&quiet));
+    // Step s's parameters: a fit of s steps, whose end writes them back.
+    for s in 1..=5 {
+        let mut gan = Gan::try_new(spec.clone(), 5).unwrap();
+        let short = crate::engine::FitSpec {
+            epochs: 1,
+            steps_per_epoch: Some(s),
+            ..fit.clone()
+        };
+        let mut quiet = crate::engine::trainer::Quiet;
+        crate::engine::Trainer::fit(&mut gan, &rows, spec.d.input, &short, &mut quiet).unwrap();
+        assert!(
+            params(&mut gan) == seen[s as usize - 1],
+            "step {s} as on_step saw it"
+        );
+    }
+    assert!(seen.windows(2).all(|w| w[0] != w[1]), "every step moves");
 }

@@ -12,7 +12,7 @@ use super::{
     Shape,
 };
 use crate::engine::{Dev, Mat, Tp, Vector};
-use crate::linalg::gemm::{matmul, MatRef};
+use crate::linalg::gemm::{matmul, matmul_on, MatRef};
 use crate::linalg::par::{par_rows, par_rows2};
 
 /// The spec: `pieces` is `None` for a dense layer.
@@ -232,35 +232,57 @@ impl FastLayer for AffineMirror {
             }
             scratch
         };
+        let (inp, w) = (self.inp, &self.w);
+        // Weight and bias gradients over the weight segments, on `threads` threads.
+        let weight_grads = |gw: &mut [f32], alpha: Option<f32>, gb: &mut Vec<f32>, threads| {
+            gb.resize(cols, 0.0);
+            let mut first = true;
+            for s in segs.iter().filter(|s| s.weights) {
+                matmul_on(
+                    gw,
+                    cols,
+                    MatRef::rows(x, s.tape, s.rows, win).t(),
+                    MatRef::rows(dz, s.delta, s.rows, cols),
+                    if first { alpha } else { Some(1.0) },
+                    threads,
+                );
+                col_sums(gb, &dz[s.delta * cols..(s.delta + s.rows) * cols], !first);
+                first = false;
+            }
+        };
+        // The input gradient δ·Wᵀ of rows ≥ lo_in.
+        let input_grad = |nxt: &mut [f32], threads| {
+            if lo_in < total {
+                matmul_on(
+                    &mut nxt[lo_in * win..total * win],
+                    win,
+                    MatRef::rows(dz, lo_in, total - lo_in, cols),
+                    MatRef::new(w, inp, cols).t(),
+                    None,
+                    threads,
+                );
+            }
+        };
+        let threads = rayon::current_num_threads();
         let weights = match sink {
             Some(sink) => {
-                let (gw, alpha) = sink.weight_target(layer, self.inp * cols);
-                gb.resize(cols, 0.0);
-                let mut first = true;
-                for s in segs.iter().filter(|s| s.weights) {
-                    matmul(
-                        gw,
-                        cols,
-                        MatRef::rows(x, s.tape, s.rows, win).t(),
-                        MatRef::rows(dz, s.delta, s.rows, cols),
-                        if first { alpha } else { Some(1.0) },
-                    );
-                    col_sums(gb, &dz[s.delta * cols..(s.delta + s.rows) * cols], !first);
-                    first = false;
+                let weight_rows: usize = segs.iter().filter(|s| s.weights).map(|s| s.rows).sum();
+                let (gw, alpha) = sink.weight_target(layer, inp * cols);
+                if threads > 1 && side_by_side(weight_rows, total - lo_in) {
+                    // Two independent products of similar size: each whole on its own thread,
+                    // rather than each cut into column blocks one after the other.
+                    rayon::join(|| weight_grads(gw, alpha, gb, 1), || input_grad(nxt, 1));
+                } else {
+                    weight_grads(gw, alpha, gb, threads);
+                    input_grad(nxt, threads);
                 }
                 Some(sink)
             }
-            None => None,
+            None => {
+                input_grad(nxt, threads);
+                None
+            }
         };
-        if lo_in < total {
-            matmul(
-                &mut nxt[lo_in * win..total * win],
-                win,
-                MatRef::rows(dz, lo_in, total - lo_in, cols),
-                MatRef::new(&self.w, self.inp, cols).t(),
-                None,
-            );
-        }
         if let Some(sink) = weights {
             sink.done(layer, &mut self.w, &mut self.b, gb);
         }
@@ -269,6 +291,18 @@ impl FastLayer for AffineMirror {
     fn params(&self) -> Vec<&[f32]> {
         vec![&self.w, &self.b]
     }
+}
+
+/// Whether a layer's weight-gradient product (over `weight_rows` rows) and input-gradient product
+/// (over `input_rows`; both `rows × in × out` multiply-adds) are close enough in size to run side
+/// by side, one whole product per thread; otherwise each is split over the threads in turn.
+fn side_by_side(weight_rows: usize, input_rows: usize) -> bool {
+    let (lo, hi) = if weight_rows < input_rows {
+        (weight_rows, input_rows)
+    } else {
+        (input_rows, weight_rows)
+    };
+    lo > 0 && 2 * hi <= 3 * lo
 }
 
 /// Dense epilogue: `z[r, c] += b[c]` (dfdx: the matmul, then the broadcast bias added).

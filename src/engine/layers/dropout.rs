@@ -122,6 +122,7 @@ impl Layer for Dropout {
 /// generated in parallel from their own word positions (ChaCha is a counter-mode generator).
 pub fn fill_mask(rng: &ChaCha8Rng, pos: u128, keep: f32, out: &mut [f32]) {
     let scale = 1.0 / keep;
+    let thr = keep_threshold(keep);
     par_flat(out, |at, dst| {
         let mut g = rng.clone();
         g.set_word_pos(pos + at as u128);
@@ -129,13 +130,19 @@ pub fn fill_mask(rng: &ChaCha8Rng, pos: u128, keep: f32, out: &mut [f32]) {
         for chunk in dst.chunks_mut(256) {
             let w = &mut words[..chunk.len()];
             g.fill(w);
+            // An integer compare without branches, so that the loop vectorises.
             for (m, &u) in chunk.iter_mut().zip(w.iter()) {
-                // rand 0.8's `Standard` f32: 24 high bits of one u32, times 2⁻²⁴.
-                let x = (1.0 / (1u32 << 24) as f32) * (u >> 8) as f32;
-                *m = if x < keep { scale } else { 0.0 };
+                *m = if (u >> 8) < thr { scale } else { 0.0 };
             }
         }
     });
+}
+
+/// The count of 24-bit draws `n` that keep a value: rand 0.8's `Standard` f32 is `n · 2⁻²⁴` with
+/// `n = word >> 8`, both factors exact, so `n · 2⁻²⁴ < keep` ⇔ `n < keep · 2²⁴` (an exact f32
+/// product for keep in (0, 1]) ⇔ `n < ⌈keep · 2²⁴⌉`.
+fn keep_threshold(keep: f32) -> u32 {
+    (keep * (1u32 << 24) as f32).ceil() as u32
 }
 
 impl FastLayer for Dropout {
@@ -250,6 +257,21 @@ mod tests {
                 .output_shape(Shape::Flat(4))
                 .unwrap_err();
             assert!(e.contains(&format!("got {keep}")), "{e}");
+        }
+    }
+
+    /// The integer threshold keeps exactly the draws the float compare keeps, for every one of
+    /// the 2²⁴ values a draw can take.
+    #[test]
+    fn keep_threshold_matches_the_float_compare_for_every_draw() {
+        let mut r = rng::stream(5, rng::Purpose::Step, 0);
+        let mut keeps = vec![0.8f32, 0.5, 0.3, 1.0, 0.1, 0.9, 1e-7, f32::EPSILON];
+        keeps.extend((0..8).map(|_| r.gen_range(1e-6f32..1.0)));
+        for keep in keeps {
+            let thr = keep_threshold(keep);
+            let unit = 1.0 / (1u32 << 24) as f32;
+            let bad = (0u32..1 << 24).find(|&n| (unit * (n as f32) < keep) != (n < thr));
+            assert_eq!(bad, None, "keep {keep}, threshold {thr}");
         }
     }
 
