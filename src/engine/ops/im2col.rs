@@ -199,19 +199,11 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
 /// The adjoint of [`im2col`]: `x[n, c, y, x] = init[c] + Σ` of every column entry that im2col would
 /// have read from that pixel (`init` zero when `None`). The `kh·kw` rows of one channel are one
 /// task, read image after image as a few sequential streams (a task per image would read a short
-/// piece of every one of the K rows, far apart in a matrix much larger than the caches), into a
-/// channel-major `scratch` that is then swapped into NCHW. Each plane is summed by one task,
-/// every pixel's terms in kernel-tap order (taps add contiguous runs into the plane's
-/// stride-phase sub-grids, interleaved at the end), so the result does not depend on the thread
-/// count.
-pub fn col2im(
-    g: &ConvGeom,
-    n: usize,
-    cols: &[f32],
-    init: Option<&[f32]>,
-    x: &mut [f32],
-    scratch: &mut Vec<f32>,
-) {
+/// piece of every one of the K rows, far apart in a matrix much larger than the caches), writing
+/// that channel's planes of the NCHW output. Each plane is summed by one task, every pixel's
+/// terms in kernel-tap order (taps add contiguous runs into the plane's stride-phase sub-grids,
+/// interleaved into the plane at the end), so the result does not depend on the thread count.
+pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mut [f32]) {
     let img = g.img;
     let s = g.positions();
     let p = n * s;
@@ -224,11 +216,11 @@ pub fn col2im(
     }
     let ph = Phases::new(g);
     let (kh, kw) = (g.rows.k, g.cols.k);
-    scratch.resize(x.len(), 0.0);
-    par::chunks(&mut scratch[..], n * img.plane(), |c, channel| {
+    par::channel_planes(x, n, img.c, img.plane(), |c, planes| {
         let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
         let rows = &cols[c * kh * kw * p..][..kh * kw * p];
-        for (b, plane) in channel.chunks_exact_mut(img.plane()).enumerate() {
+        for b in 0..n {
+            let plane = planes.get(b);
             let acc = if ph.direct() {
                 &mut plane[..]
             } else {
@@ -248,7 +240,6 @@ pub fn col2im(
             }
         }
     });
-    swap_outer(scratch, img.c, n, img.plane(), None, x);
 }
 
 /// Swaps the two outer axes of a `[a × b × plane]` buffer into `[b × a × plane]` (NCHW ↔ the
