@@ -115,6 +115,38 @@ impl Phases {
         (oy_ok, ox_ok)
     }
 
+    /// For im2col: like [`runs`](Self::runs), but where a sub-grid row is exactly a window row
+    /// (`ws == ow`: stride 2, kernel 4, padding 1, the DCGAN case) a tap that misses some window
+    /// columns is still copied as one block of whole window rows, instead of one short run per
+    /// row. The block's entries at the missed columns come from neighbouring pixels (or keep the
+    /// destination's old values where the block would leave the grid of `grid_len` values):
+    /// im2col then zeroes them, as it zeroes every window position that lies on the padding.
+    #[inline]
+    fn block_runs(
+        &self,
+        i: usize,
+        j: usize,
+        grid_len: usize,
+        mut f: impl FnMut(usize, usize, usize),
+    ) -> (Range<usize>, Range<usize>) {
+        let ow = self.rx.out;
+        let (oy_ok, ox_ok, base) = self.tap(i, j);
+        if self.ws != ow || ox_ok.is_empty() || oy_ok.is_empty() || ox_ok.len() == ow {
+            return self.runs(i, j, f);
+        }
+        // grid index of window position (oy_ok.start, 0), and one past the block's end
+        let start = base + (oy_ok.start * ow) as isize;
+        let end = start + (oy_ok.len() * ow) as isize;
+        // the valid positions lie inside the grid, so clamping only drops missed ones
+        let (lo, hi) = (start.max(0), end.min(grid_len as isize));
+        f(
+            lo as usize,
+            oy_ok.start * ow + (lo - start) as usize,
+            (hi - lo) as usize,
+        );
+        (oy_ok, ox_ok)
+    }
+
     /// `sub ← plane` split by phase.
     fn split(&self, plane: &[f32], sub: &mut [f32]) {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
@@ -173,7 +205,7 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
             for i in 0..kh {
                 for j in 0..kw {
                     let row = &mut block[(i * kw + j) * p + b * s..][..s];
-                    let (oy_ok, ox_ok) = ph.runs(i, j, |at, o, len| {
+                    let (oy_ok, ox_ok) = ph.block_runs(i, j, grid.len(), |at, o, len| {
                         run(&mut row[o..o + len], &grid[at..at + len], |d, v| *d = v);
                     });
                     // zeros where the window lies on the padding
