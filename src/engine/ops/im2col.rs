@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use super::geom::{Axis, ConvGeom};
-use super::par;
+use super::par::{self, SegLayout};
 
 /// Where kernel tap `i` of an axis lands in the axis's stride phases: the image coordinate
 /// `o·stride + i − pad` of window position `o` is `(o + q)·stride + phase`, so that tap reads (or
@@ -176,9 +176,10 @@ impl Phases {
     }
 }
 
-/// Fills `cols` (`[K × n·positions]`) from the NCHW batch `x` (`n` images of `g.img`). The rows
-/// of one channel (its `kh·kw` taps) are one task: each image plane is split by stride phase
-/// once, then every tap copies contiguous runs.
+/// Fills `cols` (`[K × n·positions]`) from the NCHW batch `x` (`n` images of `g.img`). One task
+/// fills the rows of one channel (its `kh·kw` taps) for a block of images (see
+/// [`par::segments`]): each image plane is split by stride phase once, then every tap copies
+/// contiguous runs.
 pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
     let img = g.img;
     let s = g.positions();
@@ -192,9 +193,18 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
     }
     let ph = Phases::new(g);
     let (kh, kw) = (g.rows.k, g.cols.k);
-    par::chunks(cols, kh * kw * p, |c, block| {
+    let lay = SegLayout {
+        channels: img.c,
+        c_stride: kh * kw * p,
+        taps: kh * kw,
+        t_stride: p,
+        n,
+        b_stride: s,
+        len: s,
+    };
+    par::segments(cols, lay, |c, block| {
         let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
-        for b in 0..n {
+        for b in block.images() {
             let plane = &x[(b * img.c + c) * img.plane()..][..img.plane()];
             let grid = if ph.direct() {
                 plane
@@ -204,7 +214,7 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
             };
             for i in 0..kh {
                 for j in 0..kw {
-                    let row = &mut block[(i * kw + j) * p + b * s..][..s];
+                    let row = block.get(i * kw + j, b);
                     let (oy_ok, ox_ok) = ph.block_runs(i, j, grid.len(), |at, o, len| {
                         run(&mut row[o..o + len], &grid[at..at + len], |d, v| *d = v);
                     });
@@ -229,12 +239,13 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: `x[n, c, y, x] = init[c] + Σ` of every column entry that im2col would
-/// have read from that pixel (`init` zero when `None`). The `kh·kw` rows of one channel are one
-/// task, read image after image as a few sequential streams (a task per image would read a short
-/// piece of every one of the K rows, far apart in a matrix much larger than the caches), writing
-/// that channel's planes of the NCHW output. Each plane is summed by one task, every pixel's
-/// terms in kernel-tap order (taps add contiguous runs into the plane's stride-phase sub-grids,
-/// interleaved into the plane at the end), so the result does not depend on the thread count.
+/// have read from that pixel (`init` zero when `None`). One task reads the `kh·kw` rows of one
+/// channel for a block of images, image after image, as a few sequential streams (a task per
+/// image would read a short piece of every one of the K rows, far apart in a matrix much larger
+/// than the caches), and writes that channel's planes of those images in the NCHW output. Each
+/// plane is summed by one task, every pixel's terms in kernel-tap order (taps add contiguous runs
+/// into the plane's stride-phase sub-grids, interleaved into the plane at the end), so the result
+/// does not depend on the thread count.
 pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mut [f32]) {
     let img = g.img;
     let s = g.positions();
@@ -248,11 +259,20 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
     }
     let ph = Phases::new(g);
     let (kh, kw) = (g.rows.k, g.cols.k);
-    par::channel_planes(x, n, img.c, img.plane(), |c, planes| {
+    let lay = SegLayout {
+        channels: img.c,
+        c_stride: img.plane(),
+        taps: 1,
+        t_stride: 0,
+        n,
+        b_stride: img.len(),
+        len: img.plane(),
+    };
+    par::segments(x, lay, |c, planes| {
         let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
         let rows = &cols[c * kh * kw * p..][..kh * kw * p];
-        for b in 0..n {
-            let plane = planes.get(b);
+        for b in planes.images() {
+            let plane = planes.get(0, b);
             let acc = if ph.direct() {
                 &mut plane[..]
             } else {
