@@ -14,9 +14,6 @@
 use super::par;
 use crate::engine::ShapeError;
 
-/// Channels whose sums one task computes side by side (see [`BatchNorm::sums`]).
-const GROUP: usize = 4;
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNorm {
     pub channels: usize,
@@ -47,66 +44,15 @@ impl BatchNorm {
         self.channels * self.spatial
     }
 
-    /// `f(c0, l)` for every group of `l` channels `c0..c0 + l` (`l` = [`GROUP`], fewer in the
-    /// last group), one group per task, the per-channel results in channel order.
-    fn per_group<T: Send>(&self, f: impl Fn(usize, usize) -> Vec<T> + Sync + Send) -> Vec<T> {
-        let groups = self.channels.div_ceil(GROUP);
-        par::map(groups, |g| {
-            let c0 = g * GROUP;
-            f(c0, GROUP.min(self.channels - c0))
-        })
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-
-    /// Per channel `c0 + l` (`l < L`): `start + Σ term(l, v, d)` over the channel's values `v` of
-    /// `x` and `d` of `y` (both `[n × channels × spatial]`), in index order. The `L` channels are
-    /// summed side by side, `L` independent chains of f64 additions (one chain alone waits on
-    /// every addition's latency), each in the order of a channel-by-channel loop, so every sum
-    /// has the same bits as that loop's.
-    #[inline(always)]
-    fn sums<const L: usize>(
-        &self,
-        n: usize,
-        c0: usize,
-        x: &[f32],
-        y: &[f32],
-        start: f64,
-        term: impl Fn(usize, f32, f32) -> f64,
-    ) -> [f64; L] {
+    /// Channel `c`'s values in `v` (`n` examples), one slice per example.
+    fn planes<'a>(&self, n: usize, c: usize, v: &'a [f32]) -> impl Iterator<Item = &'a [f32]> + 'a {
         let (s, w) = (self.spatial, self.width());
-        let mut acc = [start; L];
-        for b in 0..n {
-            let (xr, yr) = (&x[b * w + c0 * s..][..L * s], &y[b * w + c0 * s..][..L * s]);
-            for i in 0..s {
-                for l in 0..L {
-                    acc[l] += term(l, xr[l * s + i], yr[l * s + i]);
-                }
-            }
-        }
-        acc
+        (0..n).map(move |b| &v[b * w + c * s..][..s])
     }
 
-    /// [`sums`](Self::sums) for a group of `len` ≤ [`GROUP`] channels.
-    #[allow(clippy::too_many_arguments)]
-    fn group_sums(
-        &self,
-        n: usize,
-        c0: usize,
-        len: usize,
-        x: &[f32],
-        y: &[f32],
-        start: f64,
-        term: impl Fn(usize, f32, f32) -> f64 + Copy,
-    ) -> Vec<f64> {
-        if len == GROUP {
-            self.sums::<GROUP>(n, c0, x, y, start, term).to_vec()
-        } else {
-            (0..len)
-                .map(|l| self.sums::<1>(n, c0 + l, x, y, start, |_, v, d| term(l, v, d))[0])
-                .collect()
-        }
+    /// `f(c)` for every channel, one channel per task.
+    fn per_channel<T: Send>(&self, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+        par::map(self.channels, f)
     }
 
     /// Training forward: normalises `x` (`n` examples) with its own statistics into `y`, fills
@@ -136,17 +82,15 @@ impl BatchNorm {
             running_mean.len() == self.channels && running_var.len() == self.channels,
             "batch_norm running statistics"
         );
-        // −0.0 starts the sums, as `Iterator::sum` of f64 does (a sum of −0.0 stays −0.0)
-        let stats = self.per_group(|c0, len| {
-            let sums = self.group_sums(n, c0, len, x, x, -0.0, |_, v, _| v as f64);
-            let mean: Vec<f64> = sums.iter().map(|&s| s / m as f64).collect();
-            let sq = self.group_sums(n, c0, len, x, x, -0.0, |l, v, _| {
-                (v as f64 - mean[l]).powi(2)
-            });
-            mean.iter()
-                .zip(&sq)
-                .map(|(&mu, &q)| (mu, q / m as f64))
-                .collect()
+        let stats = self.per_channel(|c| {
+            let sum: f64 = self.planes(n, c, x).flatten().map(|&v| v as f64).sum();
+            let mean = sum / m as f64;
+            let sq: f64 = self
+                .planes(n, c, x)
+                .flatten()
+                .map(|&v| (v as f64 - mean).powi(2))
+                .sum();
+            (mean, sq / m as f64)
         });
         cache.mean.clear();
         cache.inv_std.clear();
@@ -294,12 +238,15 @@ impl BatchNorm {
         dbeta: &mut [f32],
     ) {
         self.check(n, x.len(), dgamma, dbeta, dy.len());
-        let sums = self.per_group(|c0, len| {
-            let sg = self.group_sums(n, c0, len, x, dy, 0.0, |_, _, g| g as f64);
-            let sgx = self.group_sums(n, c0, len, x, dy, 0.0, |l, v, g| {
-                g as f64 * ((v - mean[c0 + l]) * inv_std[c0 + l]) as f64
-            });
-            sgx.into_iter().zip(sg).collect()
+        let sums = self.per_channel(|c| {
+            let (mut sg, mut sgx) = (0f64, 0f64);
+            for (xs, gs) in self.planes(n, c, x).zip(self.planes(n, c, dy)) {
+                for (&v, &g) in xs.iter().zip(gs) {
+                    sg += g as f64;
+                    sgx += g as f64 * ((v - mean[c]) * inv_std[c]) as f64;
+                }
+            }
+            (sgx, sg)
         });
         for (c, &(sgx, sg)) in sums.iter().enumerate() {
             dgamma[c] = sgx as f32;

@@ -1,6 +1,7 @@
-//! Batch norm's statistics and parameter gradients sum several channels side by side; each
-//! channel's sums must keep the bits of a plain channel-by-channel loop (the order the project's
-//! pinned results were computed in), on group-sized and leftover channel counts.
+//! Batch norm's statistics and parameter gradients keep the bits of a plain channel-by-channel
+//! loop (the order the project's pinned results were computed in): a faster summation (several
+//! channels side by side, other splits) must keep every channel's order, and this says whether it
+//! does, on several channel counts and on a channel of −0.0 (`Iterator::sum` starts at −0.0).
 
 use super::values;
 use crate::engine::ops::{BatchNorm, BatchNormCache};
@@ -11,7 +12,7 @@ fn channel(n: usize, c: usize, ch: usize, s: usize, v: &[f32]) -> impl Iterator<
 }
 
 #[test]
-fn grouped_sums_give_the_bits_of_channel_by_channel_sums() {
+fn sums_keep_the_bits_of_a_channel_by_channel_loop() {
     for (t, &(n, c, s)) in [(3, 4, 16), (2, 9, 7), (5, 3, 1), (4, 8, 1), (2, 6, 5)]
         .iter()
         .enumerate()
