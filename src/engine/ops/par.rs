@@ -128,6 +128,17 @@ struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
+impl SendPtr {
+    /// The pointer `offset` values on (a method, so that a closure captures the whole `SendPtr`
+    /// rather than its raw pointer field, which may not cross threads).
+    ///
+    /// # Safety
+    /// As for `pointer::add`: the result must lie inside the same buffer.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        self.0.add(offset)
+    }
+}
+
 /// `f(c, segs)` for every channel `c` and block of images, one task each: a kernel split by
 /// channel writes its segments where they belong (e.g. straight into NCHW), and a layer with
 /// fewer channels than threads (3 colour planes) still gives every thread work. Each segment is
@@ -151,11 +162,10 @@ pub fn segments(
     };
     let base = SendPtr(buf.as_mut_ptr());
     let task = |q: usize| {
-        let base = base;
         let (c, i) = (q / blocks, q % blocks);
         let mut segs = Segments {
             // SAFETY: c < channels, so the offset lies inside `buf` (checked above)
-            ptr: unsafe { base.0.add(c * lay.c_stride) },
+            ptr: unsafe { base.at(c * lay.c_stride) },
             lay,
             images: lay.n * i / blocks..lay.n * (i + 1) / blocks,
             _buf: std::marker::PhantomData,
