@@ -24,17 +24,21 @@ pub struct ConvWork {
     pub cols: Vec<f32>,
     /// The GEMM side of the output: `[out_c × P]` (channel-major).
     pub t: Vec<f32>,
-    /// col2im's channel-major output before its swap into NCHW.
-    pub(crate) scratch: Vec<f32>,
     /// The input (address and length) the last forward left its buffers for, until a backward
     /// consumes them: a backward over the same rows reuses them instead of recomputing.
     src: Option<(usize, usize)>,
 }
 
 impl ConvWork {
+    /// The first `len` values of `buf`, grown (never shrunk) to hold them. Callers overwrite
+    /// every value they use, so the buffer keeps whatever a larger call left past `len`: a layer
+    /// that alternates between batch sizes (D over 128 rows, then 64) would otherwise refill the
+    /// difference with zeros on every growth.
     pub(crate) fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
-        buf.resize(len, 0.0);
-        &mut buf[..]
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        &mut buf[..len]
     }
 
     /// Records that the buffers now hold the forward's values for input `x`.
@@ -146,10 +150,10 @@ impl Conv2d {
             assert_eq!(db.len(), self.out_c, "conv2d bias");
             row_sums(dt, db);
         }
-        let dt = &work.t[..];
+        let dt = &work.t[..self.out_c * p];
         if let Some(dw) = dw {
             assert!(
-                dw.len() == w.len() && work.cols.len() == k * p,
+                dw.len() == w.len() && work.cols.len() >= k * p,
                 "conv2d backward buffers"
             );
             matmul(
@@ -170,7 +174,7 @@ impl Conv2d {
                 MatRef::new(dt, self.out_c, p),
                 None,
             );
-            col2im(&self.geom, n, dcols, None, dx, &mut work.scratch);
+            col2im(&self.geom, n, dcols, None, dx);
         }
     }
 

@@ -85,7 +85,7 @@ impl ConvTranspose2d {
             MatRef::new(&work.t, self.in_c, p),
             None,
         );
-        col2im(&self.geom, n, cols, b, y, &mut work.scratch);
+        col2im(&self.geom, n, cols, b, y);
         work.hold(x);
     }
 
@@ -122,7 +122,7 @@ impl ConvTranspose2d {
         im2col(&self.geom, n, dy, cols);
         if let Some(dw) = dw {
             assert!(
-                dw.len() == w.len() && work.t.len() == self.in_c * p,
+                dw.len() == w.len() && work.t.len() >= self.in_c * p,
                 "conv_transpose2d backward buffers"
             );
             matmul(

@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use super::geom::{Axis, ConvGeom};
-use super::par;
+use super::par::{self, SegLayout};
 
 /// Where kernel tap `i` of an axis lands in the axis's stride phases: the image coordinate
 /// `o·stride + i − pad` of window position `o` is `(o + q)·stride + phase`, so that tap reads (or
@@ -115,6 +115,38 @@ impl Phases {
         (oy_ok, ox_ok)
     }
 
+    /// For im2col: like [`runs`](Self::runs), but where a sub-grid row is exactly a window row
+    /// (`ws == ow`: stride 2, kernel 4, padding 1, the DCGAN case) a tap that misses some window
+    /// columns is still copied as one block of whole window rows, instead of one short run per
+    /// row. The block's entries at the missed columns come from neighbouring pixels (or keep the
+    /// destination's old values where the block would leave the grid of `grid_len` values):
+    /// im2col then zeroes them, as it zeroes every window position that lies on the padding.
+    #[inline]
+    fn block_runs(
+        &self,
+        i: usize,
+        j: usize,
+        grid_len: usize,
+        mut f: impl FnMut(usize, usize, usize),
+    ) -> (Range<usize>, Range<usize>) {
+        let ow = self.rx.out;
+        let (oy_ok, ox_ok, base) = self.tap(i, j);
+        if self.ws != ow || ox_ok.is_empty() || oy_ok.is_empty() || ox_ok.len() == ow {
+            return self.runs(i, j, f);
+        }
+        // grid index of window position (oy_ok.start, 0), and one past the block's end
+        let start = base + (oy_ok.start * ow) as isize;
+        let end = start + (oy_ok.len() * ow) as isize;
+        // the valid positions lie inside the grid, so clamping only drops missed ones
+        let (lo, hi) = (start.max(0), end.min(grid_len as isize));
+        f(
+            lo as usize,
+            oy_ok.start * ow + (lo - start) as usize,
+            (hi - lo) as usize,
+        );
+        (oy_ok, ox_ok)
+    }
+
     /// `sub ← plane` split by phase.
     fn split(&self, plane: &[f32], sub: &mut [f32]) {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
@@ -144,9 +176,10 @@ impl Phases {
     }
 }
 
-/// Fills `cols` (`[K × n·positions]`) from the NCHW batch `x` (`n` images of `g.img`). The rows
-/// of one channel (its `kh·kw` taps) are one task: each image plane is split by stride phase
-/// once, then every tap copies contiguous runs.
+/// Fills `cols` (`[K × n·positions]`) from the NCHW batch `x` (`n` images of `g.img`). One task
+/// fills the rows of one channel (its `kh·kw` taps) for a block of images (see
+/// [`par::segments`]): each image plane is split by stride phase once, then every tap copies
+/// contiguous runs.
 pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
     let img = g.img;
     let s = g.positions();
@@ -160,9 +193,18 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
     }
     let ph = Phases::new(g);
     let (kh, kw) = (g.rows.k, g.cols.k);
-    par::chunks(cols, kh * kw * p, |c, block| {
+    let lay = SegLayout {
+        channels: img.c,
+        c_stride: kh * kw * p,
+        taps: kh * kw,
+        t_stride: p,
+        n,
+        b_stride: s,
+        len: s,
+    };
+    par::segments(cols, lay, |c, block| {
         let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
-        for b in 0..n {
+        for b in block.images() {
             let plane = &x[(b * img.c + c) * img.plane()..][..img.plane()];
             let grid = if ph.direct() {
                 plane
@@ -172,8 +214,8 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
             };
             for i in 0..kh {
                 for j in 0..kw {
-                    let row = &mut block[(i * kw + j) * p + b * s..][..s];
-                    let (oy_ok, ox_ok) = ph.runs(i, j, |at, o, len| {
+                    let row = block.get(i * kw + j, b);
+                    let (oy_ok, ox_ok) = ph.block_runs(i, j, grid.len(), |at, o, len| {
                         run(&mut row[o..o + len], &grid[at..at + len], |d, v| *d = v);
                     });
                     // zeros where the window lies on the padding
@@ -197,21 +239,14 @@ pub fn im2col(g: &ConvGeom, n: usize, x: &[f32], cols: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: `x[n, c, y, x] = init[c] + Σ` of every column entry that im2col would
-/// have read from that pixel (`init` zero when `None`). The `kh·kw` rows of one channel are one
-/// task, read image after image as a few sequential streams (a task per image would read a short
-/// piece of every one of the K rows, far apart in a matrix much larger than the caches), into a
-/// channel-major `scratch` that is then swapped into NCHW. Each plane is summed by one task,
-/// every pixel's terms in kernel-tap order (taps add contiguous runs into the plane's
-/// stride-phase sub-grids, interleaved at the end), so the result does not depend on the thread
-/// count.
-pub fn col2im(
-    g: &ConvGeom,
-    n: usize,
-    cols: &[f32],
-    init: Option<&[f32]>,
-    x: &mut [f32],
-    scratch: &mut Vec<f32>,
-) {
+/// have read from that pixel (`init` zero when `None`). One task reads the `kh·kw` rows of one
+/// channel for a block of images, image after image, as a few sequential streams (a task per
+/// image would read a short piece of every one of the K rows, far apart in a matrix much larger
+/// than the caches), and writes that channel's planes of those images in the NCHW output. Each
+/// plane is summed by one task, every pixel's terms in kernel-tap order (taps add contiguous runs
+/// into the plane's stride-phase sub-grids, interleaved into the plane at the end), so the result
+/// does not depend on the thread count.
+pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mut [f32]) {
     let img = g.img;
     let s = g.positions();
     let p = n * s;
@@ -224,11 +259,20 @@ pub fn col2im(
     }
     let ph = Phases::new(g);
     let (kh, kw) = (g.rows.k, g.cols.k);
-    scratch.resize(x.len(), 0.0);
-    par::chunks(&mut scratch[..], n * img.plane(), |c, channel| {
+    let lay = SegLayout {
+        channels: img.c,
+        c_stride: img.plane(),
+        taps: 1,
+        t_stride: 0,
+        n,
+        b_stride: img.len(),
+        len: img.plane(),
+    };
+    par::segments(x, lay, |c, planes| {
         let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
         let rows = &cols[c * kh * kw * p..][..kh * kw * p];
-        for (b, plane) in channel.chunks_exact_mut(img.plane()).enumerate() {
+        for b in planes.images() {
+            let plane = planes.get(0, b);
             let acc = if ph.direct() {
                 &mut plane[..]
             } else {
@@ -248,7 +292,6 @@ pub fn col2im(
             }
         }
     });
-    swap_outer(scratch, img.c, n, img.plane(), None, x);
 }
 
 /// Swaps the two outer axes of a `[a × b × plane]` buffer into `[b × a × plane]` (NCHW ↔ the

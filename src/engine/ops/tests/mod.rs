@@ -11,6 +11,7 @@
 mod conv;
 mod naive;
 mod norm;
+mod norm_bits;
 mod pool;
 mod shapes;
 mod threads;

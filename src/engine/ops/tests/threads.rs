@@ -69,6 +69,33 @@ fn everything() -> Vec<Vec<f32>> {
         Some(&mut dx),
     );
     outs.extend([y, dw, db, dx]);
+    // colour planes: conv 3 → 4 and conv_transpose 4 → 3, fewer channels than tasks, so
+    // im2col and col2im split each channel's images over the threads
+    let c = Conv2d::try_new(Image::new(3, 8, 8), 4, [4, 4], [2, 2], [1, 1], false).unwrap();
+    let t = ConvTranspose2d::try_new(
+        Image::new(4, 4, 4),
+        3,
+        [4, 4],
+        [2, 2],
+        [1, 1],
+        [0, 0],
+        false,
+    )
+    .unwrap();
+    let (x, w) = (values(n * 3 * 64, 13), values(c.weight_len(), 14));
+    let mut y = vec![0.0; n * c.output().len()];
+    c.forward(n, &x, &w, None, &mut y, &mut work);
+    let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
+    let dy = values(y.len(), 15);
+    c.backward(n, &dy, &w, &mut work, Some(&mut dw), None, Some(&mut dx));
+    outs.extend([y.clone(), dw, dx]);
+    let tw = values(t.weight_len(), 16);
+    let mut ty = vec![0.0; n * t.output().len()];
+    t.forward(n, &y, &tw, None, &mut ty, &mut work);
+    let (mut dw, mut dx) = (vec![0.0; tw.len()], vec![0.0; y.len()]);
+    let dy = values(ty.len(), 17);
+    t.backward(n, &dy, &tw, &mut work, Some(&mut dw), None, Some(&mut dx));
+    outs.extend([ty, dw, dx]);
     // batch norm over 32 channels of 8x8 (training and its backward)
     let bn = BatchNorm::new(32, 64);
     let (x, g, bt) = (values(n * 32 * 64, 9), values(32, 10), values(32, 11));
