@@ -5,7 +5,8 @@
 //! 64 channels of 14×14 from a 4×4 kernel, stride 2, padding 1), and a const assertion checks it
 //! against the kernel, stride and padding: a layer that does not tile its input, a reshape of
 //! the wrong size or a generator that does not make 28×28 images fails `cargo build`. The stacks
-//! are `scripts/dcgan_mnist.rhai`'s and lower to the same runtime networks
+//! are `scripts/dcgan_mnist.rhai`'s without D's third convolution (the recipe's addition for
+//! quality, docs/recipe-notes.md) and lower to the same runtime networks as those DSL stacks
 //! (`tests/typed_dsl.rs` checks the specs and the initial weights are identical). This example
 //! trains a short step budget on MNIST (from `GAN_DATA_DIR` or `../shared/data/mnist`) and
 //! writes a grid of samples.
@@ -37,7 +38,7 @@ pub type D = (
     Dense<1>,
 );
 
-/// The typed DCGAN (`scripts/dcgan_mnist.rhai` at its default width 32): non-saturating G loss, alternating updates (k = 1), z ~ N(0, 1)^100.
+/// The typed DCGAN (`scripts/dcgan_mnist.rhai` at its default width 32, without D's third convolution): non-saturating G loss, alternating updates (k = 1), z ~ N(0, 1)^100.
 pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>> {
     let g: G = (
         (Dense::new(), Reshape, BatchNorm::new(), Relu),

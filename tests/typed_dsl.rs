@@ -60,7 +60,7 @@ fn assert_same(typed: &Gan, dsl: &Gan) {
 #[test]
 fn the_typed_mnist_dcgan_is_the_recipes_game() {
     let typed = example::typed_dcgan(42).unwrap();
-    // scripts/dcgan_mnist.rhai's stacks and gan() call
+    // scripts/dcgan_mnist.rhai's stacks without D's third convolution, and its gan() call
     let h = dsl_gan(
         r#"
 seed(42);

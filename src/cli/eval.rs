@@ -64,7 +64,14 @@ pub enum EvalCommand {
     /// samples, with the real data's own values as references.
     Classifier {
         /// A run directory (reads weights.safetensors) or a .safetensors weights file.
-        run: PathBuf,
+        #[arg(required_unless_present = "samples_file")]
+        run: Option<PathBuf>,
+        /// Score these samples instead of a generator's: a safetensors file with one F32 tensor
+        /// `samples`, shape [n, 784] or [n, 1, 28, 28] (another implementation's generator, e.g.
+        /// bench/quality/torch_dcgan_mnist.py). Its range and data set come from --range and
+        /// --data-set (defaults: unit, mnist).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "gan", "samples"])]
+        samples_file: Option<PathBuf>,
         /// Generator samples to evaluate.
         #[arg(long, default_value_t = 10_000)]
         samples: usize,
@@ -128,12 +135,17 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
         }
         EvalCommand::Classifier {
             run,
+            samples_file,
             samples,
             json,
             data_dir,
             gan,
             data,
-        } => classifier(&run, samples, json, data_dir, gan.as_deref(), data),
+        } => match (run, samples_file) {
+            (_, Some(file)) => classifier_of_file(&file, json, data_dir, data),
+            (Some(run), None) => classifier(&run, samples, json, data_dir, gan.as_deref(), data),
+            (None, None) => unreachable!("clap requires RUN or --samples-file"),
+        },
     }
 }
 
@@ -146,6 +158,26 @@ fn data_dir_for(run: &Path, flag: Option<PathBuf>) -> PathBuf {
         super::resume::invocation(&config).ok()?.data_dir
     };
     super::run_data_dir(flag.clone(), flag.is_none().then(recorded).flatten())
+}
+
+/// `gan eval classifier --samples-file FILE`: the metrics of samples another program made.
+fn classifier_of_file(
+    file: &Path,
+    json: bool,
+    data_dir: Option<PathBuf>,
+    data: DataFlags,
+) -> anyhow::Result<()> {
+    let on = TrainedOn {
+        set: data.data_set.unwrap_or(EvalSet::Mnist),
+        range: data.range.unwrap_or(PixelRange::Unit),
+    };
+    let dir = super::run_data_dir(data_dir, None);
+    let ev = gan::eval::Evaluator::open(on.set, &dir, &mut |line| eprintln!("{line}"))?;
+    let samples = gan::eval::read_samples_file(file, ev.classifier.net.input_dim())?;
+    let r = ev
+        .evaluate_in_range(&samples, on.range)
+        .with_context(|| format!("evaluating {}", file.display()))?;
+    report(&r, &ev, on, json)
 }
 
 fn classifier(
@@ -173,8 +205,18 @@ fn classifier(
     // Progress and cache messages go to stderr so that --json output stays one object.
     let ev = gan::eval::Evaluator::open(on.set, &dir, &mut |line| eprintln!("{line}"))?;
     let r = ev.evaluate_gan(&mut model, samples, on.range)?;
+    report(&r, &ev, on, json)
+}
+
+/// Prints `gan eval classifier`'s result, as text or one JSON object.
+fn report(
+    r: &gan::eval::ClassifierMetrics,
+    ev: &gan::eval::Evaluator,
+    on: TrainedOn,
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
-        let mut v = serde_json::to_value(&r)?;
+        let mut v = serde_json::to_value(r)?;
         v["data"] = on.set.key().into();
         v["range"] = on.range.name().into();
         v["classifier_dir"] = ev.cache_dir.display().to_string().into();

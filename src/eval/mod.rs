@@ -10,6 +10,7 @@ pub mod gan_classifier;
 pub mod gan_parzen;
 pub mod modes;
 pub mod parzen;
+pub mod samples_file;
 pub mod unit_samples;
 
 pub use eval_set::{EvalSet, TrainedOn};
@@ -18,3 +19,4 @@ pub use gan_parzen::check_sample_count;
 pub use gan_parzen::gan_parzen;
 pub use modes::ModeStats;
 pub use parzen::ParzenResult;
+pub use samples_file::read_samples_file;
