@@ -51,22 +51,38 @@ fn run(dst: &mut [f32], src: &[f32], f: impl Fn(&mut f32, f32) + Copy) {
 /// (phase `(py, px)` holds the pixels `(ys·stride_y + py, xs·stride_x + px)`). With stride 1 the
 /// single sub-grid is the plane itself, so no split is needed. Strided windows then read and
 /// write contiguous runs, which vectorise, instead of every `stride`-th value.
-#[derive(Clone, Copy)]
+///
+/// Every tap's valid window rows and columns and its sub-grid offset are worked out once per
+/// call (they depend only on the geometry): computed per image and channel, their integer
+/// divisions cost more than the copies of the small planes of a deep layer.
 struct Phases {
     ry: Axis,
     rx: Axis,
     hs: usize,
     ws: usize,
+    /// Tap `(i, j)` at `i·kw + j`: see [`tap`](Self::tap).
+    taps: Vec<(Range<usize>, Range<usize>, isize)>,
 }
 
 impl Phases {
     fn new(g: &ConvGeom) -> Self {
         let (ry, rx) = (g.rows, g.cols);
+        let (hs, ws) = (ry.size.div_ceil(ry.stride), rx.size.div_ceil(rx.stride));
+        let mut taps = Vec::with_capacity(ry.k * rx.k);
+        for i in 0..ry.k {
+            for j in 0..rx.k {
+                let ((py, qy), (px, qx)) = (tap_phase(&ry, i), tap_phase(&rx, j));
+                let grid = ((py * rx.stride + px) * hs * ws) as isize;
+                let base = grid + qy * ws as isize + qx;
+                taps.push((ry.valid(i), rx.valid(j), base));
+            }
+        }
         Phases {
             ry,
             rx,
-            hs: ry.size.div_ceil(ry.stride),
-            ws: rx.size.div_ceil(rx.stride),
+            hs,
+            ws,
+            taps,
         }
     }
 
@@ -83,10 +99,7 @@ impl Phases {
     /// position `(oy, ox)`'s value in the sub-grids is `base + oy·ws + ox`.
     #[inline]
     fn tap(&self, i: usize, j: usize) -> (Range<usize>, Range<usize>, isize) {
-        let ((py, qy), (px, qx)) = (tap_phase(&self.ry, i), tap_phase(&self.rx, j));
-        let grid = ((py * self.rx.stride + px) * self.hs * self.ws) as isize;
-        let base = grid + qy * self.ws as isize + qx;
-        (self.ry.valid(i), self.rx.valid(j), base)
+        self.taps[i * self.rx.k + j].clone()
     }
 
     /// Visits the runs of tap `(i, j)`: `f(grid_start, window_start, len)` for each contiguous
@@ -147,11 +160,35 @@ impl Phases {
         (oy_ok, ox_ok)
     }
 
+    /// With column stride 2 and an even width (every row splits into two equal halves): the
+    /// sub-grid rows of column phases 0 and 1 for plane row `ys·stride_y + py`.
+    fn pair_rows<'s>(
+        &self,
+        sub: &'s mut [f32],
+        py: usize,
+        ys: usize,
+    ) -> Option<(&'s mut [f32], &'s mut [f32])> {
+        if self.rx.stride != 2 || self.rx.size != 2 * self.ws {
+            return None;
+        }
+        let at = |px: usize| ((py * 2 + px) * self.hs + ys) * self.ws;
+        let (lo, hi) = sub.split_at_mut(at(1));
+        Some((&mut lo[at(0)..][..self.ws], &mut hi[..self.ws]))
+    }
+
     /// `sub ← plane` split by phase.
     fn split(&self, plane: &[f32], sub: &mut [f32]) {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
         for (y, row) in plane.chunks_exact(w).enumerate() {
             let (py, ys) = (y % sy, y / sy);
+            if let Some((d0, d1)) = self.pair_rows(sub, py, ys) {
+                // stride 2 across an even width: both phases of the row in one pass over it
+                for ((a, b), v) in d0.iter_mut().zip(d1).zip(row.chunks_exact(2)) {
+                    *a = v[0];
+                    *b = v[1];
+                }
+                continue;
+            }
             for px in 0..sx.min(w) {
                 let dst = &mut sub[((py * sx + px) * self.hs + ys) * self.ws..][..self.ws];
                 for (d, v) in dst.iter_mut().zip(row[px..].iter().step_by(sx)) {
@@ -162,10 +199,17 @@ impl Phases {
     }
 
     /// `plane ← sub` interleaved back.
-    fn merge(&self, sub: &[f32], plane: &mut [f32]) {
+    fn merge(&self, sub: &mut [f32], plane: &mut [f32]) {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
         for (y, row) in plane.chunks_exact_mut(w).enumerate() {
             let (py, ys) = (y % sy, y / sy);
+            if let Some((s0, s1)) = self.pair_rows(sub, py, ys) {
+                for ((a, b), v) in s0.iter().zip(&*s1).zip(row.chunks_exact_mut(2)) {
+                    v[0] = *a;
+                    v[1] = *b;
+                }
+                continue;
+            }
             for px in 0..sx.min(w) {
                 let src = &sub[((py * sx + px) * self.hs + ys) * self.ws..][..self.ws];
                 for (d, v) in row[px..].iter_mut().step_by(sx).zip(src) {
@@ -288,7 +332,7 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
                 }
             }
             if !ph.direct() {
-                ph.merge(&sub, plane);
+                ph.merge(&mut sub, plane);
             }
         }
     });
