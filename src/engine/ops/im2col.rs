@@ -62,6 +62,12 @@ struct Phases {
     ws: usize,
     /// Tap `(i, j)` at `i·kw + j`: see [`tap`](Self::tap).
     taps: Vec<(Range<usize>, Range<usize>, isize)>,
+    /// Where each tap's window position `(oy, 0)` lies in sub-grids whose rows carry a guard
+    /// column on either side (`oy·(ws + 2)` on): see [`guarded`](Self::guarded).
+    guarded_base: Vec<isize>,
+    /// Whether every tap reaches at most one column past either edge of its sub-grid, whose
+    /// rows are window rows (`ws == ow`) and hold only real pixels (width `ws·stride`).
+    guardable: bool,
 }
 
 impl Phases {
@@ -69,12 +75,19 @@ impl Phases {
         let (ry, rx) = (g.rows, g.cols);
         let (hs, ws) = (ry.size.div_ceil(ry.stride), rx.size.div_ceil(rx.stride));
         let mut taps = Vec::with_capacity(ry.k * rx.k);
+        let mut guarded_base = Vec::with_capacity(ry.k * rx.k);
+        let mut guardable =
+            !(ry.stride == 1 && rx.stride == 1) && ws == rx.out && rx.size == ws * rx.stride;
         for i in 0..ry.k {
             for j in 0..rx.k {
                 let ((py, qy), (px, qx)) = (tap_phase(&ry, i), tap_phase(&rx, j));
                 let grid = ((py * rx.stride + px) * hs * ws) as isize;
                 let base = grid + qy * ws as isize + qx;
                 taps.push((ry.valid(i), rx.valid(j), base));
+                let rs = (ws + 2) as isize;
+                let grid = ((py * rx.stride + px) * hs) as isize * rs;
+                guarded_base.push(grid + qy * rs + qx + 1);
+                guardable &= (-1..=1).contains(&qx);
             }
         }
         Phases {
@@ -83,6 +96,33 @@ impl Phases {
             hs,
             ws,
             taps,
+            guarded_base,
+            guardable,
+        }
+    }
+
+    /// For col2im: the length of sub-grids with a guard column on either side of every row, if
+    /// this geometry allows them. Then every tap adds whole window rows ([`guarded_rows`]): the
+    /// window positions that miss the image by a column land in a guard column and are dropped,
+    /// and every pixel still gets exactly its terms, in tap order. Without guards the taps that
+    /// miss a column add short runs (3 or 7 values in DCGAN's deeper layers), mostly left to
+    /// scalar code.
+    ///
+    /// [`guarded_rows`]: Self::guarded_rows
+    fn guarded(&self) -> Option<usize> {
+        self.guardable
+            .then(|| self.ry.stride * self.rx.stride * self.hs * (self.ws + 2))
+    }
+
+    /// For guarded sub-grids: `f(grid_start, window_start)` for every valid window row of tap
+    /// `(i, j)`, each a run of `ow` values.
+    #[inline]
+    fn guarded_rows(&self, i: usize, j: usize, mut f: impl FnMut(usize, usize)) {
+        let t = i * self.rx.k + j;
+        let (ow, rs) = (self.rx.out, self.ws + 2);
+        let base = self.guarded_base[t];
+        for oy in self.taps[t].0.clone() {
+            f((base + (oy * rs) as isize) as usize, oy * ow);
         }
     }
 
@@ -167,11 +207,13 @@ impl Phases {
         sub: &'s mut [f32],
         py: usize,
         ys: usize,
+        guard: usize,
     ) -> Option<(&'s mut [f32], &'s mut [f32])> {
         if self.rx.stride != 2 || self.rx.size != 2 * self.ws {
             return None;
         }
-        let at = |px: usize| ((py * 2 + px) * self.hs + ys) * self.ws;
+        let rs = self.ws + 2 * guard;
+        let at = |px: usize| ((py * 2 + px) * self.hs + ys) * rs + guard;
         let (lo, hi) = sub.split_at_mut(at(1));
         Some((&mut lo[at(0)..][..self.ws], &mut hi[..self.ws]))
     }
@@ -181,7 +223,7 @@ impl Phases {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
         for (y, row) in plane.chunks_exact(w).enumerate() {
             let (py, ys) = (y % sy, y / sy);
-            if let Some((d0, d1)) = self.pair_rows(sub, py, ys) {
+            if let Some((d0, d1)) = self.pair_rows(sub, py, ys, 0) {
                 // stride 2 across an even width: both phases of the row in one pass over it
                 for ((a, b), v) in d0.iter_mut().zip(d1).zip(row.chunks_exact(2)) {
                     *a = v[0];
@@ -198,12 +240,14 @@ impl Phases {
         }
     }
 
-    /// `plane ← sub` interleaved back.
-    fn merge(&self, sub: &mut [f32], plane: &mut [f32]) {
+    /// `plane ← sub` interleaved back; `guard`: 1 when the sub-grid rows have guard columns (see
+    /// [`guarded`](Self::guarded)), else 0.
+    fn merge(&self, sub: &mut [f32], plane: &mut [f32], guard: usize) {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
+        let rs = self.ws + 2 * guard;
         for (y, row) in plane.chunks_exact_mut(w).enumerate() {
             let (py, ys) = (y % sy, y / sy);
-            if let Some((s0, s1)) = self.pair_rows(sub, py, ys) {
+            if let Some((s0, s1)) = self.pair_rows(sub, py, ys, guard) {
                 for ((a, b), v) in s0.iter().zip(&*s1).zip(row.chunks_exact_mut(2)) {
                     v[0] = *a;
                     v[1] = *b;
@@ -211,7 +255,7 @@ impl Phases {
                 continue;
             }
             for px in 0..sx.min(w) {
-                let src = &sub[((py * sx + px) * self.hs + ys) * self.ws..][..self.ws];
+                let src = &sub[((py * sx + px) * self.hs + ys) * rs + guard..][..self.ws];
                 for (d, v) in row[px..].iter_mut().step_by(sx).zip(src) {
                     *d = *v;
                 }
@@ -313,7 +357,14 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
         len: img.plane(),
     };
     par::segments(x, lay, |c, planes| {
-        let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
+        let guarded = ph.guarded();
+        let sub_len = match (ph.direct(), guarded) {
+            (true, _) => 0,
+            (false, Some(len)) => len,
+            (false, None) => ph.len(),
+        };
+        let mut sub = vec![0.0; sub_len];
+        let ow = g.cols.out;
         let rows = &cols[c * kh * kw * p..][..kh * kw * p];
         for b in planes.images() {
             let plane = planes.get(0, b);
@@ -326,13 +377,19 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
             for i in 0..kh {
                 for j in 0..kw {
                     let src = &rows[(i * kw + j) * p + b * s..][..s];
-                    ph.runs(i, j, |at, o, len| {
-                        run(&mut acc[at..at + len], &src[o..o + len], |d, v| *d += v);
-                    });
+                    if guarded.is_some() {
+                        ph.guarded_rows(i, j, |at, o| {
+                            run(&mut acc[at..at + ow], &src[o..o + ow], |d, v| *d += v);
+                        });
+                    } else {
+                        ph.runs(i, j, |at, o, len| {
+                            run(&mut acc[at..at + len], &src[o..o + len], |d, v| *d += v);
+                        });
+                    }
                 }
             }
             if !ph.direct() {
-                ph.merge(&mut sub, plane);
+                ph.merge(&mut sub, plane, usize::from(guarded.is_some()));
             }
         }
     });
