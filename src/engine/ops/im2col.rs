@@ -51,22 +51,78 @@ fn run(dst: &mut [f32], src: &[f32], f: impl Fn(&mut f32, f32) + Copy) {
 /// (phase `(py, px)` holds the pixels `(ys·stride_y + py, xs·stride_x + px)`). With stride 1 the
 /// single sub-grid is the plane itself, so no split is needed. Strided windows then read and
 /// write contiguous runs, which vectorise, instead of every `stride`-th value.
-#[derive(Clone, Copy)]
+///
+/// Every tap's valid window rows and columns and its sub-grid offset are worked out once per
+/// call (they depend only on the geometry): computed per image and channel, their integer
+/// divisions cost more than the copies of the small planes of a deep layer.
 struct Phases {
     ry: Axis,
     rx: Axis,
     hs: usize,
     ws: usize,
+    /// Tap `(i, j)` at `i·kw + j`: see [`tap`](Self::tap).
+    taps: Vec<(Range<usize>, Range<usize>, isize)>,
+    /// Where each tap's window position `(oy, 0)` lies in sub-grids whose rows carry a guard
+    /// column on either side (`oy·(ws + 2)` on): see [`guarded`](Self::guarded).
+    guarded_base: Vec<isize>,
+    /// Whether every tap reaches at most one column past either edge of its sub-grid, whose
+    /// rows are window rows (`ws == ow`) and hold only real pixels (width `ws·stride`).
+    guardable: bool,
 }
 
 impl Phases {
     fn new(g: &ConvGeom) -> Self {
         let (ry, rx) = (g.rows, g.cols);
+        let (hs, ws) = (ry.size.div_ceil(ry.stride), rx.size.div_ceil(rx.stride));
+        let mut taps = Vec::with_capacity(ry.k * rx.k);
+        let mut guarded_base = Vec::with_capacity(ry.k * rx.k);
+        let mut guardable =
+            !(ry.stride == 1 && rx.stride == 1) && ws == rx.out && rx.size == ws * rx.stride;
+        for i in 0..ry.k {
+            for j in 0..rx.k {
+                let ((py, qy), (px, qx)) = (tap_phase(&ry, i), tap_phase(&rx, j));
+                let grid = ((py * rx.stride + px) * hs * ws) as isize;
+                let base = grid + qy * ws as isize + qx;
+                taps.push((ry.valid(i), rx.valid(j), base));
+                let rs = (ws + 2) as isize;
+                let grid = ((py * rx.stride + px) * hs) as isize * rs;
+                guarded_base.push(grid + qy * rs + qx + 1);
+                guardable &= (-1..=1).contains(&qx);
+            }
+        }
         Phases {
             ry,
             rx,
-            hs: ry.size.div_ceil(ry.stride),
-            ws: rx.size.div_ceil(rx.stride),
+            hs,
+            ws,
+            taps,
+            guarded_base,
+            guardable,
+        }
+    }
+
+    /// For col2im: the length of sub-grids with a guard column on either side of every row, if
+    /// this geometry allows them. Then every tap adds whole window rows ([`guarded_rows`]): the
+    /// window positions that miss the image by a column land in a guard column and are dropped,
+    /// and every pixel still gets exactly its terms, in tap order. Without guards the taps that
+    /// miss a column add short runs (3 or 7 values in DCGAN's deeper layers), mostly left to
+    /// scalar code.
+    ///
+    /// [`guarded_rows`]: Self::guarded_rows
+    fn guarded(&self) -> Option<usize> {
+        self.guardable
+            .then(|| self.ry.stride * self.rx.stride * self.hs * (self.ws + 2))
+    }
+
+    /// For guarded sub-grids: `f(grid_start, window_start)` for every valid window row of tap
+    /// `(i, j)`, each a run of `ow` values.
+    #[inline]
+    fn guarded_rows(&self, i: usize, j: usize, mut f: impl FnMut(usize, usize)) {
+        let t = i * self.rx.k + j;
+        let (ow, rs) = (self.rx.out, self.ws + 2);
+        let base = self.guarded_base[t];
+        for oy in self.taps[t].0.clone() {
+            f((base + (oy * rs) as isize) as usize, oy * ow);
         }
     }
 
@@ -83,10 +139,7 @@ impl Phases {
     /// position `(oy, ox)`'s value in the sub-grids is `base + oy·ws + ox`.
     #[inline]
     fn tap(&self, i: usize, j: usize) -> (Range<usize>, Range<usize>, isize) {
-        let ((py, qy), (px, qx)) = (tap_phase(&self.ry, i), tap_phase(&self.rx, j));
-        let grid = ((py * self.rx.stride + px) * self.hs * self.ws) as isize;
-        let base = grid + qy * self.ws as isize + qx;
-        (self.ry.valid(i), self.rx.valid(j), base)
+        self.taps[i * self.rx.k + j].clone()
     }
 
     /// Visits the runs of tap `(i, j)`: `f(grid_start, window_start, len)` for each contiguous
@@ -147,11 +200,37 @@ impl Phases {
         (oy_ok, ox_ok)
     }
 
+    /// With column stride 2 and an even width (every row splits into two equal halves): the
+    /// sub-grid rows of column phases 0 and 1 for plane row `ys·stride_y + py`.
+    fn pair_rows<'s>(
+        &self,
+        sub: &'s mut [f32],
+        py: usize,
+        ys: usize,
+        guard: usize,
+    ) -> Option<(&'s mut [f32], &'s mut [f32])> {
+        if self.rx.stride != 2 || self.rx.size != 2 * self.ws {
+            return None;
+        }
+        let rs = self.ws + 2 * guard;
+        let at = |px: usize| ((py * 2 + px) * self.hs + ys) * rs + guard;
+        let (lo, hi) = sub.split_at_mut(at(1));
+        Some((&mut lo[at(0)..][..self.ws], &mut hi[..self.ws]))
+    }
+
     /// `sub ← plane` split by phase.
     fn split(&self, plane: &[f32], sub: &mut [f32]) {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
         for (y, row) in plane.chunks_exact(w).enumerate() {
             let (py, ys) = (y % sy, y / sy);
+            if let Some((d0, d1)) = self.pair_rows(sub, py, ys, 0) {
+                // stride 2 across an even width: both phases of the row in one pass over it
+                for ((a, b), v) in d0.iter_mut().zip(d1).zip(row.chunks_exact(2)) {
+                    *a = v[0];
+                    *b = v[1];
+                }
+                continue;
+            }
             for px in 0..sx.min(w) {
                 let dst = &mut sub[((py * sx + px) * self.hs + ys) * self.ws..][..self.ws];
                 for (d, v) in dst.iter_mut().zip(row[px..].iter().step_by(sx)) {
@@ -161,13 +240,22 @@ impl Phases {
         }
     }
 
-    /// `plane ← sub` interleaved back.
-    fn merge(&self, sub: &[f32], plane: &mut [f32]) {
+    /// `plane ← sub` interleaved back; `guard`: 1 when the sub-grid rows have guard columns (see
+    /// [`guarded`](Self::guarded)), else 0.
+    fn merge(&self, sub: &mut [f32], plane: &mut [f32], guard: usize) {
         let (sy, sx, w) = (self.ry.stride, self.rx.stride, self.rx.size);
+        let rs = self.ws + 2 * guard;
         for (y, row) in plane.chunks_exact_mut(w).enumerate() {
             let (py, ys) = (y % sy, y / sy);
+            if let Some((s0, s1)) = self.pair_rows(sub, py, ys, guard) {
+                for ((a, b), v) in s0.iter().zip(&*s1).zip(row.chunks_exact_mut(2)) {
+                    v[0] = *a;
+                    v[1] = *b;
+                }
+                continue;
+            }
             for px in 0..sx.min(w) {
-                let src = &sub[((py * sx + px) * self.hs + ys) * self.ws..][..self.ws];
+                let src = &sub[((py * sx + px) * self.hs + ys) * rs + guard..][..self.ws];
                 for (d, v) in row[px..].iter_mut().step_by(sx).zip(src) {
                     *d = *v;
                 }
@@ -269,7 +357,14 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
         len: img.plane(),
     };
     par::segments(x, lay, |c, planes| {
-        let mut sub = vec![0.0; if ph.direct() { 0 } else { ph.len() }];
+        let guarded = ph.guarded();
+        let sub_len = match (ph.direct(), guarded) {
+            (true, _) => 0,
+            (false, Some(len)) => len,
+            (false, None) => ph.len(),
+        };
+        let mut sub = vec![0.0; sub_len];
+        let ow = g.cols.out;
         let rows = &cols[c * kh * kw * p..][..kh * kw * p];
         for b in planes.images() {
             let plane = planes.get(0, b);
@@ -282,13 +377,19 @@ pub fn col2im(g: &ConvGeom, n: usize, cols: &[f32], init: Option<&[f32]>, x: &mu
             for i in 0..kh {
                 for j in 0..kw {
                     let src = &rows[(i * kw + j) * p + b * s..][..s];
-                    ph.runs(i, j, |at, o, len| {
-                        run(&mut acc[at..at + len], &src[o..o + len], |d, v| *d += v);
-                    });
+                    if guarded.is_some() {
+                        ph.guarded_rows(i, j, |at, o| {
+                            run(&mut acc[at..at + ow], &src[o..o + ow], |d, v| *d += v);
+                        });
+                    } else {
+                        ph.runs(i, j, |at, o, len| {
+                            run(&mut acc[at..at + len], &src[o..o + len], |d, v| *d += v);
+                        });
+                    }
                 }
             }
             if !ph.direct() {
-                ph.merge(&sub, plane);
+                ph.merge(&mut sub, plane, usize::from(guarded.is_some()));
             }
         }
     });
