@@ -275,6 +275,12 @@ fn a_file_without_an_average_still_loads() {
     assert_eq!(export(&back.g), export(&gan.g));
 }
 
+/// An edit of a safetensors file's tensors (name, shape, values) and metadata.
+type Edit = dyn Fn(
+    &mut Vec<(String, Vec<usize>, Vec<f32>)>,
+    &mut std::collections::HashMap<String, String>,
+);
+
 /// Rewrites the safetensors file at `path` with `edit` applied to its tensors and metadata.
 fn rewrite(
     path: &Path,
@@ -331,16 +337,7 @@ fn a_damaged_average_is_an_error_naming_the_file_and_tensor() {
     .unwrap();
     let good = tmp.path().join("good.safetensors");
     save_weights(&good, &gan).unwrap();
-    let cases: Vec<(
-        &str,
-        Box<
-            dyn Fn(
-                &mut Vec<(String, Vec<usize>, Vec<f32>)>,
-                &mut std::collections::HashMap<String, String>,
-            ),
-        >,
-        &str,
-    )> = vec![
+    let cases: Vec<(&str, Box<Edit>, &str)> = vec![
         (
             "missing",
             Box::new(|t, _| t.retain(|(n, _, _)| n != "g_ema.0.w")),
