@@ -31,7 +31,7 @@ use crate::safe_fs::open_regular;
 use crate::safe_fs::read::read_all;
 use crate::safe_fs::{create_dir_durable, create_temp_dir, sync_dir, temp_name, write_atomic};
 use weights::{
-    encode, encode_weights, import_weights, pick, prefixed, saved_position, TensorFile,
+    encode, encode_weights, import_weights, pick, prefixed, read_ema, saved_position, TensorFile,
     MAX_WEIGHTS_BYTES,
 };
 
@@ -141,6 +141,8 @@ impl Checkpoint {
             .map_err(|e| anyhow!("{}: the recorded spec is invalid: {e}", path.display()))?;
         let model = TensorFile::decode(&model_bytes, &model_path)?;
         import_weights(&model, &mut gan.g, &mut gan.d)
+            .with_context(|| format!("loading weights from {}", model_path.display()))?;
+        gan.g_ema = read_ema(&model, &gan.g)
             .with_context(|| format!("loading weights from {}", model_path.display()))?;
 
         let optim = TensorFile::decode(&optim_bytes, &optim_path)?;

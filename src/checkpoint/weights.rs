@@ -6,6 +6,10 @@
 //! `gan_spec` (the [`GanSpec`] as JSON; serde_json's `float_roundtrip` feature reads its floats
 //! back bit for bit), `seed`, `step`, `epoch` and `format`. Files from before that feature was on
 //! also hold `gan_spec_float_bits`, which is now ignored.
+//!
+//! A GAN that keeps an averaged G ([`crate::engine::ema`]) adds its tensors as `g_ema.<param>`
+//! (G's names and shapes) and the metadata `g_ema_decay` and `g_ema_updates`; a file without
+//! them (every file from before the average existed) loads as a GAN without one.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -14,12 +18,18 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
+use crate::engine::ema::GEma;
 use crate::engine::network::NamedValues;
 use crate::engine::{Gan, GanSpec, Network};
 use crate::safe_fs::write_atomic;
 
 /// Metadata key of the JSON [`GanSpec`].
 pub const GAN_SPEC_KEY: &str = "gan_spec";
+/// Prefix of the averaged G's tensors (`g_ema.0.w`, …), present only when the GAN has one.
+pub const EMA_PREFIX: &str = "g_ema";
+/// Metadata keys of the average's decay and of the G updates averaged so far.
+pub const EMA_DECAY_KEY: &str = "g_ema_decay";
+pub const EMA_UPDATES_KEY: &str = "g_ema_updates";
 /// Value of the `format` metadata key.
 pub const WEIGHTS_FORMAT: &str = "gan-weights/1";
 
@@ -35,8 +45,12 @@ pub fn save_weights(path: &Path, gan: &Gan) -> Result<()> {
 pub fn load_weights(path: &Path, gan: &mut Gan) -> Result<()> {
     let bytes = read_weights_file(path)?;
     let file = TensorFile::decode(&bytes, path)?;
+    let ema = read_ema(&file, &gan.g)
+        .with_context(|| format!("loading weights from {}", path.display()))?;
     import_weights(&file, &mut gan.g, &mut gan.d)
-        .with_context(|| format!("loading weights from {}", path.display()))
+        .with_context(|| format!("loading weights from {}", path.display()))?;
+    gan.g_ema = ema;
+    Ok(())
 }
 
 /// Rebuilds a [`Gan`] from a weights file alone: the spec and seed from its metadata, then
@@ -61,6 +75,8 @@ pub fn read_gan(path: &Path) -> Result<Gan> {
         )
     })?;
     import_weights(&file, &mut gan.g, &mut gan.d)
+        .with_context(|| format!("loading weights from {}", path.display()))?;
+    gan.g_ema = read_ema(&file, &gan.g)
         .with_context(|| format!("loading weights from {}", path.display()))?;
     Ok(gan)
 }
@@ -89,6 +105,9 @@ pub(crate) fn encode_weights(gan: &Gan) -> Result<Vec<u8>> {
     let (mut g, mut d) = (gan.g.clone(), gan.d.clone());
     let mut tensors = prefixed("g", g.export());
     tensors.extend(prefixed("d", d.export()));
+    if let Some(e) = &gan.g_ema {
+        tensors.extend(prefixed(EMA_PREFIX, e.net.clone().export()));
+    }
     let spec = serde_json::to_value(&gan.spec).context("serialising the gan spec")?;
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), WEIGHTS_FORMAT.to_string());
@@ -96,6 +115,10 @@ pub(crate) fn encode_weights(gan: &Gan) -> Result<Vec<u8>> {
     meta.insert("seed".to_string(), gan.seed.to_string());
     meta.insert("step".to_string(), gan.step.to_string());
     meta.insert("epoch".to_string(), gan.epoch.to_string());
+    if let Some(e) = &gan.g_ema {
+        meta.insert(EMA_DECAY_KEY.to_string(), e.decay.to_string());
+        meta.insert(EMA_UPDATES_KEY.to_string(), e.updates.to_string());
+    }
     encode(tensors, meta)
 }
 
@@ -260,4 +283,50 @@ pub(crate) fn import_weights(file: &TensorFile, g: &mut Network, d: &mut Network
     g.try_import(&gv).map_err(|e| anyhow!("g: {e}"))?;
     d.try_import(&dv).map_err(|e| anyhow!("d: {e}"))?;
     Ok(())
+}
+
+/// The averaged G a file holds (None for a file without one, as every file from before the
+/// feature): its `g_ema.` tensors checked against G's names and shapes and for finite values,
+/// and its decay and update count from the metadata. `g` is the architecture to fill.
+pub(crate) fn read_ema(file: &TensorFile, g: &Network) -> Result<Option<GEma>> {
+    let has_tensors = !file.under(EMA_PREFIX).is_empty();
+    let has_meta = [EMA_DECAY_KEY, EMA_UPDATES_KEY]
+        .iter()
+        .any(|k| file.metadata.contains_key(*k));
+    if !has_tensors && !has_meta {
+        return Ok(None);
+    }
+    let meta = |key: &str| {
+        file.metadata.get(key).with_context(|| {
+            format!("the file holds an averaged G but its metadata has no `{key}`")
+        })
+    };
+    let decay: f64 = meta(EMA_DECAY_KEY)?
+        .parse()
+        .ok()
+        .and_then(|d| GEma::try_decay(d, EMA_DECAY_KEY).ok())
+        .with_context(|| {
+            format!(
+                "metadata `{EMA_DECAY_KEY}` is `{}`, not a number in [0, 1)",
+                file.metadata[EMA_DECAY_KEY]
+            )
+        })?;
+    let updates: u64 = meta(EMA_UPDATES_KEY)?.parse().with_context(|| {
+        format!(
+            "metadata `{EMA_UPDATES_KEY}` is `{}`, not a count",
+            file.metadata[EMA_UPDATES_KEY]
+        )
+    })?;
+    let mut ema = GEma::start(g, decay);
+    ema.updates = updates;
+    let values = pick(file, EMA_PREFIX, &ema.net.export())?;
+    for v in &values {
+        if let Some(bad) = v.values.iter().find(|x| !x.is_finite()) {
+            bail!("{EMA_PREFIX}.{}: holds the non-finite value {bad}", v.name);
+        }
+    }
+    ema.net
+        .try_import(&values)
+        .map_err(|e| anyhow!("{EMA_PREFIX}: {e}"))?;
+    Ok(Some(ema))
 }

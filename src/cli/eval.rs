@@ -23,6 +23,35 @@ pub struct DataFlags {
     /// what the run's config.json records; mnist for a bare weights file.
     #[arg(long = "data-set", value_parser = parse_set)]
     data_set: Option<EvalSet>,
+    /// Which generator samples: ema (the moving average of G a fit with `g_ema` keeps; an error
+    /// for a file without one) or live (the trained G). Default: ema when the file holds it.
+    #[arg(long, value_enum)]
+    weights: Option<WeightsFlag>,
+}
+
+/// `--weights`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightsFlag {
+    Ema,
+    Live,
+}
+
+/// Keeps the generator `--weights` names as the one `model` samples with.
+fn choose_weights(
+    model: &mut gan::engine::Gan,
+    flag: Option<WeightsFlag>,
+    file: &Path,
+) -> anyhow::Result<()> {
+    match flag {
+        None => {}
+        Some(WeightsFlag::Live) => model.g_ema = None,
+        Some(WeightsFlag::Ema) => anyhow::ensure!(
+            model.g_ema.is_some(),
+            "--weights ema: {} holds no averaged generator (train with fit's `g_ema` option)",
+            file.display()
+        ),
+    }
+    Ok(())
 }
 
 fn parse_range(s: &str) -> Result<PixelRange, String> {
@@ -106,6 +135,7 @@ pub fn main(cmd: EvalCommand) -> anyhow::Result<()> {
             let on = trained_on(&run, gan.as_deref(), data)?;
             let mut model = gan::checkpoint::read_gan(&weights)
                 .with_context(|| format!("loading the generator from {}", weights.display()))?;
+            choose_weights(&mut model, data.weights, &weights)?;
             model
                 .try_set_path(gan::session::engine_path_from_env())
                 .with_context(|| format!("{} on GAN_ENGINE=reference", weights.display()))?;
@@ -171,13 +201,17 @@ fn classifier_of_file(
         set: data.data_set.unwrap_or(EvalSet::Mnist),
         range: data.range.unwrap_or(PixelRange::Unit),
     };
+    anyhow::ensure!(
+        data.weights.is_none(),
+        "--weights chooses a generator's weights; --samples-file has samples, not a generator"
+    );
     let dir = super::run_data_dir(data_dir, None);
     let ev = gan::eval::Evaluator::open(on.set, &dir, &mut |line| eprintln!("{line}"))?;
     let samples = gan::eval::read_samples_file(file, ev.classifier.net.input_dim())?;
     let r = ev
         .evaluate_in_range(&samples, on.range)
         .with_context(|| format!("evaluating {}", file.display()))?;
-    report(&r, &ev, on, json)
+    report(&r, &ev, on, json, None)
 }
 
 fn classifier(
@@ -196,6 +230,7 @@ fn classifier(
     let on = trained_on(run, gan, data)?;
     let mut model = gan::checkpoint::read_gan(&weights)
         .with_context(|| format!("loading the generator from {}", weights.display()))?;
+    choose_weights(&mut model, data.weights, &weights)?;
     model
         .try_set_path(gan::session::engine_path_from_env())
         .with_context(|| format!("{} on GAN_ENGINE=reference", weights.display()))?;
@@ -205,7 +240,7 @@ fn classifier(
     // Progress and cache messages go to stderr so that --json output stays one object.
     let ev = gan::eval::Evaluator::open(on.set, &dir, &mut |line| eprintln!("{line}"))?;
     let r = ev.evaluate_gan(&mut model, samples, on.range)?;
-    report(&r, &ev, on, json)
+    report(&r, &ev, on, json, Some(model.sampler_name()))
 }
 
 /// Prints `gan eval classifier`'s result, as text or one JSON object.
@@ -214,9 +249,13 @@ fn report(
     ev: &gan::eval::Evaluator,
     on: TrainedOn,
     json: bool,
+    weights: Option<&str>,
 ) -> anyhow::Result<()> {
     if json {
         let mut v = serde_json::to_value(r)?;
+        if let Some(w) = weights {
+            v["weights"] = w.into();
+        }
         v["data"] = on.set.key().into();
         v["range"] = on.range.name().into();
         v["classifier_dir"] = ev.cache_dir.display().to_string().into();
@@ -232,9 +271,10 @@ fn report(
             r.score, r.ref_test_score
         );
         println!(
-            "{} samples ({} range), {:.2} s; {} classifier test accuracy {:.4} ({})",
+            "{} samples ({} range{}), {:.2} s; {} classifier test accuracy {:.4} ({})",
             r.n_samples,
             on.range,
+            weights.map_or(String::new(), |w| format!(", {w} G")),
             r.secs,
             on.set.idx_set().label,
             r.accuracy,

@@ -2,6 +2,7 @@
 
 use dfdx::prelude::*;
 
+use super::ema::GEma;
 use super::metrics::MetricsAccumulator;
 use super::network::{Network, Role};
 use super::optim::OptimizerState;
@@ -30,6 +31,9 @@ pub struct Gan {
     pub marginals_applied: bool,
     /// Metrics of the current (incomplete) epoch so far.
     pub epoch_acc: MetricsAccumulator,
+    /// The moving average of G's weights, when a fit asked for one (`g_ema`): what sampling and
+    /// evaluation use ([`Gan::sampler`]); `g` stays the trained, live G.
+    pub g_ema: Option<GEma>,
     pub dev: Dev,
     /// Which implementation trains and evaluates it (not part of its state: a checkpoint does not
     /// record it, and either path continues a run).
@@ -79,6 +83,7 @@ impl Gan {
             samples_drawn: 0,
             marginals_applied: false,
             epoch_acc: MetricsAccumulator::default(),
+            g_ema: None,
             dev,
             path: EnginePath::default(),
         })
@@ -92,7 +97,22 @@ impl Gan {
         self.spec.noise.dim()
     }
 
-    /// G(z) in evaluation mode for rows of noise `z` (`n × noise_dim`), as `n × data_dim` values.
+    /// The generator that samples: the averaged G when there is one, else G.
+    pub fn sampler(&self) -> &Network {
+        self.g_ema.as_ref().map_or(&self.g, |e| &e.net)
+    }
+
+    /// Which generator samples ([`Gan::sampler`]): `"ema"` or `"live"`.
+    pub fn sampler_name(&self) -> &'static str {
+        if self.g_ema.is_some() {
+            "ema"
+        } else {
+            "live"
+        }
+    }
+
+    /// [`Gan::sampler`] in evaluation mode for rows of noise `z` (`n × noise_dim`), as
+    /// `n × data_dim` values.
     /// Panics when `z` is not whole rows; [`Gan::try_generate`] returns the error instead.
     pub fn generate(&self, z: &[f32]) -> Vec<f32> {
         self.try_generate(z).unwrap_or_else(|e| panic!("{e}"))
@@ -100,23 +120,35 @@ impl Gan {
 
     /// [`Gan::generate`], or an error naming the expected and the given sizes.
     pub fn try_generate(&self, z: &[f32]) -> Result<Vec<f32>, InputError> {
+        self.try_generate_by(z, false)
+    }
+
+    /// [`Gan::try_generate`] by the live G (`live`) or by [`Gan::sampler`].
+    pub fn try_generate_by(&self, z: &[f32], live: bool) -> Result<Vec<f32>, InputError> {
         let n = InputError::rows("generate", "noise", z.len(), self.noise_dim())?;
         if n == 0 {
             // no rows: nothing to run (dfdx's ops refuse an empty batch)
             return Ok(Vec::new());
         }
         let z: Mat = self.dev.tensor_from_vec(z.to_vec(), (n, self.noise_dim()));
-        Ok(self.path.eval(&self.g, z).as_vec())
+        let net = if live { &self.g } else { self.sampler() };
+        Ok(self.path.eval(net, z).as_vec())
     }
 
     /// `n` fresh samples (a new noise draw each call).
     pub fn sample(&mut self, n: usize) -> Vec<f32> {
+        self.sample_by(n, false)
+    }
+
+    /// [`Gan::sample`] by the live G (`live`) or by [`Gan::sampler`].
+    pub fn sample_by(&mut self, n: usize, live: bool) -> Vec<f32> {
         let z = self.spec.noise.sample_vec(
             n,
             &mut stream(self.seed, Purpose::Sample, self.samples_drawn),
         );
         self.samples_drawn += 1;
-        self.generate(&z)
+        self.try_generate_by(&z, live)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The fixed noise batch of this seed (the same rows every call, for comparable grids).
@@ -128,7 +160,13 @@ impl Gan {
 
     /// G applied to the fixed noise batch.
     pub fn sample_fixed(&self, n: usize) -> Vec<f32> {
-        self.generate(&self.fixed_noise(n))
+        self.sample_fixed_by(n, false)
+    }
+
+    /// [`Gan::sample_fixed`] by the live G (`live`) or by [`Gan::sampler`].
+    pub fn sample_fixed_by(&self, n: usize, live: bool) -> Vec<f32> {
+        self.try_generate_by(&self.fixed_noise(n), live)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// D(x) as probabilities (evaluation mode: no dropout) for rows `x` (`n × data_dim`).

@@ -11,6 +11,7 @@
 //! optimisation); an [`EnginePath`] value on the [`Gan`] picks one.
 
 pub mod classifier;
+pub mod ema;
 /// The fast CPU path (absent from CUDA builds, which run the reference path).
 #[cfg(not(feature = "cuda"))]
 pub mod fast;

@@ -29,6 +29,8 @@ pub struct Optimizers<'a> {
 pub struct StepWorkspace {
     #[cfg(not(feature = "cuda"))]
     fast: Option<super::fast::Workspace>,
+    /// The averaged G's values while the GAN has one ([`super::ema`]).
+    ema: Option<super::ema::EmaBuffers>,
 }
 
 impl StepWorkspace {
@@ -39,6 +41,7 @@ impl StepWorkspace {
             #[cfg(not(feature = "cuda"))]
             fast: (gan.path.effective() == EnginePath::Fast)
                 .then(|| super::fast::Workspace::new(gan)),
+            ema: gan.g_ema.as_ref().map(super::ema::EmaBuffers::new),
         }
     }
 
@@ -49,8 +52,9 @@ impl StepWorkspace {
         if let Some(w) = self.fast.as_mut() {
             w.sync(gan);
         }
-        #[cfg(feature = "cuda")]
-        let _ = gan;
+        if let (Some(b), Some(e)) = (self.ema.as_mut(), gan.g_ema.as_mut()) {
+            b.store(e);
+        }
     }
 }
 
@@ -73,12 +77,26 @@ pub fn train_step_rows(
         None => reference_on_rows(gan, real, batch, opts, epoch),
     };
     #[cfg(feature = "cuda")]
-    let m = {
-        let _ = ws;
-        reference_on_rows(gan, real, batch, opts, epoch)
-    };
+    let m = reference_on_rows(gan, real, batch, opts, epoch);
+    average_g(gan, ws);
     super::perf::record_step_at(started, started.elapsed());
     m
+}
+
+/// Folds the step's G into the averaged G, if the GAN has one: from the fast path's mirror (the
+/// parameters' truth during a fit) or from G's tensors after a reference step.
+fn average_g(gan: &mut Gan, ws: &mut StepWorkspace) {
+    let (Some(buf), Some(ema)) = (ws.ema.as_mut(), gan.g_ema.as_mut()) else {
+        return;
+    };
+    #[cfg(not(feature = "cuda"))]
+    if let Some(w) = ws.fast.as_ref() {
+        let live = w.g.layers.iter().flat_map(|l| l.params());
+        buf.update(ema, live, &gan.g);
+        return;
+    }
+    let live: Vec<Vec<f32>> = gan.g.params().iter().map(|(_, p)| p.values()).collect();
+    buf.update(ema, live.iter().map(|v| v.as_slice()), &gan.g);
 }
 
 fn reference_on_rows(

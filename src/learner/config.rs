@@ -25,6 +25,9 @@ pub struct LearnerConfig {
     pub keep_checkpoints: usize,
     /// Stop before an epoch that would end past this many minutes of training.
     pub max_minutes: Option<f64>,
+    /// Decay of the moving average of G's weights that sampling uses ([`crate::engine::ema`]);
+    /// None or 0: no average (one the GAN holds is dropped).
+    pub g_ema: Option<f64>,
 }
 
 impl Default for LearnerConfig {
@@ -39,6 +42,7 @@ impl Default for LearnerConfig {
             checkpoint_every: 1,
             keep_checkpoints: 2,
             max_minutes: None,
+            g_ema: None,
         }
     }
 }
@@ -51,6 +55,10 @@ impl LearnerConfig {
             if !(m.is_finite() && m > 0.0) {
                 anyhow::bail!("option `max_minutes` of fit() must be a finite number > 0, got {m}");
             }
+        }
+        if let Some(d) = self.g_ema {
+            crate::engine::ema::GEma::try_decay(d, "g_ema")
+                .map_err(|e| anyhow::anyhow!("{e} (fit())"))?;
         }
         if self.batch == 0 {
             anyhow::bail!("option `batch` of fit() must be ≥ 1, got 0");

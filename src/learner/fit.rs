@@ -103,6 +103,7 @@ impl Learner {
                     );
                 }
             }
+            crate::engine::ema::configure(gan, c.g_ema);
             let fit_spec = FitSpec {
                 epochs: target,
                 batch: c.batch,

@@ -8,7 +8,7 @@ use super::host::Host;
 use super::option_struct;
 use super::options::{err, type_name, RhaiResult};
 use super::site::err_at;
-use super::train_options::{AdamOptions, GanOptions, SgdOptions};
+use super::train_options::{AdamOptions, GanOptions, SampleOptions, SgdOptions};
 use super::values::{GanCell, GanHandle, OptVal, Samples, SchedVal, StackBuilder};
 use crate::engine::spec::{check_k, GanShapeError};
 use crate::engine::{Gan, GanLoss, GanSpec, Noise, OptimizerSpec, Schedule, UpdateScheme};
@@ -224,6 +224,35 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         },
     );
     engine.register_fn(
+        "sample",
+        |gan: GanHandle, n: INT, opts: Map| -> RhaiResult<Samples> {
+            let n = positive(n, "sample(n, opts)")?;
+            let mut c = gan.lock();
+            let live = live_weights(&c.gan, &opts, "sample(n, opts)")?;
+            held(&c.gan, n, Through::G, "sample(n, opts)")?;
+            let x = c.gan.sample_by(n, live);
+            Ok(Samples {
+                dim: c.gan.data_dim(),
+                x: Arc::new(x),
+                image: c.image,
+            })
+        },
+    );
+    engine.register_fn(
+        "sample_fixed",
+        |gan: GanHandle, n: INT, opts: Map| -> RhaiResult<Samples> {
+            let n = positive(n, "sample_fixed(n, opts)")?;
+            let c = gan.lock();
+            let live = live_weights(&c.gan, &opts, "sample_fixed(n, opts)")?;
+            held(&c.gan, n, Through::G, "sample_fixed(n, opts)")?;
+            Ok(Samples {
+                dim: c.gan.data_dim(),
+                x: Arc::new(c.gan.sample_fixed_by(n, live)),
+                image: c.image,
+            })
+        },
+    );
+    engine.register_fn(
         "discriminate",
         |gan: GanHandle, s: Samples| -> RhaiResult<Samples> {
             let c = gan.lock();
@@ -379,6 +408,23 @@ pub fn held(gan: &Gan, rows: usize, nets: Through, what: &str) -> RhaiResult<()>
 
 /// The most rows the chunked evaluations (`theory::generate_chunked`, `d_logits_chunked`) run at once.
 const CHUNK_ROWS: usize = 4096;
+
+/// `#{ weights }` of a sampling call: `"live"` (the trained G) or `"ema"` (the averaged G, an
+/// error when the GAN has none); absent: the averaged G when there is one.
+fn live_weights(gan: &Gan, opts: &Map, call: &str) -> RhaiResult<bool> {
+    let o: SampleOptions = option_struct::parse(opts, call)?;
+    match o.weights.as_deref() {
+        None => Ok(false),
+        Some("live") => Ok(true),
+        Some("ema") if gan.g_ema.is_some() => Ok(false),
+        Some("ema") => err(format!(
+            "{call}: `weights: \"ema\"` but this GAN has no averaged G (fit with `g_ema` to keep one)"
+        )),
+        Some(w) => err(format!(
+            "{call}: option `weights` must be \"ema\" or \"live\", got \"{w}\""
+        )),
+    }
+}
 
 fn positive(n: INT, what: &str) -> RhaiResult<usize> {
     if n <= 0 {

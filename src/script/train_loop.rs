@@ -91,6 +91,7 @@ fn fit(
         checkpoint_every,
         keep_checkpoints: o.keep_checkpoints.0 as usize,
         max_minutes: o.max_minutes.map(|m| m.0),
+        g_ema: o.g_ema.map(|d| d.0),
     };
     config.try_check().or_else(|e| err(format!("{e:#}")))?;
     let learner = Learner::new(run.clone(), &name).with_config(config);

@@ -150,6 +150,8 @@ pub(crate) struct FitOptions {
     pub checkpoint_every: Option<Count<0>>,
     pub keep_checkpoints: Count<1>,
     pub max_minutes: Option<Number>,
+    /// Decay per G update of the averaged G that samples; absent or 0: none.
+    pub g_ema: Option<Number>,
 }
 
 impl Default for FitOptions {
@@ -167,6 +169,15 @@ impl Default for FitOptions {
             checkpoint_every: None,
             keep_checkpoints: Count(2),
             max_minutes: None,
+            g_ema: None,
         }
     }
+}
+
+/// `sample(n, #{…})`'s and `sample_fixed(n, #{…})`'s options.
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SampleOptions {
+    /// "ema" or "live"; absent: the averaged G when the GAN has one.
+    pub weights: Option<String>,
 }
