@@ -199,59 +199,18 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         make_gan(&h, g, d, Map::new())
     });
 
-    engine.register_fn("sample", |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
-        let n = positive(n, "sample(n)")?;
-        let mut c = gan.lock();
-        held(&c.gan, n, Through::G, "sample(n)")?;
-        let x = c.gan.sample(n);
-        Ok(Samples {
-            dim: c.gan.data_dim(),
-            x: Arc::new(x),
-            image: c.image,
-        })
+    engine.register_fn("sample", |gan: GanHandle, n: INT| {
+        sample_rows(gan, n, &Map::new(), Draw::Fresh, "sample(n)")
     });
-    engine.register_fn(
-        "sample_fixed",
-        |gan: GanHandle, n: INT| -> RhaiResult<Samples> {
-            let n = positive(n, "sample_fixed(n)")?;
-            let c = gan.lock();
-            held(&c.gan, n, Through::G, "sample_fixed(n)")?;
-            Ok(Samples {
-                dim: c.gan.data_dim(),
-                x: Arc::new(c.gan.sample_fixed(n)),
-                image: c.image,
-            })
-        },
-    );
-    engine.register_fn(
-        "sample",
-        |gan: GanHandle, n: INT, opts: Map| -> RhaiResult<Samples> {
-            let n = positive(n, "sample(n, opts)")?;
-            let mut c = gan.lock();
-            let live = live_weights(&c.gan, &opts, "sample(n, opts)")?;
-            held(&c.gan, n, Through::G, "sample(n, opts)")?;
-            let x = c.gan.sample_by(n, live);
-            Ok(Samples {
-                dim: c.gan.data_dim(),
-                x: Arc::new(x),
-                image: c.image,
-            })
-        },
-    );
-    engine.register_fn(
-        "sample_fixed",
-        |gan: GanHandle, n: INT, opts: Map| -> RhaiResult<Samples> {
-            let n = positive(n, "sample_fixed(n, opts)")?;
-            let c = gan.lock();
-            let live = live_weights(&c.gan, &opts, "sample_fixed(n, opts)")?;
-            held(&c.gan, n, Through::G, "sample_fixed(n, opts)")?;
-            Ok(Samples {
-                dim: c.gan.data_dim(),
-                x: Arc::new(c.gan.sample_fixed_by(n, live)),
-                image: c.image,
-            })
-        },
-    );
+    engine.register_fn("sample_fixed", |gan: GanHandle, n: INT| {
+        sample_rows(gan, n, &Map::new(), Draw::Fixed, "sample_fixed(n)")
+    });
+    engine.register_fn("sample", |gan: GanHandle, n: INT, opts: Map| {
+        sample_rows(gan, n, &opts, Draw::Fresh, "sample(n, opts)")
+    });
+    engine.register_fn("sample_fixed", |gan: GanHandle, n: INT, opts: Map| {
+        sample_rows(gan, n, &opts, Draw::Fixed, "sample_fixed(n, opts)")
+    });
     engine.register_fn(
         "discriminate",
         |gan: GanHandle, s: Samples| -> RhaiResult<Samples> {
@@ -408,6 +367,30 @@ pub fn held(gan: &Gan, rows: usize, nets: Through, what: &str) -> RhaiResult<()>
 
 /// The most rows the chunked evaluations (`theory::generate_chunked`, `d_logits_chunked`) run at once.
 const CHUNK_ROWS: usize = 4096;
+
+/// Which noise a sampling call draws: fresh (`sample`) or the GAN's fixed batch (`sample_fixed`).
+#[derive(Clone, Copy)]
+enum Draw {
+    Fresh,
+    Fixed,
+}
+
+/// `sample` / `sample_fixed`: `n` rows of G (the averaged G unless `opts.weights` says `"live"`).
+fn sample_rows(gan: GanHandle, n: INT, opts: &Map, draw: Draw, call: &str) -> RhaiResult<Samples> {
+    let n = positive(n, call)?;
+    let mut c = gan.lock();
+    let live = live_weights(&c.gan, opts, call)?;
+    held(&c.gan, n, Through::G, call)?;
+    let x = match draw {
+        Draw::Fresh => c.gan.sample_by(n, live),
+        Draw::Fixed => c.gan.sample_fixed_by(n, live),
+    };
+    Ok(Samples {
+        dim: c.gan.data_dim(),
+        x: Arc::new(x),
+        image: c.image,
+    })
+}
 
 /// `#{ weights }` of a sampling call: `"live"` (the trained G) or `"ema"` (the averaged G, an
 /// error when the GAN has none); absent: the averaged G when there is one.
