@@ -77,6 +77,18 @@ fn fit(epochs: u64) -> FitSpec {
     }
 }
 
+/// Trains `gan` for `epochs` epochs of [`fit`] on [`data`] with no observer.
+fn fit_quietly(gan: &mut Gan, epochs: u64) {
+    Trainer::fit(
+        gan,
+        &data(),
+        2,
+        &fit(epochs),
+        &mut gan::engine::trainer::Quiet,
+    )
+    .unwrap();
+}
+
 fn new_gan(bn: bool, path: EnginePath, decay: Option<f64>) -> Gan {
     let mut gan = Gan::try_new(spec(bn), 5).unwrap();
     gan.try_set_path(path).unwrap();
@@ -159,7 +171,7 @@ fn averaging_leaves_training_unchanged_and_sampling_uses_the_average() {
     let mut off = new_gan(true, EnginePath::Fast, None);
     let mut on = new_gan(true, EnginePath::Fast, Some(0.9));
     for gan in [&mut off, &mut on] {
-        Trainer::fit(gan, &data(), 2, &fit(2), &mut gan::engine::trainer::Quiet).unwrap();
+        fit_quietly(gan, 2);
     }
     assert_eq!(export(&off.g), export(&on.g), "G trains the same");
     assert_eq!(export(&off.d), export(&on.d), "D trains the same");
@@ -196,14 +208,7 @@ fn the_average_ignores_the_thread_count() {
             .unwrap();
         pool.install(|| {
             let mut gan = new_gan(true, EnginePath::Fast, Some(0.99));
-            Trainer::fit(
-                &mut gan,
-                &data(),
-                2,
-                &fit(2),
-                &mut gan::engine::trainer::Quiet,
-            )
-            .unwrap();
+            fit_quietly(&mut gan, 2);
             ema_export(&gan)
         })
     };
@@ -216,36 +221,15 @@ fn the_average_ignores_the_thread_count() {
 fn a_checkpoint_holds_the_average_and_resumes_bit_exact() {
     let tmp = tempfile::tempdir().unwrap();
     let mut straight = new_gan(true, EnginePath::Fast, Some(0.9));
-    Trainer::fit(
-        &mut straight,
-        &data(),
-        2,
-        &fit(3),
-        &mut gan::engine::trainer::Quiet,
-    )
-    .unwrap();
+    fit_quietly(&mut straight, 3);
 
     let mut first = new_gan(true, EnginePath::Fast, Some(0.9));
-    Trainer::fit(
-        &mut first,
-        &data(),
-        2,
-        &fit(1),
-        &mut gan::engine::trainer::Quiet,
-    )
-    .unwrap();
+    fit_quietly(&mut first, 1);
     let ckpt = Checkpoint::save(tmp.path(), &mut first, serde_json::json!({})).unwrap();
     let (mut resumed, _) = Checkpoint::load(&ckpt).unwrap();
     assert_eq!(ema_export(&resumed), ema_export(&first));
     assert_eq!(resumed.g_ema.as_ref().unwrap().updates, 8);
-    Trainer::fit(
-        &mut resumed,
-        &data(),
-        2,
-        &fit(3),
-        &mut gan::engine::trainer::Quiet,
-    )
-    .unwrap();
+    fit_quietly(&mut resumed, 3);
     assert_eq!(ema_export(&resumed), ema_export(&straight));
     assert_eq!(export(&resumed.g), export(&straight.g));
 
@@ -261,14 +245,7 @@ fn a_checkpoint_holds_the_average_and_resumes_bit_exact() {
 fn a_file_without_an_average_still_loads() {
     let tmp = tempfile::tempdir().unwrap();
     let mut gan = new_gan(true, EnginePath::Fast, None);
-    Trainer::fit(
-        &mut gan,
-        &data(),
-        2,
-        &fit(1),
-        &mut gan::engine::trainer::Quiet,
-    )
-    .unwrap();
+    fit_quietly(&mut gan, 1);
     let ckpt = Checkpoint::save(tmp.path(), &mut gan, serde_json::json!({})).unwrap();
     let (back, _) = Checkpoint::load(&ckpt).unwrap();
     assert!(back.g_ema.is_none());
@@ -327,14 +304,7 @@ fn rewrite(
 fn a_damaged_average_is_an_error_naming_the_file_and_tensor() {
     let tmp = tempfile::tempdir().unwrap();
     let mut gan = new_gan(true, EnginePath::Fast, Some(0.9));
-    Trainer::fit(
-        &mut gan,
-        &data(),
-        2,
-        &fit(1),
-        &mut gan::engine::trainer::Quiet,
-    )
-    .unwrap();
+    fit_quietly(&mut gan, 1);
     let good = tmp.path().join("good.safetensors");
     save_weights(&good, &gan).unwrap();
     let cases: Vec<(&str, Box<Edit>, &str)> = vec![
