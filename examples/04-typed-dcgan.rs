@@ -5,11 +5,12 @@
 //! 64 channels of 14×14 from a 4×4 kernel, stride 2, padding 1), and a const assertion checks it
 //! against the kernel, stride and padding: a layer that does not tile its input, a reshape of
 //! the wrong size or a generator that does not make 28×28 images fails `cargo build`. The stacks
-//! are `scripts/dcgan_mnist.rhai`'s without D's third convolution (the recipe's addition for
-//! quality, docs/recipe-notes.md) and lower to the same runtime networks as those DSL stacks
-//! (`tests/typed_dsl.rs` checks the specs and the initial weights are identical). This example
-//! trains a short step budget on MNIST (from `GAN_DATA_DIR` or `../shared/data/mnist`) and
-//! writes a grid of samples.
+//! and learning rates are `scripts/dcgan_mnist.rhai`'s at its default width 32, and the stacks
+//! lower to the same runtime networks as that recipe's DSL stacks (`tests/typed_dsl.rs` checks
+//! the specs and the initial weights are identical). This example trains a short step budget on
+//! MNIST (from `GAN_DATA_DIR` or `../shared/data/mnist`), optionally with a moving average of
+//! G's weights (`GAN_G_EMA=0.999`; typed sampling then draws from the average), and writes a
+//! grid of samples.
 //!
 //! `cargo run --release --example 04-typed-dcgan [STEPS] [OUT.png]` (default 100 steps,
 //! `typed_dcgan.png`)
@@ -28,17 +29,17 @@ pub type G = (
 );
 
 /// D: [1, 28, 28] → conv 32 (4×4, stride 2, padding 1) → leaky ReLU → [32, 14, 14] → conv 64 →
-/// batch norm → leaky ReLU → [64, 7, 7] → one logit.
+/// batch norm → leaky ReLU → [64, 7, 7] → conv 128 (3×3, stride 2, padding 1) → batch norm →
+/// leaky ReLU → [128, 4, 4] → one logit.
 pub type D = (
-    Conv<Img<32, 14, 14>, 4, 2, 1>,
-    LeakyRelu,
-    Conv<Img<64, 7, 7>, 4, 2, 1>,
-    BatchNorm,
-    LeakyRelu,
+    (Conv<Img<32, 14, 14>, 4, 2, 1>, LeakyRelu),
+    (Conv<Img<64, 7, 7>, 4, 2, 1>, BatchNorm, LeakyRelu),
+    (Conv<Img<128, 4, 4>, 3, 2, 1>, BatchNorm, LeakyRelu),
     Dense<1>,
 );
 
-/// The typed DCGAN (`scripts/dcgan_mnist.rhai` at its default width 32, without D's third convolution): non-saturating G loss, alternating updates (k = 1), z ~ N(0, 1)^100.
+/// The typed DCGAN (`scripts/dcgan_mnist.rhai` at its default width 32): non-saturating G loss,
+/// alternating updates (k = 1), z ~ N(0, 1)^100.
 pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>> {
     let g: G = (
         (Dense::new(), Reshape, BatchNorm::new(), Relu),
@@ -46,11 +47,9 @@ pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>
         (ConvTranspose::new(), Tanh),
     );
     let d: D = (
-        Conv::new(),
-        LeakyRelu(0.2),
-        Conv::no_bias(),
-        BatchNorm::new(),
-        LeakyRelu(0.2),
+        (Conv::new(), LeakyRelu(0.2)),
+        (Conv::no_bias(), BatchNorm::new(), LeakyRelu(0.2)),
+        (Conv::no_bias(), BatchNorm::new(), LeakyRelu(0.2)),
         Dense::new(),
     );
     Ok(TypedGan::try_new(
@@ -63,10 +62,10 @@ pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>
     )?)
 }
 
-/// Adam 2e-4, β1 0.5 (DCGAN's).
-pub fn dcgan_adam() -> OptimizerSpec {
+/// Adam with β1 0.5 (DCGAN's) at learning rate `lr`: the recipe gives D 2e-4 and G 1e-3.
+pub fn dcgan_adam(lr: f64) -> OptimizerSpec {
     OptimizerSpec::Adam {
-        lr: Schedule::Constant { value: 2e-4 },
+        lr: Schedule::Constant { value: lr },
         beta1: 0.5,
         beta2: 0.999,
         eps: 1e-8,
@@ -85,6 +84,15 @@ fn main() -> anyhow::Result<()> {
     };
     let out = args.next().unwrap_or_else(|| "typed_dcgan.png".into());
     let mut typed = typed_dcgan(42)?;
+    if let Some(v) = std::env::var_os("GAN_G_EMA") {
+        let v = v.to_string_lossy();
+        let decay: f64 = v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("GAN_G_EMA must be a number, got {v:?}"))?;
+        let decay =
+            gan::engine::ema::GEma::try_decay(decay, "GAN_G_EMA").map_err(anyhow::Error::msg)?;
+        gan::engine::ema::configure(&mut typed.gan, Some(decay));
+    }
 
     let dir = std::env::var_os("GAN_DATA_DIR")
         .map(std::path::PathBuf::from)
@@ -100,8 +108,8 @@ fn main() -> anyhow::Result<()> {
     let fit = FitSpec {
         epochs: 1,
         batch: 64,
-        d_opt: dcgan_adam(),
-        g_opt: dcgan_adam(),
+        d_opt: dcgan_adam(2e-4),
+        g_opt: dcgan_adam(1e-3),
         steps_per_epoch: Some(steps),
     };
     let t = std::time::Instant::now();
@@ -117,7 +125,8 @@ fn main() -> anyhow::Result<()> {
         m.d_fake
     );
 
-    // Typed sampling: (B, 100) noise in, (B, 1×28×28) images out.
+    // Typed sampling: (B, 100) noise in, (B, 1×28×28) images out (from the average when there
+    // is one).
     let z = typed.fixed_noise(64);
     let x = typed.generate(z);
     let shape = data.image.expect("MNIST rows are images");

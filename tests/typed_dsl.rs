@@ -60,31 +60,25 @@ fn assert_same(typed: &Gan, dsl: &Gan) {
 #[test]
 fn the_typed_mnist_dcgan_is_the_recipes_game() {
     let typed = example::typed_dcgan(42).unwrap();
-    // scripts/dcgan_mnist.rhai's stacks without D's third convolution, and its gan() call
-    let h = dsl_gan(
-        r#"
-seed(42);
-let g = stack(100)
-    .dense(64 * 7 * 7).reshape(64, 7, 7).batch_norm().relu()
-    .conv_transpose(32, 4, #{ stride: 2, padding: 1, bias: false }).batch_norm().relu()
-    .conv_transpose(1, 4, #{ stride: 2, padding: 1 }).tanh();
-let d = stack([1, 28, 28])
-    .conv(32, 4, #{ stride: 2, padding: 1 }).leaky_relu(0.2)
-    .conv(64, 4, #{ stride: 2, padding: 1, bias: false }).batch_norm().leaky_relu(0.2)
-    .dense(1);
-let gan = gan(g, d, #{ loss: "non_saturating", scheme: "alternating", k: 1, noise: "gaussian" });
-"#,
-    );
+    // the recipe itself, at its default width 32, up to its gan() call (it loads MNIST on the
+    // way, as a user's run does)
+    let recipe = include_str!("../scripts/dcgan_mnist.rhai");
+    let start = recipe
+        .find("let gan = gan(")
+        .expect("the recipe builds `gan`");
+    let end = start + recipe[start..].find(");").expect("its gan() call ends") + 2;
+    let h = dsl_gan(&recipe[..end]);
     let dsl = &h.lock().gan;
     assert_same(&typed.gan, dsl);
-    // G: 101·3136 + 2·64 + 64·32·16 + 2·32 + 32·1·16 + 1; D: 32·16 + 32 + 32·64·16 + 2·64 + 3137
+    // G: 101·3136 + 2·64 + 64·32·16 + 2·32 + 32·1·16 + 1;
+    // D: 32·16 + 32 + 32·64·16 + 2·64 + 64·128·9 + 2·128 + 128·16 + 1
     assert_eq!(
         typed.gan.g.param_count(),
         101 * 3136 + 128 + 64 * 32 * 16 + 64 + 32 * 16 + 1
     );
     assert_eq!(
         typed.gan.d.param_count(),
-        32 * 16 + 32 + 32 * 64 * 16 + 128 + 3137
+        32 * 16 + 32 + 32 * 64 * 16 + 128 + 64 * 128 * 9 + 256 + 2049
     );
 }
 

@@ -132,10 +132,15 @@ impl<Z: TypedShape, X: TypedShape> TypedGan<Z, X> {
             .tensor_from_vec(self.gan.fixed_noise(n), (n, Z::default()))
     }
 
-    /// G(z) for a typed batch `(B, Z) → (B, X)`.
+    /// G(z) for a typed batch `(B, Z) → (B, X)`, in evaluation mode, from the generator that
+    /// samples ([`Gan::sampler`](crate::engine::Gan::sampler)): the moving average of G's
+    /// weights when a fit kept one, else G.
     pub fn generate(&self, z: Tensor<(usize, Z), f32, Dev>) -> Tensor<(usize, X), f32, Dev> {
         let z: Mat = z.realize::<(usize, usize)>();
-        self.gan.path.eval(&self.gan.g, z).realize::<(usize, X)>()
+        self.gan
+            .path
+            .eval(self.gan.sampler(), z)
+            .realize::<(usize, X)>()
     }
 
     /// D's probability for a typed batch `(B, X) → (B, 1)`.

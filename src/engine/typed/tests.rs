@@ -47,6 +47,59 @@ fn typed_forward_matches_runtime_forward() {
     assert_eq!(p.as_vec(), tg.gan.discriminate(&x.as_vec()));
 }
 
+#[test]
+fn typed_generate_samples_the_average_when_a_fit_kept_one() {
+    use crate::engine::{FitSpec, OptimizerSpec, Schedule, Trainer};
+    let g = (Dense::<8>::new(), Tanh, Dense::<3>::new());
+    let d = (Dense::<4>::new(), LeakyRelu(0.2), Dense::<1>::new());
+    let mut tg = TypedGan::<C<2>, C<3>>::try_new(
+        g,
+        d,
+        GanLoss::NonSaturating,
+        UpdateScheme::Simultaneous,
+        NoiseKind::Gaussian(1.0),
+        5,
+    )
+    .unwrap();
+    crate::engine::ema::configure(&mut tg.gan, Some(0.9));
+    let data: Vec<f32> = (0..48).map(|i| (i as f32 * 0.37).sin()).collect();
+    let sgd = OptimizerSpec::Sgd {
+        lr: Schedule::constant(0.1),
+        momentum: Schedule::constant(0.0),
+        nesterov: false,
+        weight_decay: 0.0,
+    };
+    let fit = FitSpec {
+        epochs: 2,
+        batch: 4,
+        d_opt: sgd.clone(),
+        g_opt: sgd,
+        steps_per_epoch: None,
+    };
+    Trainer::fit(
+        &mut tg.gan,
+        &data,
+        3,
+        &fit,
+        &mut crate::engine::trainer::Quiet,
+    )
+    .unwrap();
+    let zv = vec![0.5f32, -1.0, 2.0, 0.25];
+    let z = tg.gan.dev.tensor_from_vec(zv.clone(), (2, Const::<2>));
+    let x = tg.generate(z).as_vec();
+    let live = tg
+        .gan
+        .path
+        .eval(&tg.gan.g, tg.gan.dev.tensor_from_vec(zv.clone(), (2, 2)));
+    assert_eq!(tg.gan.sampler_name(), "ema");
+    assert_eq!(x, tg.gan.generate(&zv));
+    assert_ne!(
+        x,
+        live.as_vec(),
+        "8 averaged updates should differ from the live G"
+    );
+}
+
 /// DCGAN's downsampling convolution (4×4, stride 2, padding 1) without bias.
 const HALVING: ConvSpec = ConvSpec {
     out_channels: 8,
