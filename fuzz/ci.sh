@@ -5,6 +5,8 @@
 #
 #   fuzz/ci.sh            # 30 s per target
 #   fuzz/ci.sh 60         # 60 s per target
+#   fuzz/ci.sh build      # only install cargo-fuzz and build the targets (.ci/run does this
+#                         # early, in the background, so the timed runs find them built)
 #
 # Installs cargo-fuzz if it is missing. `-s none` (no sanitizer) builds on the stable toolchain;
 # see fuzz/README.md. A crashing input is left in fuzz/artifacts/<target>/: copy it to
@@ -13,6 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-30}"
+if [ "$secs" != build ] && ! [[ "$secs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: fuzz/ci.sh [SECONDS | build] (got '$secs')" >&2
+  exit 2
+fi
 export CARGO_TERM_COLOR=never
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -21,6 +27,9 @@ fi
 
 # Build all three first, so the timed runs below are only fuzzing.
 cargo fuzz build -O -s none
+if [ "$secs" = build ]; then
+  exit 0
+fi
 
 # A fresh corpus each time (libFuzzer adds to the first directory, reads the seeds from the
 # second), so a run depends only on the commit, the seed and the time.

@@ -6,13 +6,20 @@
 #
 # Usage: kernel/install-evcxr.sh          installs into ~/.cargo/bin unless evcxr_jupyter is on PATH
 #        kernel/install-evcxr.sh ROOT     installs into ROOT/bin unless ROOT/bin/evcxr_jupyter exists
-#                                         (the test uses target/evcxr/install: nothing outside target/)
+#                                         (the test uses target/evcxr/install: nothing outside target/);
+#                                         concurrent calls for one ROOT build it once
 # EVCXR_VERSION pins another version (default 0.22.0, the one the notebook is tested with).
 set -euo pipefail
 version="${EVCXR_VERSION:-0.22.0}"
 root_arg=()
 if [ $# -ge 1 ]; then
   root="$1"
+  # One install per ROOT at a time: a second call (the test, while .ci/run's early background
+  # install still builds) waits for the first and then finds the binary, instead of building
+  # it again beside it.
+  mkdir -p "$root"
+  exec 9>"$root/.install.lock"
+  flock 9
   if [ -x "$root/bin/evcxr_jupyter" ]; then
     echo "evcxr_jupyter already installed: $root/bin/evcxr_jupyter"
     exit 0
