@@ -281,8 +281,8 @@ impl Lanes {
     fn add(&mut self, run: &[f32], f: impl Fn(f32) -> f64) {
         let mut chunks = run.chunks_exact(LANES);
         for ch in &mut chunks {
-            for (l, &v) in self.0.iter_mut().zip(ch) {
-                *l += f(v);
+            for k in 0..LANES {
+                self.0[k] += f(ch[k]);
             }
         }
         for (k, &v) in chunks.remainder().iter().enumerate() {
@@ -295,8 +295,8 @@ impl Lanes {
         assert_eq!(a.len(), b.len(), "runs of one length");
         let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
         for (x, y) in (&mut ca).zip(&mut cb) {
-            for ((l, &a), &b) in self.0.iter_mut().zip(x).zip(y) {
-                *l += f(a, b);
+            for k in 0..LANES {
+                self.0[k] += f(x[k], y[k]);
             }
         }
         for (k, (&x, &y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
