@@ -83,16 +83,14 @@ impl BatchNorm {
             "batch_norm running statistics"
         );
         let stats = self.per_channel(|c| {
-            let mut sum = Lanes::default();
-            for plane in self.planes(n, c, x) {
-                sum.add(plane, |v| v as f64);
-            }
-            let mean = sum.total() / m as f64;
-            let mut sq = Lanes::default();
-            for plane in self.planes(n, c, x) {
-                sq.add(plane, |v| (v as f64 - mean).powi(2));
-            }
-            (mean, sq.total() / m as f64)
+            let sum: f64 = self.planes(n, c, x).flatten().map(|&v| v as f64).sum();
+            let mean = sum / m as f64;
+            let sq: f64 = self
+                .planes(n, c, x)
+                .flatten()
+                .map(|&v| (v as f64 - mean).powi(2))
+                .sum();
+            (mean, sq / m as f64)
         });
         cache.mean.clear();
         cache.inv_std.clear();
@@ -241,13 +239,14 @@ impl BatchNorm {
     ) {
         self.check(n, x.len(), dgamma, dbeta, dy.len());
         let sums = self.per_channel(|c| {
-            let (mut sg, mut sgx) = (Lanes::default(), Lanes::default());
-            let (mu, is) = (mean[c], inv_std[c]);
+            let (mut sg, mut sgx) = (0f64, 0f64);
             for (xs, gs) in self.planes(n, c, x).zip(self.planes(n, c, dy)) {
-                sg.add(gs, |g| g as f64);
-                sgx.add2(gs, xs, |g, v| g as f64 * ((v - mu) * is) as f64);
+                for (&v, &g) in xs.iter().zip(gs) {
+                    sg += g as f64;
+                    sgx += g as f64 * ((v - mean[c]) * inv_std[c]) as f64;
+                }
             }
-            (sgx.total(), sg.total())
+            (sgx, sg)
         });
         for (c, &(sgx, sg)) in sums.iter().enumerate() {
             dgamma[c] = sgx as f32;
@@ -264,49 +263,5 @@ impl BatchNorm {
             gamma.len() == self.channels && beta.len() == self.channels,
             "batch_norm parameters"
         );
-    }
-}
-
-/// An f64 sum kept in [`LANES`] partial sums: value `i` of each run goes to lane `i mod LANES`
-/// (every run starts at lane 0), so the order of the additions depends only on the runs, never
-/// on the thread count. One running sum is a chain of dependent additions, about 4 cycles each;
-/// independent lanes let the CPU retire several per cycle, which was most of batch norm's time.
-#[derive(Default)]
-struct Lanes([f64; LANES]);
-
-const LANES: usize = 8;
-
-impl Lanes {
-    #[inline]
-    fn add(&mut self, run: &[f32], f: impl Fn(f32) -> f64) {
-        let mut chunks = run.chunks_exact(LANES);
-        for ch in &mut chunks {
-            for k in 0..LANES {
-                self.0[k] += f(ch[k]);
-            }
-        }
-        for (k, &v) in chunks.remainder().iter().enumerate() {
-            self.0[k] += f(v);
-        }
-    }
-
-    #[inline]
-    fn add2(&mut self, a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64) {
-        assert_eq!(a.len(), b.len(), "runs of one length");
-        let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-        for (x, y) in (&mut ca).zip(&mut cb) {
-            for k in 0..LANES {
-                self.0[k] += f(x[k], y[k]);
-            }
-        }
-        for (k, (&x, &y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
-            self.0[k] += f(x, y);
-        }
-    }
-
-    /// The lanes summed pairwise, in a fixed order.
-    fn total(&self) -> f64 {
-        let l = &self.0;
-        ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
     }
 }
