@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs evcxr_jupyter (the Rust kernel that runs examples/notebooks/02-rust-evcxr.ipynb) unless
-# it is already there. Building it takes 5–6 minutes on 2 idle cores (328 s measured), far longer on busy ones; `--locked` builds the
+# it is already there. Building it takes 5–6 minutes on 2 idle Intel cores (328 s measured), 10.4 on the
+# 2-core AMD EPYC VM, far longer on busy ones; `--locked` builds the
 # versions evcxr was released with. Does not register a kernelspec: `evcxr_jupyter --install` does
 # (tests/evcxr_notebook.rs does it into a JUPYTER_PATH of its own).
 #
