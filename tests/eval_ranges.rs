@@ -1,27 +1,15 @@
 //! Evaluation of runs on `[-1, 1]` data and of Fashion-MNIST runs: samples are mapped onto the
 //! real images' `[0, 1]` by the range the run recorded, and a Fashion-MNIST run is scored by the
-//! Fashion-MNIST classifier (trained once into `target/test-classifier-cache/`, like MNIST's).
+//! Fashion-MNIST classifier (trained once into `target/test-classifier-cache/`, like MNIST's; its own
+//! checks are in tests/classifier_metrics.rs).
 
 mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 use gan::data::{MnistSplit, PixelRange};
-use gan::eval::{EvalSet, Evaluator};
-
-/// The process-wide Fashion-MNIST evaluator (the one the DSL gets), cached beside MNIST's.
-fn fashion_evaluator() -> Arc<Evaluator> {
-    let dirs = [common::test_classifier_cache().join("classifier")];
-    Evaluator::shared_with_cache(
-        EvalSet::FashionMnist,
-        &common::mnist_dir(),
-        &dirs,
-        &mut |l| eprintln!("{l}"),
-    )
-    .unwrap()
-}
+use gan::eval::EvalSet;
 
 fn symmetric(x: &[f32]) -> Vec<f32> {
     x.iter().map(|v| 2.0 * v - 1.0).collect()
@@ -65,44 +53,6 @@ fn symmetric_real_images_score_as_their_unit_originals() {
     assert!(e.contains("contrast-normalised"), "{e}");
 }
 
-/// Fashion-MNIST's own classifier: a sane accuracy, cached under its own name beside MNIST's, real
-/// Fashion images close to its test set, MNIST digits far from it.
-#[test]
-fn fashion_mnist_has_its_own_classifier() {
-    let ev = fashion_evaluator();
-    let mnist = common::shared_evaluator();
-    eprintln!(
-        "Fashion-MNIST classifier: test accuracy {:.4}, test images' score {:.3}, FD train[0:10000] vs test {:.3} ({})",
-        ev.test_accuracy,
-        ev.test_score,
-        ev.train_fd,
-        ev.cache_dir.display()
-    );
-    assert_eq!(ev.set, EvalSet::FashionMnist);
-    assert!(ev.test_accuracy >= 0.85, "{}", ev.test_accuracy);
-    assert_ne!(ev.test_accuracy, mnist.test_accuracy);
-    assert!(ev.cache_dir.join("fashion-mnist_classifier.json").is_file());
-    assert!(
-        ev.test_score > 5.0 && ev.test_score <= 10.0,
-        "{}",
-        ev.test_score
-    );
-    let valid = EvalSet::FashionMnist
-        .load(&common::mnist_dir(), MnistSplit::Valid)
-        .unwrap();
-    let real = ev.evaluate_samples(&valid.x).unwrap();
-    let digits = EvalSet::Mnist
-        .load(&common::mnist_dir(), MnistSplit::Test)
-        .unwrap();
-    let wrong = ev.evaluate_samples(&digits.x).unwrap();
-    eprintln!(
-        "Fashion valid: fd {:.3} score {:.3}; MNIST digits: fd {:.3} score {:.3}",
-        real.fd, real.score, wrong.fd, wrong.score
-    );
-    assert!(real.fd < 0.05 * wrong.fd, "{} vs {}", real.fd, wrong.fd);
-    assert!((real.score - ev.test_score).abs() < 0.5, "{}", real.score);
-}
-
 /// A tanh G on symmetric Fashion-MNIST, one step.
 const TANH_FASHION: &str = r#"
 seed(3);
@@ -138,7 +88,7 @@ fn stderr_of(out: &Output) -> String {
 /// tell is an error naming the file and field, unless the flags say it.
 #[test]
 fn cli_evaluates_a_symmetric_fashion_run_as_recorded() {
-    let ev = fashion_evaluator();
+    let ev = common::shared_fashion_evaluator();
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("tanh.rhai"), TANH_FASHION).unwrap();
     let out = gan(&["run", "tanh.rhai", "--out", "run"], tmp.path());
@@ -226,7 +176,7 @@ fn cli_evaluates_a_symmetric_fashion_run_as_recorded() {
 /// The DSL scores a GAN against the data it was fit on, in its range.
 #[test]
 fn dsl_metrics_follow_the_fit_data() {
-    let ev = fashion_evaluator();
+    let ev = common::shared_fashion_evaluator();
     let (mut s, _) = common::session(None, &[], Some(1));
     let both: rhai::Array = s
         .eval(&format!(

@@ -116,35 +116,56 @@ impl Evaluator {
 
     /// [`Self::shared`] with the cache directories given; they only matter for the first call
     /// for `set` and `data_dir` in this process (later calls get the evaluator it opened).
-    /// Holding the lock while opening makes concurrent first calls wait rather than train twice.
+    /// Concurrent first calls for one set and directory wait for the first to open it rather
+    /// than train twice; calls for different sets open side by side (training one classifier
+    /// keeps about one core busy, so two can share a 2-core machine).
     pub fn shared_with_cache(
         set: EvalSet,
         data_dir: &Path,
         cache_dirs: &[std::path::PathBuf],
         log: &mut dyn FnMut(&str),
     ) -> Result<Arc<Self>> {
-        type Opened = Vec<((EvalSet, std::path::PathBuf), Arc<Evaluator>)>;
         let key = (set, data_dir.to_path_buf());
-        let open = |opened: &mut Opened, log: &mut dyn FnMut(&str)| {
-            if let Some((_, e)) = opened.iter().find(|(k, _)| *k == key) {
-                return Ok(e.clone());
-            }
-            // One signature for both builds: CUDA builds share the evaluator within a thread only.
-            #[cfg_attr(feature = "cuda", allow(clippy::arc_with_non_send_sync))]
-            let e = Arc::new(Self::open_with_cache(set, data_dir, cache_dirs, log)?);
-            opened.push((key.clone(), e.clone()));
-            Ok(e)
-        };
         #[cfg(not(feature = "cuda"))]
         {
-            static OPENED: std::sync::Mutex<Opened> = std::sync::Mutex::new(Vec::new());
-            open(&mut OPENED.lock().unwrap_or_else(|e| e.into_inner()), log)
+            use std::sync::Mutex;
+            type Slot = Arc<Mutex<Option<Arc<Evaluator>>>>;
+            // The list's lock is held only to find the key's slot; the slot's lock while opening.
+            static SLOTS: Mutex<Vec<((EvalSet, std::path::PathBuf), Slot)>> =
+                Mutex::new(Vec::new());
+            let slot = {
+                let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+                match slots.iter().find(|(k, _)| *k == key) {
+                    Some((_, slot)) => slot.clone(),
+                    None => {
+                        let slot = Slot::default();
+                        slots.push((key, slot.clone()));
+                        slot
+                    }
+                }
+            };
+            let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = slot.as_ref() {
+                return Ok(e.clone());
+            }
+            let e = Arc::new(Self::open_with_cache(set, data_dir, cache_dirs, log)?);
+            *slot = Some(e.clone());
+            Ok(e)
         }
         // dfdx's CUDA device is not Send, so neither is an evaluator holding it: one per thread.
         #[cfg(feature = "cuda")]
         {
+            type Opened = Vec<((EvalSet, std::path::PathBuf), Arc<Evaluator>)>;
             thread_local!(static OPENED: std::cell::RefCell<Opened> = const { std::cell::RefCell::new(Vec::new()) });
-            OPENED.with_borrow_mut(|opened| open(opened, log))
+            OPENED.with_borrow_mut(|opened| {
+                if let Some((_, e)) = opened.iter().find(|(k, _)| *k == key) {
+                    return Ok(e.clone());
+                }
+                #[allow(clippy::arc_with_non_send_sync)]
+                let e = Arc::new(Self::open_with_cache(set, data_dir, cache_dirs, log)?);
+                opened.push((key, e.clone()));
+                Ok(e)
+            })
         }
     }
 

@@ -152,6 +152,19 @@ pub fn shared_evaluator() -> std::sync::Arc<gan::eval::Evaluator> {
     .unwrap()
 }
 
+/// The process-wide Fashion-MNIST evaluator (the one the DSL gets), cached beside MNIST's in the
+/// tests' classifier cache.
+pub fn shared_fashion_evaluator() -> std::sync::Arc<gan::eval::Evaluator> {
+    let dirs = [test_classifier_cache().join("classifier")];
+    gan::eval::Evaluator::shared_with_cache(
+        gan::eval::EvalSet::FashionMnist,
+        &mnist_dir(),
+        &dirs,
+        &mut |l| eprintln!("{l}"),
+    )
+    .unwrap()
+}
+
 /// metrics.jsonl with the timing fields removed (the only fields that differ between two runs
 /// of the same recipe and seed).
 pub fn metrics_without_timing(dir: &Path, file: &str) -> Vec<serde_json::Value> {
