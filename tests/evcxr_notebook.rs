@@ -3,7 +3,7 @@
 //! numbers in range, a script error's line and column, a typed model's compile error.
 //!
 //! Needs `evcxr_jupyter`: the one on PATH, else one it installs once into target/evcxr/install
-//! (kernel/install-evcxr.sh: `cargo install --locked`, about 6 minutes on 2 idle cores), the Python
+//! (kernel/install-evcxr.sh: `cargo install --locked`, 5–10 minutes on 2 idle cores), the Python
 //! venv of tests/kernel/setup.sh and MNIST (GAN_DATA_DIR). Without them the test fails, saying
 //! what is missing; `GAN_SKIP_EVCXR=1` skips it, loudly.
 //!
@@ -21,7 +21,7 @@ fn root() -> &'static Path {
 }
 
 /// evcxr_jupyter on PATH, else the one installed under target/evcxr/install, else installed
-/// there now by kernel/install-evcxr.sh (5–6 minutes on 2 idle cores, once per target dir).
+/// there now by kernel/install-evcxr.sh (5–10 minutes on 2 idle cores, once per target dir).
 fn find_or_install_evcxr() -> Result<PathBuf, String> {
     if let Some(p) = on_path("evcxr_jupyter") {
         return Ok(p);
@@ -31,7 +31,7 @@ fn find_or_install_evcxr() -> Result<PathBuf, String> {
     if !exe.is_file() {
         eprintln!(
             "evcxr_jupyter is not on PATH: installing it into {} with kernel/install-evcxr.sh \
-             (cargo install --locked; 5–6 minutes on 2 idle cores, once)",
+             (cargo install --locked; 5–10 minutes on 2 idle cores, once)",
             install_root.display()
         );
         let status = Command::new("bash")
