@@ -36,21 +36,42 @@ fi
 corpus="$(mktemp -d)"
 trap 'rm -rf "$corpus"' EXIT
 
-failed=()
-for target in idx image script; do
+# One target: its libFuzzer log in $corpus/TARGET.log, its exit status in $corpus/TARGET.status.
+fuzz_one() {
+  local target="$1" opts status=0
   case "$target" in
     idx) opts=(-dict=fuzz/idx.dict) ;;
     image) opts=(-max_len=8192) ;;
     script) opts=(-dict=fuzz/script.dict -rss_limit_mb=4096) ;;
   esac
   mkdir -p "$corpus/$target"
+  cargo fuzz run -O -s none "$target" "$corpus/$target" "fuzz/seeds/$target" -- \
+    -seed=1 -max_total_time="$secs" -print_final_stats=1 "${opts[@]}" >"$corpus/$target.log" 2>&1 ||
+    status=$?
+  echo "$status" >"$corpus/$target.status"
+}
+
+# Each libFuzzer run uses one core: run as many targets at once as there are cores, so each still
+# fuzzes for its full time on a core of its own.
+targets=(idx image script)
+jobs="$(nproc 2>/dev/null || echo 1)"
+running=0
+for target in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  fuzz_one "$target" &
+  running=$((running + 1))
+done
+wait
+
+failed=()
+for target in "${targets[@]}"; do
   echo "== fuzz $target: ${secs} s, seed 1"
   log="$corpus/$target.log"
-  status=0
-  cargo fuzz run -O -s none "$target" "$corpus/$target" "fuzz/seeds/$target" -- \
-    -seed=1 -max_total_time="$secs" -print_final_stats=1 "${opts[@]}" >"$log" 2>&1 || status=$?
   grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs)' "$log" || true
-  if [ "$status" -ne 0 ]; then
+  if [ "$(cat "$corpus/$target.status" 2>/dev/null || echo missing)" != 0 ]; then
     tail -n 60 "$log"
     failed+=("$target")
   fi
