@@ -117,8 +117,8 @@ impl Evaluator {
     /// [`Self::shared`] with the cache directories given; they only matter for the first call
     /// for `set` and `data_dir` in this process (later calls get the evaluator it opened).
     /// Concurrent first calls for one set and directory wait for the first to open it rather
-    /// than train twice; calls for different sets open side by side (training one classifier
-    /// keeps about one core busy, so two can share a 2-core machine).
+    /// than train twice; calls for different sets open side by side (one classifier's training
+    /// leaves part of a 2-core machine idle: ≈ 1.4 cores busy on average, measured).
     pub fn shared_with_cache(
         set: EvalSet,
         data_dir: &Path,
