@@ -5,12 +5,13 @@
 //! 64 channels of 14×14 from a 4×4 kernel, stride 2, padding 1), and a const assertion checks it
 //! against the kernel, stride and padding: a layer that does not tile its input, a reshape of
 //! the wrong size or a generator that does not make 28×28 images fails `cargo build`. The stacks
-//! and learning rates are `scripts/dcgan_mnist.rhai`'s at its default width 32, and the stacks
-//! lower to the same runtime networks as that recipe's DSL stacks (`tests/typed_dsl.rs` checks
-//! the specs and the initial weights are identical). This example trains a short step budget on
-//! MNIST (from `GAN_DATA_DIR` or `../shared/data/mnist`), optionally with a moving average of
-//! G's weights (`GAN_G_EMA=0.999`; typed sampling then draws from the average), and writes a
-//! grid of samples.
+//! and starting learning rates are `scripts/dcgan_mnist.rhai`'s at its default widths (G 64,
+//! D 32), and the stacks lower to the same runtime networks as that recipe's DSL stacks
+//! (`tests/typed_dsl.rs` checks the specs and the initial weights are identical). The recipe's
+//! rates also fall to 0 over the second half of its epochs; this example keeps them constant
+//! over the short step budget it trains on MNIST (from `GAN_DATA_DIR` or
+//! `../shared/data/mnist`), optionally with a moving average of G's weights (`GAN_G_EMA=0.999`;
+//! typed sampling then draws from the average), and writes a grid of samples.
 //!
 //! `cargo run --release --example 04-typed-dcgan [STEPS] [OUT.png]` (default 100 steps,
 //! `typed_dcgan.png`)
@@ -20,11 +21,11 @@ use gan::engine::trainer::Quiet;
 use gan::engine::typed::*;
 use gan::engine::{FitSpec, GanLoss, OptimizerSpec, Schedule, Trainer, UpdateScheme};
 
-/// G: z → dense 64·7·7 → [64, 7, 7] → batch norm → ReLU → transposed conv 32 (4×4, stride 2,
-/// padding 1) → batch norm → ReLU → [32, 14, 14] → transposed conv 1 → tanh → [1, 28, 28].
+/// G: z → dense 128·7·7 → [128, 7, 7] → batch norm → ReLU → transposed conv 64 (4×4, stride 2,
+/// padding 1) → batch norm → ReLU → [64, 14, 14] → transposed conv 1 → tanh → [1, 28, 28].
 pub type G = (
-    (Dense<{ 64 * 7 * 7 }>, Reshape<64, 7, 7>, BatchNorm, Relu),
-    (ConvTranspose<Img<32, 14, 14>, 4, 2, 1>, BatchNorm, Relu),
+    (Dense<{ 128 * 7 * 7 }>, Reshape<128, 7, 7>, BatchNorm, Relu),
+    (ConvTranspose<Img<64, 14, 14>, 4, 2, 1>, BatchNorm, Relu),
     (ConvTranspose<Img<1, 28, 28>, 4, 2, 1>, Tanh),
 );
 
@@ -38,7 +39,7 @@ pub type D = (
     Dense<1>,
 );
 
-/// The typed DCGAN (`scripts/dcgan_mnist.rhai` at its default width 32): non-saturating G loss,
+/// The typed DCGAN (`scripts/dcgan_mnist.rhai` at its default widths): non-saturating G loss,
 /// alternating updates (k = 1), z ~ N(0, 1)^100.
 pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>> {
     let g: G = (
@@ -62,7 +63,7 @@ pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>
     )?)
 }
 
-/// Adam with β1 0.5 (DCGAN's) at learning rate `lr`: the recipe gives D 2e-4 and G 1e-3.
+/// Adam with β1 0.5 (DCGAN's) at learning rate `lr`: the recipe starts D at 2e-4 and G at 1e-3.
 pub fn dcgan_adam(lr: f64) -> OptimizerSpec {
     OptimizerSpec::Adam {
         lr: Schedule::Constant { value: lr },

@@ -60,8 +60,8 @@ fn assert_same(typed: &Gan, dsl: &Gan) {
 #[test]
 fn the_typed_mnist_dcgan_is_the_recipes_game() {
     let typed = example::typed_dcgan(42).unwrap();
-    // the recipe itself, at its default width 32, up to its gan() call (it loads MNIST on the
-    // way, as a user's run does)
+    // the recipe itself, at its default widths (G 64, D 32), up to its gan() call (it loads
+    // MNIST on the way, as a user's run does)
     let recipe = include_str!("../scripts/dcgan_mnist.rhai");
     let start = recipe
         .find("let gan = gan(")
@@ -70,11 +70,11 @@ fn the_typed_mnist_dcgan_is_the_recipes_game() {
     let h = dsl_gan(&recipe[..end]);
     let dsl = &h.lock().gan;
     assert_same(&typed.gan, dsl);
-    // G: 101·3136 + 2·64 + 64·32·16 + 2·32 + 32·1·16 + 1;
+    // G: 101·6272 + 2·128 + 128·64·16 + 2·64 + 64·1·16 + 1;
     // D: 32·16 + 32 + 32·64·16 + 2·64 + 64·128·9 + 2·128 + 128·16 + 1
     assert_eq!(
         typed.gan.g.param_count(),
-        101 * 3136 + 128 + 64 * 32 * 16 + 64 + 32 * 16 + 1
+        101 * 6272 + 256 + 128 * 64 * 16 + 128 + 64 * 16 + 1
     );
     assert_eq!(
         typed.gan.d.param_count(),
