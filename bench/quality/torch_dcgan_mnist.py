@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Independent truth for `scripts/dcgan_mnist.rhai`: the same DCGAN trained in PyTorch (CPU), its
-samples written for `gan eval classifier --samples-file`, so both engines are scored by the same
-classifier.
+"""Independent truth for an early `scripts/dcgan_mnist.rhai` (two D convolutions, Adam 2e-4 for
+both, the non-saturating game; the fd stall at ~30 in docs/recipe-notes.md): the same DCGAN
+trained in PyTorch (CPU), its samples written for `gan eval classifier --samples-file`, so both
+engines are scored by the same classifier.
 
-The same model as the recipe (width w, default 32):
+The same model as that recipe (width w, default 32):
   G: z ~ N(0, 1)^100 -> Linear 2w*7*7 -> view [2w, 7, 7] -> BatchNorm2d -> ReLU
      -> ConvTranspose2d w (4x4, s2, p1, no bias) -> BatchNorm2d -> ReLU
      -> ConvTranspose2d 1 (4x4, s2, p1) -> tanh
