@@ -374,10 +374,9 @@ fn resume_mid_epoch_is_bit_identical_adam_alternating() {
     check_resume_mid_epoch(alternating(), &adam_fit, 3);
 }
 
-/// The metrics of the epoch that was interrupted: the engine's per-epoch accumulator lives on
-/// `Trainer::run_epoch`'s stack and is not part of `Gan`, so after a mid-epoch resume the
-/// epoch's means and `steps` cover only the iterations run after the resume. Needs an engine
-/// change (see the checkpoint module's report); weights and step metrics are already exact.
+/// The metrics of the epoch that was interrupted: the per-epoch accumulator is part of `Gan`
+/// (and its checkpoint), so after a mid-epoch resume the epoch's means and `steps` cover the
+/// iterations before the stop too.
 #[test]
 fn resume_mid_epoch_keeps_the_interrupted_epochs_metrics() {
     for (scheme, f, stop) in [
@@ -387,6 +386,29 @@ fn resume_mid_epoch_keeps_the_interrupted_epochs_metrics() {
         let (straight, resumed) = check_resume_mid_epoch(scheme, f, stop);
         assert_epochs_identical(&straight, &resumed);
     }
+}
+
+/// A stop at an epoch's last step closes the epoch (metrics, `on_epoch`) rather than leaving
+/// it in progress with no steps to go; the next fit trains the following epoch.
+#[test]
+fn a_stop_at_an_epochs_last_step_ends_with_that_epoch_complete() {
+    let mut s = straight(simultaneous(), &sgd_fit);
+    let mut gan = new_gan(simultaneous());
+    let per_epoch = Trainer::iterations_per_epoch(&gan, data().len(), &sgd_fit(2));
+    let mut rec = Recorder {
+        stop_at: Some(per_epoch),
+        ..Default::default()
+    };
+    let (epochs, end) = fit(&mut gan, &sgd_fit(2), &mut rec);
+    assert_eq!(end, FitEnd::Stopped);
+    assert_eq!(epochs.len(), 1, "epoch 1's metrics are returned");
+    assert_eq!(rec.samples.len(), 1, "on_epoch ran for epoch 1");
+    assert_eq!((gan.step, gan.epoch, gan.batch_in_epoch), (per_epoch, 1, 0));
+    assert_epochs_identical(&s.epochs[..1], &epochs);
+    let (more, end) = fit(&mut gan, &sgd_fit(2), &mut Recorder::default());
+    assert_eq!(end, FitEnd::Done);
+    assert_eq!((more.len(), gan.step), (1, 2 * per_epoch));
+    assert_same_state(&mut s.gan, &mut gan);
 }
 
 #[test]

@@ -153,6 +153,71 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     );
 }
 
+/// Sets the run's stop flag as the last step of epoch `at` is shown (Ctrl-C pressed just then):
+/// the step observer sees it at that step, the epoch's last.
+struct StopAtLastStep {
+    at: u64,
+    run: Mutex<Option<Arc<Run>>>,
+}
+
+impl Sink for StopAtLastStep {
+    fn progress(&self, p: &gan::learner::Progress) {
+        if p.epoch == self.at && p.done == p.total {
+            if let Some(run) = &*self.run.lock().unwrap() {
+                run.stop.interrupt();
+            }
+        }
+    }
+}
+
+#[test]
+fn an_interrupt_at_an_epochs_last_step_completes_that_epoch_and_fit_again_trains_the_next() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let whole = quiet_run(a.path());
+    let mut model = Model::new(Gan::try_new(common::tiny_spec(), 4).unwrap());
+    learner(&whole, 4).fit(&mut model, &data()).unwrap();
+
+    let sink = Arc::new(StopAtLastStep {
+        at: 3,
+        run: Mutex::new(None),
+    });
+    let run = Arc::new(Run::new(Some(b.path()), "learner-test", sink.clone()).unwrap());
+    *sink.run.lock().unwrap() = Some(run.clone());
+    let mut model = Model::new(Gan::try_new(common::tiny_spec(), 4).unwrap());
+    let e = learner(&run, 4).fit(&mut model, &data()).unwrap_err();
+    match e.downcast_ref::<TrainError>() {
+        Some(TrainError::Interrupted(m)) => assert!(
+            m.starts_with("interrupted at step 60 (the end of epoch 3); `gan` keeps its state and optimizers: fit again continues (`epochs` more;"),
+            "{m}"
+        ),
+        other => panic!("not an interrupt: {other:?} ({e:#})"),
+    }
+    // Epoch 3 is closed, not left "in progress" with no steps to go: its metrics line is
+    // written and its state saved, though the cadence (every 2) would not have saved it.
+    assert_eq!(
+        (model.gan.epoch, model.gan.batch_in_epoch, model.gan.step),
+        (3, 0, 60)
+    );
+    let lines = fs::read_to_string(b.path().join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 3);
+    let m = Checkpoint::verify(b.path().join("checkpoints/ckpt-0000000060")).unwrap();
+    assert_eq!(m.extra["metrics_lines"], 3);
+
+    // One more epoch trains all of epoch 4 and ends where the uninterrupted run did.
+    run.stop.clear_interrupt();
+    *sink.run.lock().unwrap() = None;
+    let last = learner(&run, 1).fit(&mut model, &data()).unwrap().unwrap();
+    assert_eq!((last.epoch, model.gan.step), (4, 80));
+    assert!(
+        model.gan.g.export()
+            == gan::checkpoint::read_gan(&a.path().join("weights.safetensors"))
+                .unwrap()
+                .g
+                .export(),
+        "one more epoch after the interrupt ends with the uninterrupted run's G"
+    );
+}
+
 fn same_bytes(a: &Path, b: &Path, file: &str) {
     let (x, y) = (
         fs::read(a.join(file)).unwrap(),

@@ -26,8 +26,8 @@ pub struct FitSpec {
     pub steps_per_epoch: Option<u64>,
 }
 
-/// What an observer asks of the loop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What an observer asks of the loop. Ordered so that `max` of two wishes is `Stop` when either is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Control {
     Continue,
     Stop,
@@ -147,7 +147,8 @@ impl Trainer {
     }
 
     /// Trains the rest of the current epoch. Returns its metrics when it completes (None if an
-    /// observer stopped it mid-way) and the observer's wish after the epoch.
+    /// observer stopped it mid-way) and the observer's wish after the epoch: `Stop` also when an
+    /// observer stopped it at its last step.
     pub fn run_epoch(
         gan: &mut Gan,
         data: &[f32],
@@ -170,7 +171,8 @@ impl Trainer {
         let steps = Self::epoch_steps(gan, &mut ws, data, dim, fit, obs, &order, epoch, total);
         // Every way out of the loop leaves the tensors up to date (a stop, a divergence).
         ws.sync(gan);
-        if !steps? {
+        let step_wish = steps?;
+        if gan.batch_in_epoch < total {
             return Ok((None, Control::Stop));
         }
         if let Some(bad) = non_finite_param(gan) {
@@ -188,11 +190,14 @@ impl Trainer {
         let metrics = gan.epoch_acc.finish(epoch, gan.step);
         gan.epoch_acc = Default::default();
         let wish = obs.on_epoch(gan, &metrics)?;
-        Ok((Some(metrics), wish))
+        // A stop that came with the epoch's last step ends the fit here, the epoch complete:
+        // stopping it "in progress" would leave an epoch with no steps left to continue.
+        Ok((Some(metrics), wish.max(step_wish)))
     }
 
-    /// The epoch's iterations from `gan.batch_in_epoch` on; `Ok(false)` when an observer stopped
-    /// them. The GAN's tensors may be stale on return: the caller syncs `ws`.
+    /// The epoch's iterations from `gan.batch_in_epoch` on; `Control::Stop` when an observer
+    /// stopped them (after the last one, too). The GAN's tensors may be stale on return: the
+    /// caller syncs `ws`.
     #[allow(clippy::too_many_arguments)]
     fn epoch_steps(
         gan: &mut Gan,
@@ -204,7 +209,7 @@ impl Trainer {
         order: &[u32],
         epoch: u64,
         total: u64,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Control> {
         let per_iter = Self::batches_per_iteration(gan);
         let opts = Optimizers {
             d: &fit.d_opt,
@@ -244,10 +249,10 @@ impl Trainer {
                 ws.sync(gan);
             }
             if obs.on_step(gan, &m, gan.batch_in_epoch, total) == Control::Stop {
-                return Ok(false);
+                return Ok(Control::Stop);
             }
         }
-        Ok(true)
+        Ok(Control::Continue)
     }
 }
 

@@ -40,9 +40,6 @@ struct StepObserver<'a> {
 
 impl FitObserver for StepObserver<'_> {
     fn on_step(&mut self, gan: &Gan, m: &StepMetrics, done: u64, total: u64) -> Control {
-        if self.run.stop.requested() {
-            return Control::Stop;
-        }
         if self.last.elapsed().as_millis() >= 100 || done == total {
             self.last = Instant::now();
             self.run.sink.progress(&Progress {
@@ -54,6 +51,9 @@ impl FitObserver for StepObserver<'_> {
                 d_loss: m.d_loss,
                 g_loss: m.g_loss,
             });
+        }
+        if self.run.stop.requested() {
+            return Control::Stop;
         }
         Control::Continue
     }
@@ -184,7 +184,8 @@ impl Learner {
             let m = trainee.with(|gan, history| {
                 after_epoch(run, name, (gan, history), m, data, c.samples_every, write)
             })?;
-            if checkpoints && m.epoch % c.checkpoint_every == 0 {
+            let on_cadence = checkpoints && m.epoch % c.checkpoint_every == 0;
+            if on_cadence {
                 trainee.with(|gan, _| {
                     checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec)
                 })?;
@@ -192,7 +193,18 @@ impl Learner {
             last_epoch_secs = epoch_started.elapsed().as_secs_f64();
             let stop = on_epoch(run, &m)?;
             last = Some(m);
-            if stop == Control::Stop || wish == Control::Stop {
+            if wish == Control::Stop {
+                // The stop request came with the epoch's last step: the epoch is complete and
+                // its outputs written; the fit ends as at any other step boundary.
+                run.sink.fit_end(name);
+                if checkpoints && run.dir.is_some() && !on_cadence {
+                    trainee.with(|gan, _| {
+                        checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec)
+                    })?;
+                }
+                return Err(trainee.with(|gan, _| self.stopped(gan, checkpoints)).into());
+            }
+            if stop == Control::Stop {
                 break;
             }
         }
@@ -204,6 +216,14 @@ impl Learner {
     /// Why a fit stopped at a step boundary, where, and how to continue.
     fn stopped(&self, gan: &Gan, checkpointed: bool) -> TrainError {
         let (run, name) = (&*self.run, self.name.as_str());
+        let (at, more) = if gan.batch_in_epoch == 0 {
+            (format!("the end of epoch {}", gan.epoch), "`epochs` more")
+        } else {
+            (
+                format!("epoch {}, batch {}", gan.epoch + 1, gan.batch_in_epoch),
+                "`epochs` more, the interrupted one first",
+            )
+        };
         let saved = if checkpointed && run.dir.is_some() {
             resume::find(run, name).ok().flatten().map(|f| {
                 format!(
@@ -220,20 +240,16 @@ impl Learner {
         };
         if run.stop.timed_out() {
             return TrainError::TimedOut(format!(
-                "timed out: the run passed its --timeout of {} s at step {} (epoch {}, batch {}) of `{name}`{}",
+                "timed out: the run passed its --timeout of {} s at step {} ({at}) of `{name}`{}",
                 run.stop.timeout_secs().unwrap_or_default(),
                 gan.step,
-                gan.epoch + 1,
-                gan.batch_in_epoch,
                 saved.unwrap_or_default()
             ));
         }
         TrainError::Interrupted(format!(
-            "interrupted at step {} (epoch {}, batch {}); `{name}` keeps its state and optimizers: fit again continues \
-             (`epochs` more, the interrupted one first; without optimizers it keeps this fit's){}",
+            "interrupted at step {} ({at}); `{name}` keeps its state and optimizers: fit again continues \
+             ({more}; without optimizers it keeps this fit's){}",
             gan.step,
-            gan.epoch + 1,
-            gan.batch_in_epoch,
             saved.unwrap_or_default()
         ))
     }
