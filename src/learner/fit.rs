@@ -184,8 +184,11 @@ impl Learner {
             let m = trainee.with(|gan, history| {
                 after_epoch(run, name, (gan, history), m, data, c.samples_every, write)
             })?;
+            // A stop request that came with the epoch's last step: the epoch is complete, and
+            // its state is saved before `on_epoch` (which an interrupt may cut short).
+            let stopping = wish == Control::Stop;
             let on_cadence = checkpoints && m.epoch % c.checkpoint_every == 0;
-            if on_cadence {
+            if on_cadence || (checkpoints && stopping && run.dir.is_some()) {
                 trainee.with(|gan, _| {
                     checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec)
                 })?;
@@ -193,15 +196,8 @@ impl Learner {
             last_epoch_secs = epoch_started.elapsed().as_secs_f64();
             let stop = on_epoch(run, &m)?;
             last = Some(m);
-            if wish == Control::Stop {
-                // The stop request came with the epoch's last step: the epoch is complete and
-                // its outputs written; the fit ends as at any other step boundary.
+            if stopping {
                 run.sink.fit_end(name);
-                if checkpoints && run.dir.is_some() && !on_cadence {
-                    trainee.with(|gan, _| {
-                        checkpoint(run, gan, name, c.keep_checkpoints, p.fit_index, fit_spec)
-                    })?;
-                }
                 return Err(trainee.with(|gan, _| self.stopped(gan, checkpoints)).into());
             }
             if stop == Control::Stop {
