@@ -107,13 +107,7 @@ fn resume_after_an_interrupt_ends_byte_identical_to_an_uninterrupted_run() {
     *sink.run.lock().unwrap() = Some(run.clone());
     let mut model = Model::new(Gan::try_new(common::tiny_spec(), 9).unwrap());
     let e = learner(&run, 6).fit(&mut model, &data()).unwrap_err();
-    match e.downcast_ref::<TrainError>() {
-        Some(TrainError::Interrupted(m)) => assert!(
-            m.starts_with("interrupted at step 61 (epoch 4, batch 1)"),
-            "{m}"
-        ),
-        other => panic!("not an interrupt: {other:?} ({e:#})"),
-    }
+    assert_interrupted(&e, "interrupted at step 61 (epoch 4, batch 1)");
     assert!(b.path().join("checkpoints/ckpt-0000000061").is_dir());
     *sink.run.lock().unwrap() = None;
     drop(run);
@@ -185,13 +179,10 @@ fn an_interrupt_at_an_epochs_last_step_completes_that_epoch_and_fit_again_trains
     *sink.run.lock().unwrap() = Some(run.clone());
     let mut model = Model::new(Gan::try_new(common::tiny_spec(), 4).unwrap());
     let e = learner(&run, 4).fit(&mut model, &data()).unwrap_err();
-    match e.downcast_ref::<TrainError>() {
-        Some(TrainError::Interrupted(m)) => assert!(
-            m.starts_with("interrupted at step 60 (the end of epoch 3); `gan` keeps its state and optimizers: fit again continues (`epochs` more;"),
-            "{m}"
-        ),
-        other => panic!("not an interrupt: {other:?} ({e:#})"),
-    }
+    assert_interrupted(
+        &e,
+        "interrupted at step 60 (the end of epoch 3); `gan` keeps its state and optimizers: fit again continues (`epochs` more;",
+    );
     // Epoch 3 is closed, not left "in progress" with no steps to go: its metrics line is
     // written and its state saved, though the cadence (every 2) would not have saved it.
     assert_eq!(
@@ -216,6 +207,14 @@ fn an_interrupt_at_an_epochs_last_step_completes_that_epoch_and_fit_again_trains
                 .export(),
         "one more epoch after the interrupt ends with the uninterrupted run's G"
     );
+}
+
+/// `e` is an interrupt whose message starts with `prefix`.
+fn assert_interrupted(e: &anyhow::Error, prefix: &str) {
+    match e.downcast_ref::<TrainError>() {
+        Some(TrainError::Interrupted(m)) => assert!(m.starts_with(prefix), "{m}"),
+        other => panic!("not an interrupt: {other:?} ({e:#})"),
+    }
 }
 
 fn same_bytes(a: &Path, b: &Path, file: &str) {
