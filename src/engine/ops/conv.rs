@@ -7,7 +7,7 @@
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, row_sums, swap_outer};
 use crate::engine::ShapeError;
-use crate::linalg::gemm::{matmul, MatRef};
+use crate::linalg::gemm::{matmul, matmul_via_transpose, MatRef};
 
 /// A convolution layer's shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub struct ConvWork {
     pub cols: Vec<f32>,
     /// The GEMM side of the output: `[out_c × P]` (channel-major).
     pub t: Vec<f32>,
+    /// The weight gradient's transpose (see [`matmul_via_transpose`]).
+    pub dwt: Vec<f32>,
     /// The input (address and length) the last forward left its buffers for, until a backward
     /// consumes them: a backward over the same rows reuses them instead of recomputing.
     src: Option<(usize, usize)>,
@@ -156,12 +158,11 @@ impl Conv2d {
                 dw.len() == w.len() && work.cols.len() >= k * p,
                 "conv2d backward buffers"
             );
-            matmul(
+            matmul_via_transpose(
                 dw,
-                k,
                 MatRef::new(dt, self.out_c, p),
                 MatRef::new(&work.cols, k, p).t(),
-                None,
+                &mut work.dwt,
             );
         }
         if let Some(dx) = dx {

@@ -11,7 +11,7 @@ use super::conv::ConvWork;
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, swap_outer};
 use crate::engine::ShapeError;
-use crate::linalg::gemm::{matmul, MatRef};
+use crate::linalg::gemm::{matmul, matmul_via_transpose, MatRef};
 
 /// A transposed convolution's shapes; `geom.img` is its output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,12 +125,11 @@ impl ConvTranspose2d {
                 dw.len() == w.len() && work.t.len() >= self.in_c * p,
                 "conv_transpose2d backward buffers"
             );
-            matmul(
+            matmul_via_transpose(
                 dw,
-                k,
                 MatRef::new(&work.t, self.in_c, p),
                 MatRef::new(&work.cols, k, p).t(),
-                None,
+                &mut work.dwt,
             );
         }
         if let Some(dx) = dx {
