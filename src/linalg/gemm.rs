@@ -195,20 +195,32 @@ pub fn matmul_on(
 ///
 /// `gemm` vectorises along the contiguous dimension of its output and packs its left operand
 /// along that dimension. For a row-major `c` that is `n`, so the left operand is `b`; when `b` is
-/// stored transposed (`n × k`, as the column matrix of a convolution's weight gradient
-/// `dw = dy·colsᵀ` is) that packing is a strided gather over all of `b`. Written into `cᵀ`, the
-/// product vectorises along `m` and gathers `a` instead: for a weight gradient, the output
-/// gradient's `out_c × P` rather than the `K × P` column matrix, 4–16 times smaller in DCGAN's
-/// layers. Each element is still one `gemm` sum over `k` in the same depth blocks and order, so
-/// the bits are those of [`matmul`] (tested below).
+/// stored transposed (`n × k`: the column matrix in a convolution's weight gradient
+/// `dw = dy·colsᵀ`, a dense layer's weights in its input gradient `δ·Wᵀ`) that packing is a
+/// strided gather over all of `b`. Written into `cᵀ`, the product vectorises along `m` and
+/// gathers `a` instead: the output gradient's `out_c × P` rather than the `K × P` column matrix
+/// (4–16 times smaller in DCGAN's layers), or the batch's `δ` rather than `W`. Each element is
+/// still one `gemm` sum over `k` in the same depth blocks and order, so the bits are those of
+/// [`matmul`] (tested below).
 pub fn matmul_via_transpose(c: &mut [f32], a: MatRef, b: MatRef, scratch: &mut Vec<f32>) {
+    matmul_via_transpose_on(c, a, b, scratch, rayon::current_num_threads());
+}
+
+/// [`matmul_via_transpose`] on `threads` of rayon's threads, as [`matmul_on`].
+pub fn matmul_via_transpose_on(
+    c: &mut [f32],
+    a: MatRef,
+    b: MatRef,
+    scratch: &mut Vec<f32>,
+    threads: usize,
+) {
     let (m, n) = (a.shape().0, b.shape().1);
     assert!(c.len() >= m * n, "output buffer");
     if scratch.len() < m * n {
         scratch.resize(m * n, 0.0);
     }
     let ct = &mut scratch[..m * n];
-    matmul(ct, m, b.t(), a.t(), None);
+    matmul_on(ct, m, b.t(), a.t(), None, threads);
     transpose_into(ct, n, m, &mut c[..m * n]);
 }
 
@@ -415,24 +427,29 @@ mod tests {
         }
     }
 
-    /// The weight-gradient products of DCGAN's convolutions (`dw [c × K] = δ [c × P] · colsᵀ`,
-    /// cols stored `K × P`), `(c, P, K)`: CIFAR's D layers and G's first transposed convolution
-    /// at batch 128 / 64, MNIST's D layers at batch 64. `P` spans one to several of `gemm`'s
-    /// depth blocks.
-    const WEIGHT_GRADIENT_SHAPES: [(usize, usize, usize); 5] = [
+    /// Products `c [m × n] = a [m × k] · bᵀ` with `b` stored `n × k`, `(m, k, n)`: the weight
+    /// gradients of DCGAN's convolutions (`dw = δ · colsᵀ`; CIFAR's D layers and G's first
+    /// transposed convolution at batch 128 / 64, MNIST's first D layer at batch 64; `k` spans
+    /// one to several of `gemm`'s depth blocks), then the input gradients `δ · Wᵀ` of the paper
+    /// model's layers, its 1-wide output layer's among them.
+    const TRANSPOSED_B_SHAPES: [(usize, usize, usize); 9] = [
         (64, 32768, 48),
         (128, 8192, 1024),
         (256, 2048, 2048),
         (256, 1024, 2048),
         (32, 12544, 16),
+        (100, 784, 1200),
+        (300, 1200, 240),
+        (100, 1200, 784),
+        (300, 1, 240),
     ];
 
-    /// Through `cᵀ`, every weight-gradient product gives the bits of the direct product, on 1,
-    /// 2 and 3 threads, and a scratch left larger by a bigger product does not matter.
+    /// Through `cᵀ`, every such product gives the bits of the direct product, on 1, 2 and 3
+    /// threads, and a scratch left larger by a bigger product does not matter.
     #[test]
     fn products_through_the_transpose_give_the_bits_of_the_direct_ones() {
         let mut scratch = vec![f32::NAN; 300 * 2048];
-        for (m, p, n) in WEIGHT_GRADIENT_SHAPES {
+        for (m, p, n) in TRANSPOSED_B_SHAPES {
             let a = values(m * p, 8);
             let b = values(n * p, 9);
             let (av, bv) = (MatRef::new(&a, m, p), MatRef::new(&b, n, p).t());

@@ -12,7 +12,7 @@ use super::{
     Shape,
 };
 use crate::engine::{Dev, Mat, Tp, Vector};
-use crate::linalg::gemm::{matmul, matmul_on, MatRef};
+use crate::linalg::gemm::{matmul, matmul_on, matmul_via_transpose_on, MatRef};
 use crate::linalg::par::{par_rows, par_rows2};
 
 /// The spec: `pieces` is `None` for a dense layer.
@@ -155,6 +155,7 @@ impl Layer for Affine {
             inp,
             cols,
             pieces: self.maxout_pieces.unwrap_or(1),
+            dxt: Vec::new(),
         })
     }
 }
@@ -168,6 +169,8 @@ pub struct AffineMirror {
     pub cols: usize,
     /// 1 for a dense layer.
     pub pieces: usize,
+    /// The input gradient's transpose (see [`matmul_via_transpose_on`]).
+    pub dxt: Vec<f32>,
 }
 
 impl FastLayer for AffineMirror {
@@ -232,7 +235,7 @@ impl FastLayer for AffineMirror {
             }
             scratch
         };
-        let (inp, w) = (self.inp, &self.w);
+        let (inp, w, dxt) = (self.inp, &self.w, &mut self.dxt);
         // Weight and bias gradients over the weight segments, on `threads` threads.
         let weight_grads = |gw: &mut [f32], alpha: Option<f32>, gb: &mut Vec<f32>, threads| {
             gb.resize(cols, 0.0);
@@ -251,14 +254,13 @@ impl FastLayer for AffineMirror {
             }
         };
         // The input gradient δ·Wᵀ of rows ≥ lo_in.
-        let input_grad = |nxt: &mut [f32], threads| {
+        let mut input_grad = |nxt: &mut [f32], threads| {
             if lo_in < total {
-                matmul_on(
+                matmul_via_transpose_on(
                     &mut nxt[lo_in * win..total * win],
-                    win,
                     MatRef::rows(dz, lo_in, total - lo_in, cols),
                     MatRef::new(w, inp, cols).t(),
-                    None,
+                    dxt,
                     threads,
                 );
             }
