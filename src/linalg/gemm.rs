@@ -224,17 +224,31 @@ pub fn matmul_via_transpose_on(
     transpose_into(ct, n, m, &mut c[..m * n]);
 }
 
-/// `dst` (`cols × rows`, row-major) ← the transpose of `src` (`rows × cols`, row-major), in
-/// square tiles so that both sides are read and written a cache line at a time.
+/// `dst` (`cols × rows`, row-major) ← the transpose of `src` (`rows × cols`, row-major), by
+/// 8 × 8 blocks: eight contiguous rows in, eight contiguous columns out, which the compiler turns
+/// into vector shuffles.
 fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const T: usize = 16;
-    for r0 in (0..rows).step_by(T) {
-        for c0 in (0..cols).step_by(T) {
-            for r in r0..(r0 + T).min(rows) {
-                for c in c0..(c0 + T).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
+    const B: usize = 8;
+    let (rb, cb) = (rows / B * B, cols / B * B);
+    for r0 in (0..rb).step_by(B) {
+        for c0 in (0..cb).step_by(B) {
+            let mut block = [[0f32; B]; B];
+            for (i, row) in block.iter_mut().enumerate() {
+                row.copy_from_slice(&src[(r0 + i) * cols + c0..][..B]);
+            }
+            for j in 0..B {
+                let out = &mut dst[(c0 + j) * rows + r0..][..B];
+                for (o, row) in out.iter_mut().zip(&block) {
+                    *o = row[j];
                 }
             }
+        }
+    }
+    // the right-hand strip of the block rows, then the last rows whole
+    for r in 0..rows {
+        let from = if r < rb { cb } else { 0 };
+        for c in from..cols {
+            dst[c * rows + r] = src[r * cols + c];
         }
     }
 }
@@ -490,6 +504,32 @@ mod tests {
         );
         for (x, y) in c.iter().zip(&want) {
             assert!((*x as f64 - y).abs() < 1e-4, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn transposes_match_an_element_by_element_one() {
+        for (rows, cols) in [
+            (1, 1),
+            (1, 9),
+            (9, 1),
+            (8, 8),
+            (13, 21),
+            (16, 40),
+            (100, 1200),
+        ] {
+            let src = values(rows * cols, 12);
+            let mut dst = vec![f32::NAN; rows * cols];
+            transpose_into(&src, rows, cols, &mut dst);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        dst[c * rows + r],
+                        src[r * cols + c],
+                        "{rows}×{cols} at {r},{c}"
+                    );
+                }
+            }
         }
     }
 
