@@ -14,6 +14,11 @@ use serde::Serialize;
 pub struct CpuInfo {
     /// `model name` from /proc/cpuinfo (`"unknown"` where it cannot be read).
     pub model: String,
+    /// `cpu family` and `model` from /proc/cpuinfo: under a hypervisor the model name is often
+    /// only "AMD EPYC", and these tell the generations apart (AMD family 23 is Zen 1/2, family
+    /// 25 model 1 Zen 3 "Milan", model 17 Zen 4 "Genoa", family 26 Zen 5).
+    pub family: Option<u32>,
+    pub model_number: Option<u32>,
     pub avx2: bool,
     pub avx512f: bool,
     pub fma: bool,
@@ -35,8 +40,11 @@ pub fn kernel_for(avx512f: bool, fma: bool) -> &'static str {
 /// This machine's CPU and GEMM kernel.
 pub fn cpu_info() -> CpuInfo {
     let (avx2, avx512f, fma) = features();
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     CpuInfo {
-        model: model_name().unwrap_or_else(|| "unknown".into()),
+        model: parse_model(&info).unwrap_or_else(|| "unknown".into()),
+        family: parse_number(&info, "cpu family"),
+        model_number: parse_number(&info, "model"),
         avx2,
         avx512f,
         fma,
@@ -59,11 +67,6 @@ fn features() -> (bool, bool, bool) {
 }
 
 /// The first `model name` line of /proc/cpuinfo (Linux x86; other systems name it differently).
-fn model_name() -> Option<String> {
-    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    parse_model(&info)
-}
-
 fn parse_model(cpuinfo: &str) -> Option<String> {
     cpuinfo
         .lines()
@@ -71,6 +74,14 @@ fn parse_model(cpuinfo: &str) -> Option<String> {
         .split_once(':')
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty())
+}
+
+/// The number on the first line of /proc/cpuinfo whose key is exactly `key`.
+fn parse_number(cpuinfo: &str, key: &str) -> Option<u32> {
+    cpuinfo.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == key).then(|| v.trim().parse().ok())?
+    })
 }
 
 #[cfg(test)]
@@ -91,5 +102,17 @@ mod tests {
         assert_eq!(parse_model(text).as_deref(), Some("AMD EPYC 7B13"));
         assert_eq!(parse_model("processor\t: 0\n"), None);
         assert_eq!(parse_model("model name\t:   \n"), None);
+    }
+
+    #[test]
+    fn family_and_model_are_their_own_lines_not_the_model_name() {
+        let text = "processor\t: 0\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n";
+        assert_eq!(parse_number(text, "cpu family"), Some(26));
+        assert_eq!(parse_number(text, "model"), Some(2));
+        // `model name` comes first here: `model` must not match it
+        let text = "model name\t: AMD EPYC\nmodel\t\t: 17\n";
+        assert_eq!(parse_number(text, "model"), Some(17));
+        assert_eq!(parse_number("model\t: x\n", "model"), None);
+        assert_eq!(parse_number("", "cpu family"), None);
     }
 }
