@@ -22,10 +22,12 @@ use gan::engine::typed::*;
 use gan::engine::{FitSpec, GanLoss, OptimizerSpec, Schedule, Trainer, UpdateScheme};
 
 /// G: z → dense 128·7·7 → [128, 7, 7] → batch norm → ReLU → transposed conv 64 (4×4, stride 2,
-/// padding 1) → batch norm → ReLU → [64, 14, 14] → transposed conv 1 → tanh → [1, 28, 28].
+/// padding 1) → batch norm → ReLU → [64, 14, 14] → conv 64 (3×3, stride 1, padding 1) → batch
+/// norm → ReLU → transposed conv 1 → tanh → [1, 28, 28].
 pub type G = (
     (Dense<{ 128 * 7 * 7 }>, Reshape<128, 7, 7>, BatchNorm, Relu),
     (ConvTranspose<Img<64, 14, 14>, 4, 2, 1>, BatchNorm, Relu),
+    (Conv<Img<64, 14, 14>, 3, 1, 1>, BatchNorm, Relu),
     (ConvTranspose<Img<1, 28, 28>, 4, 2, 1>, Tanh),
 );
 
@@ -45,6 +47,7 @@ pub fn typed_dcgan(seed: u64) -> anyhow::Result<TypedGan<C<100>, Img<1, 28, 28>>
     let g: G = (
         (Dense::new(), Reshape, BatchNorm::new(), Relu),
         (ConvTranspose::no_bias(), BatchNorm::new(), Relu),
+        (Conv::no_bias(), BatchNorm::new(), Relu),
         (ConvTranspose::new(), Tanh),
     );
     let d: D = (

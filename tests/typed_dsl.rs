@@ -70,11 +70,11 @@ fn the_typed_mnist_dcgan_is_the_recipes_game() {
     let h = dsl_gan(&recipe[..end]);
     let dsl = &h.lock().gan;
     assert_same(&typed.gan, dsl);
-    // G: 101·6272 + 2·128 + 128·64·16 + 2·64 + 64·1·16 + 1;
+    // G: 101·6272 + 2·128 + 128·64·16 + 2·64 + 64·64·9 + 2·64 + 64·1·16 + 1;
     // D: 32·16 + 32 + 32·64·16 + 2·64 + 64·128·9 + 2·128 + 128·16 + 1
     assert_eq!(
         typed.gan.g.param_count(),
-        101 * 6272 + 256 + 128 * 64 * 16 + 128 + 64 * 16 + 1
+        101 * 6272 + 256 + 128 * 64 * 16 + 128 + 64 * 64 * 9 + 128 + 64 * 16 + 1
     );
     assert_eq!(
         typed.gan.d.param_count(),
