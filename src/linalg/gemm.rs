@@ -200,8 +200,9 @@ pub fn matmul_on(
 /// strided gather over all of `b`. Written into `cᵀ`, the product vectorises along `m` and
 /// gathers `a` instead: the output gradient's `out_c × P` rather than the `K × P` column matrix
 /// (4–16 times smaller in DCGAN's layers), or the batch's `δ` rather than `W`. Each element is
-/// still one `gemm` sum over `k` in the same depth blocks and order, so the bits are those of
-/// [`matmul`] (tested below).
+/// still one `gemm` sum over `k` in the same depth blocks and order (outside `gemm`'s own paths
+/// for tiny and thin products, which may differ between the two orientations), so the bits are
+/// those of [`matmul`]: tested below on every such product DCGAN's and the paper's layers run.
 pub fn matmul_via_transpose(c: &mut [f32], a: MatRef, b: MatRef, scratch: &mut Vec<f32>) {
     matmul_via_transpose_on(c, a, b, scratch, rayon::current_num_threads());
 }
