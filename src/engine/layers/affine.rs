@@ -12,8 +12,9 @@ use super::{
     Shape,
 };
 use crate::engine::{Dev, Mat, Tp, Vector};
-use crate::linalg::gemm::{matmul, matmul_on, matmul_via_transpose_on, MatRef};
+use crate::linalg::gemm::{matmul, matmul_on, MatRef};
 use crate::linalg::par::{par_rows, par_rows2};
+use crate::linalg::transposed::matmul_via_transpose_on;
 
 /// The spec: `pieces` is `None` for a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq)]

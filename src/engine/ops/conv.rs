@@ -7,7 +7,8 @@
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, row_sums, swap_outer};
 use crate::engine::ShapeError;
-use crate::linalg::gemm::{matmul, matmul_via_transpose, MatRef};
+use crate::linalg::gemm::{matmul, MatRef};
+use crate::linalg::transposed::matmul_via_transpose;
 
 /// A convolution layer's shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

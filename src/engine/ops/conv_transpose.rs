@@ -11,7 +11,8 @@ use super::conv::ConvWork;
 use super::geom::{ConvGeom, Image};
 use super::im2col::{col2im, im2col, swap_outer};
 use crate::engine::ShapeError;
-use crate::linalg::gemm::{matmul, matmul_via_transpose, MatRef};
+use crate::linalg::gemm::{matmul, MatRef};
+use crate::linalg::transposed::matmul_via_transpose;
 
 /// A transposed convolution's shapes; `geom.img` is its output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
