@@ -124,8 +124,7 @@ pub fn fill_mask(rng: &ChaCha8Rng, pos: u128, keep: f32, out: &mut [f32]) {
     let scale = (1.0 / keep).to_bits();
     let thr = keep_threshold(keep);
     par_flat(out, |at, dst| {
-        // Locals, not the captured references: with `scale` behind a pointer the compiler
-        // reloaded it for every element and kept the loop scalar (7 ns an element).
+        // Locals, not captured references, so that nothing is reloaded inside the loop.
         let (scale, thr) = (scale, thr);
         let mut g = rng.clone();
         g.set_word_pos(pos + at as u128);
